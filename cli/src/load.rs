@@ -1,0 +1,73 @@
+//! Reading the files a command is given, with errors that say which file and what.
+
+use anyhow::{anyhow, bail, Context, Result};
+use asl::definition::{self, Diagnostic};
+use asl::Definition;
+use std::path::Path;
+
+pub fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// `KEY=VALUE` pairs of `--sub`.
+pub fn parse_subs(subs: &[String]) -> Result<Vec<(String, String)>> {
+    subs.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(anyhow!("--sub {s:?}: expected KEY=VALUE")),
+        })
+        .collect()
+}
+
+/// Why a definition file could not be loaded.
+pub enum LoadError {
+    Read(anyhow::Error),
+    Json(String),
+    Invalid(Vec<Diagnostic>),
+}
+
+pub fn definition(path: &Path, subs: &[(String, String)]) -> Result<Definition, LoadError> {
+    let text = read(path).map_err(LoadError::Read)?;
+    let text = definition::substitute(&text, subs);
+    match Definition::from_json(&text) {
+        Ok(d) => Ok(d),
+        Err(definition::Error::Json(e)) => Err(LoadError::Json(format!(
+            "not valid JSON: {e}"
+        ))),
+        Err(definition::Error::Invalid(d)) => Err(LoadError::Invalid(d)),
+    }
+}
+
+/// Loads a definition or fails with every problem, one per line, prefixed with the file.
+pub fn definition_or_bail(path: &Path, subs: &[(String, String)]) -> Result<Definition> {
+    match definition(path, subs) {
+        Ok(d) => Ok(d),
+        Err(LoadError::Read(e)) => Err(e),
+        Err(LoadError::Json(m)) => bail!("{}: {m}", path.display()),
+        Err(LoadError::Invalid(diags)) => {
+            let lines: Vec<String> = diags
+                .iter()
+                .map(|d| format!("{}: {d}", path.display()))
+                .collect();
+            bail!(
+                "{} is not a valid definition:\n{}",
+                path.display(),
+                lines.join("\n")
+            )
+        }
+    }
+}
+
+/// The state machine name a file stands for: its name without `.asl.json` or `.json`.
+pub fn machine_name(path: &Path) -> String {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_else(|| "StateMachine".into());
+    for ext in [".asl.json", ".json"] {
+        if let Some(stem) = file.strip_suffix(ext) {
+            return stem.to_string();
+        }
+    }
+    file
+}

@@ -1,0 +1,20 @@
+//! The `asl` command: flags parsed into plain structs, one command per file, errors printed
+//! once at the edge. Exit status: 0 success, 1 an execution that did not succeed, 2 bad input.
+
+mod args;
+mod commands;
+mod load;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let code = match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("asl: error: {e:#}");
+            2
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,78 @@
+//! State machine definitions: parsing the ASL JSON and validating it into the typed [`model`],
+//! reporting every problem at once, each at its JSON pointer.
+
+mod choice;
+pub mod model;
+mod parse;
+
+pub use model::*;
+use std::sync::Arc;
+
+/// One problem in a definition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    /// JSON pointer into the definition (`/States/Fetch/Next`); empty for the whole document.
+    pub pointer: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.pointer.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.pointer, self.message)
+        }
+    }
+}
+
+/// Why a definition could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{} problem(s) in the definition", .0.len())]
+    Invalid(Vec<Diagnostic>),
+}
+
+/// A loaded, validated definition.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub machine: Arc<StateMachine>,
+    pub source: Arc<serde_json::Value>,
+}
+
+impl Definition {
+    /// Parses and validates a definition given as JSON text.
+    pub fn from_json(text: &str) -> Result<Definition, Error> {
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        Definition::from_value(value)
+    }
+
+    pub fn from_value(value: serde_json::Value) -> Result<Definition, Error> {
+        let machine = parse::parse_definition(&value).map_err(Error::Invalid)?;
+        Ok(Definition {
+            machine: Arc::new(machine),
+            source: Arc::new(value),
+        })
+    }
+}
+
+/// Replaces `${KEY}` placeholders, as SAM's DefinitionSubstitutions do.
+pub fn substitute(text: &str, subs: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (k, v) in subs {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    out
+}
+
+/// Parses an ASL timestamp (RFC 3339 with an uppercase `T` and an explicit offset or `Z`).
+pub fn parse_timestamp_pub(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    parse::parse_timestamp(s)
+}
+
+/// Splits a `StringMatches` pattern on its unescaped `*`.
+pub fn split_pattern_pub(p: &str) -> Vec<String> {
+    choice::split_pattern(p)
+}

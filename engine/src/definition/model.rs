@@ -1,0 +1,206 @@
+//! The typed, validated model of a state machine definition. Every path, template, intrinsic
+//! and choice rule is already compiled; state references are indices.
+
+use crate::expr::intrinsics::Call;
+use crate::expr::path::Path;
+use crate::expr::template::Template;
+use chrono::{DateTime, FixedOffset};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A state machine, or a Parallel branch, or a Map's item processor.
+#[derive(Debug)]
+pub struct StateMachine {
+    pub start_at: usize,
+    pub states: Vec<State>,
+    pub names: HashMap<String, usize>,
+    pub timeout_seconds: Option<u64>,
+    pub comment: Option<String>,
+}
+
+impl StateMachine {
+    pub fn state(&self, name: &str) -> Option<&State> {
+        self.names.get(name).map(|&i| &self.states[i])
+    }
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub name: String,
+    pub kind: Kind,
+    pub input_path: PathField,
+    pub output_path: PathField,
+    pub parameters: Option<Template>,
+    pub result_selector: Option<Template>,
+    pub result_path: PathField,
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+    pub transition: Transition,
+}
+
+/// `InputPath`, `OutputPath`, `ResultPath`: absent means `$`, `null` means discard.
+#[derive(Debug, Clone)]
+pub enum PathField {
+    Root,
+    Null,
+    Path(Path),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Next(usize),
+    End,
+    /// Choice, Succeed and Fail states choose their own way out.
+    Terminal,
+}
+
+#[derive(Debug)]
+pub enum Kind {
+    Pass {
+        result: Option<Value>,
+    },
+    Task(Box<Task>),
+    Choice {
+        choices: Vec<(ChoiceRule, usize)>,
+        default: Option<usize>,
+    },
+    Wait(Wait),
+    Succeed,
+    Fail {
+        error: Option<Text>,
+        cause: Option<Text>,
+    },
+    Parallel {
+        branches: Vec<Arc<StateMachine>>,
+    },
+    Map(Box<MapState>),
+}
+
+impl Kind {
+    /// The `Type` as written in the definition (and in history event names).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "Pass",
+            Kind::Task(_) => "Task",
+            Kind::Choice { .. } => "Choice",
+            Kind::Wait(_) => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail { .. } => "Fail",
+            Kind::Parallel { .. } => "Parallel",
+            Kind::Map(_) => "Map",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Task {
+    pub resource: String,
+    pub timeout: Option<Number>,
+    pub heartbeat: Option<Number>,
+    pub credentials: Option<Value>,
+}
+
+/// A number given literally or by a reference path (`TimeoutSecondsPath`, ...).
+#[derive(Debug, Clone)]
+pub enum Number {
+    Literal(f64),
+    Path(Path),
+}
+
+/// A string given literally, by a path or by an intrinsic (`Error`/`ErrorPath`, `Cause`/`CausePath`).
+#[derive(Debug, Clone)]
+pub enum Text {
+    Literal(String),
+    Path(Path),
+    Call(Box<Call>),
+}
+
+#[derive(Debug)]
+pub enum Wait {
+    Seconds(u64),
+    SecondsPath(Path),
+    Timestamp(DateTime<FixedOffset>),
+    TimestampPath(Path),
+}
+
+#[derive(Debug)]
+pub struct MapState {
+    pub items_path: Option<Path>,
+    pub item_selector: Option<Template>,
+    pub processor: Arc<StateMachine>,
+    pub distributed: bool,
+    pub max_concurrency: Option<Number>,
+    pub tolerated_failure_count: Option<Number>,
+    pub tolerated_failure_percentage: Option<Number>,
+    pub label: Option<String>,
+    pub item_reader: Option<Value>,
+    pub item_batcher: Option<Value>,
+    pub result_writer: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Retrier {
+    pub error_equals: Vec<String>,
+    pub interval_seconds: f64,
+    pub max_attempts: u32,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: Option<f64>,
+    pub jitter_full: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catcher {
+    pub error_equals: Vec<String>,
+    pub next: usize,
+    pub result_path: PathField,
+}
+
+/// A Choice rule: a Boolean combination of comparisons.
+#[derive(Debug, Clone)]
+pub enum ChoiceRule {
+    And(Vec<ChoiceRule>),
+    Or(Vec<ChoiceRule>),
+    Not(Box<ChoiceRule>),
+    Compare {
+        variable: Path,
+        op: Operator,
+        operand: Operand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    StringEquals,
+    StringLessThan,
+    StringGreaterThan,
+    StringLessThanEquals,
+    StringGreaterThanEquals,
+    StringMatches,
+    NumericEquals,
+    NumericLessThan,
+    NumericGreaterThan,
+    NumericLessThanEquals,
+    NumericGreaterThanEquals,
+    BooleanEquals,
+    TimestampEquals,
+    TimestampLessThan,
+    TimestampGreaterThan,
+    TimestampLessThanEquals,
+    TimestampGreaterThanEquals,
+    IsNull,
+    IsPresent,
+    IsNumeric,
+    IsString,
+    IsBoolean,
+    IsTimestamp,
+}
+
+#[derive(Debug, Clone)]
+pub enum Operand {
+    Literal(Value),
+    /// A `StringMatches` pattern, split on unescaped `*`.
+    Pattern(Vec<String>),
+    Timestamp(DateTime<FixedOffset>),
+    Path(Path),
+}

@@ -1,0 +1,996 @@
+//! From raw JSON to the typed model, collecting every problem with its JSON pointer.
+
+use super::choice::parse_rule;
+use super::model::*;
+use super::Diagnostic;
+use crate::expr::intrinsics::{self, Call};
+use crate::expr::path::Path;
+use crate::expr::template::{escape_pointer, Template};
+use crate::failure::{names, KNOWN_STATES_ERRORS};
+use chrono::{DateTime, FixedOffset};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// The problems found so far.
+#[derive(Default)]
+pub(crate) struct Diags(pub Vec<Diagnostic>);
+
+impl Diags {
+    pub fn push(&mut self, pointer: impl AsRef<str>, message: impl Into<String>) {
+        self.0.push(Diagnostic {
+            pointer: pointer.as_ref().to_string(),
+            message: message.into(),
+        });
+    }
+}
+
+pub(crate) fn parse_definition(v: &Value) -> Result<StateMachine, Vec<Diagnostic>> {
+    let mut d = Diags::default();
+    let Some(m) = v.as_object() else {
+        d.push("", "a definition must be a JSON object");
+        return Err(d.0);
+    };
+    check_fields(
+        m,
+        "",
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "Version",
+            "TimeoutSeconds",
+            "QueryLanguage",
+        ],
+        "a state machine",
+        &mut d,
+    );
+    check_query_language(m, "", &mut d);
+    let machine = parse_machine(m, "", &mut d);
+    if d.0.is_empty() {
+        machine.ok_or_else(|| d.0.clone())
+    } else {
+        Err(d.0)
+    }
+}
+
+fn check_query_language(m: &Map<String, Value>, ptr: &str, d: &mut Diags) {
+    match m.get("QueryLanguage") {
+        None => {}
+        Some(Value::String(s)) if s == "JSONPath" => {}
+        Some(Value::String(s)) if s == "JSONata" => d.push(
+            format!("{ptr}/QueryLanguage"),
+            "QueryLanguage JSONata is not supported yet: asl runs JSONPath workflows",
+        ),
+        Some(_) => d.push(
+            format!("{ptr}/QueryLanguage"),
+            "QueryLanguage must be \"JSONPath\" or \"JSONata\"",
+        ),
+    }
+}
+
+fn check_fields(
+    m: &Map<String, Value>,
+    ptr: &str,
+    allowed: &[&str],
+    what: &str,
+    d: &mut Diags,
+) {
+    for k in m.keys() {
+        if !allowed.contains(&k.as_str()) {
+            d.push(
+                format!("{ptr}/{}", escape_pointer(k)),
+                format!("{k:?} is not a field of {what}"),
+            );
+        }
+    }
+}
+
+/// Parses `StartAt` + `States` (a whole machine, a branch, or an item processor).
+fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<StateMachine> {
+    let errors_before = d.0.len();
+    let states_obj = match m.get("States") {
+        Some(Value::Object(s)) if !s.is_empty() => s,
+        Some(Value::Object(_)) => {
+            d.push(format!("{ptr}/States"), "States must hold at least one state");
+            return None;
+        }
+        Some(_) => {
+            d.push(format!("{ptr}/States"), "States must be an object");
+            return None;
+        }
+        None => {
+            d.push(ptr, "States is required");
+            return None;
+        }
+    };
+    let names: HashMap<String, usize> = states_obj
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), i))
+        .collect();
+    let start_at = match m.get("StartAt") {
+        Some(Value::String(s)) => match names.get(s) {
+            Some(&i) => Some(i),
+            None => {
+                d.push(
+                    format!("{ptr}/StartAt"),
+                    format!("no state named {s:?}{}", suggest(s, &names)),
+                );
+                None
+            }
+        },
+        Some(_) => {
+            d.push(format!("{ptr}/StartAt"), "StartAt must be a string");
+            None
+        }
+        None => {
+            d.push(ptr, "StartAt is required");
+            None
+        }
+    };
+    let timeout_seconds = match m.get("TimeoutSeconds") {
+        None => None,
+        Some(v) => match v.as_u64().filter(|n| *n > 0) {
+            Some(n) => Some(n),
+            None => {
+                d.push(
+                    format!("{ptr}/TimeoutSeconds"),
+                    "TimeoutSeconds must be a positive integer",
+                );
+                None
+            }
+        },
+    };
+    let mut states = Vec::with_capacity(states_obj.len());
+    for (name, sv) in states_obj {
+        let sptr = format!("{ptr}/States/{}", escape_pointer(name));
+        if name.len() > 80 {
+            d.push(&sptr, "a state name must be at most 80 characters");
+        }
+        if let Some(s) = parse_state(name, sv, &sptr, &names, d) {
+            states.push(s);
+        }
+    }
+    if d.0.len() > errors_before {
+        return None;
+    }
+    let start_at = start_at?;
+    // Every state must be reachable from StartAt.
+    let mut seen = HashSet::new();
+    let mut stack = vec![start_at];
+    while let Some(i) = stack.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        let s = &states[i];
+        if let Transition::Next(n) = s.transition {
+            stack.push(n);
+        }
+        for c in &s.catch {
+            stack.push(c.next);
+        }
+        if let Kind::Choice { choices, default } = &s.kind {
+            stack.extend(choices.iter().map(|(_, n)| *n));
+            stack.extend(default.iter().copied());
+        }
+    }
+    for (i, s) in states.iter().enumerate() {
+        if !seen.contains(&i) {
+            d.push(
+                format!("{ptr}/States/{}", escape_pointer(&s.name)),
+                "state is not reachable from StartAt",
+            );
+        }
+    }
+    if d.0.len() > errors_before {
+        return None;
+    }
+    Some(StateMachine {
+        start_at,
+        states,
+        names,
+        timeout_seconds,
+        comment: m.get("Comment").and_then(|c| c.as_str()).map(String::from),
+    })
+}
+
+/// ` (did you mean "X"?)` when a state name is one or two edits away.
+fn suggest(name: &str, names: &HashMap<String, usize>) -> String {
+    names
+        .keys()
+        .filter(|n| edit_distance(n, name) <= 2)
+        .min_by_key(|n| edit_distance(n, name))
+        .map(|n| format!(" (did you mean {n:?}?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+const COMMON: &[&str] = &["Type", "Comment"];
+const IO: &[&str] = &["InputPath", "OutputPath"];
+const FLOW: &[&str] = &["Next", "End"];
+
+fn allowed_fields(ty: &str) -> Option<Vec<&'static str>> {
+    let specific: &[&str] = match ty {
+        "Pass" => &["Parameters", "ResultPath", "Result"],
+        "Task" => &[
+            "Resource",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Credentials",
+        ],
+        "Choice" => &["Choices", "Default"],
+        "Wait" => &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+        "Succeed" => &[],
+        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+        "Parallel" => &[
+            "Branches",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+        ],
+        "Map" => &[
+            "Iterator",
+            "ItemProcessor",
+            "ItemsPath",
+            "ItemSelector",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
+            "Label",
+        ],
+        _ => return None,
+    };
+    let mut all: Vec<&str> = COMMON.to_vec();
+    all.extend_from_slice(specific);
+    all.push("QueryLanguage");
+    if ty != "Fail" {
+        all.extend_from_slice(IO);
+    }
+    if !matches!(ty, "Choice" | "Succeed" | "Fail") {
+        all.extend_from_slice(FLOW);
+    }
+    Some(all)
+}
+
+fn parse_state(
+    name: &str,
+    v: &Value,
+    ptr: &str,
+    names: &HashMap<String, usize>,
+    d: &mut Diags,
+) -> Option<State> {
+    let Some(m) = v.as_object() else {
+        d.push(ptr, "a state must be an object");
+        return None;
+    };
+    let ty = match m.get("Type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(_) => {
+            d.push(format!("{ptr}/Type"), "Type must be a string");
+            return None;
+        }
+        None => {
+            d.push(ptr, "Type is required");
+            return None;
+        }
+    };
+    let Some(allowed) = allowed_fields(ty) else {
+        d.push(
+            format!("{ptr}/Type"),
+            format!(
+                "unknown state type {ty:?}: expected Pass, Task, Choice, Wait, Succeed, Fail, Parallel or Map"
+            ),
+        );
+        return None;
+    };
+    check_fields(m, ptr, &allowed, &format!("a {ty} state"), d);
+    check_query_language(m, ptr, d);
+    let before = d.0.len();
+
+    let resolve = |target: &str, field_ptr: String, d: &mut Diags| -> Option<usize> {
+        match names.get(target) {
+            Some(&i) => Some(i),
+            None => {
+                d.push(
+                    field_ptr,
+                    format!("no state named {target:?}{}", suggest(target, names)),
+                );
+                None
+            }
+        }
+    };
+
+    let transition = if matches!(ty, "Choice" | "Succeed" | "Fail") {
+        Transition::Terminal
+    } else {
+        match (m.get("Next"), m.get("End")) {
+            (Some(_), Some(Value::Bool(true))) => {
+                d.push(ptr, "a state cannot have both Next and End");
+                Transition::End
+            }
+            (Some(Value::String(n)), _) => match resolve(n, format!("{ptr}/Next"), d) {
+                Some(i) => Transition::Next(i),
+                None => Transition::End,
+            },
+            (Some(_), _) => {
+                d.push(format!("{ptr}/Next"), "Next must be a string");
+                Transition::End
+            }
+            (None, Some(Value::Bool(true))) => Transition::End,
+            (None, Some(_)) => {
+                d.push(format!("{ptr}/End"), "End must be true when present");
+                Transition::End
+            }
+            (None, None) => {
+                d.push(ptr, format!("a {ty} state must have Next or \"End\": true"));
+                Transition::End
+            }
+        }
+    };
+
+    let input_path = path_field(m, "InputPath", ptr, false, d);
+    let output_path = path_field(m, "OutputPath", ptr, false, d);
+    let result_path = path_field(m, "ResultPath", ptr, true, d);
+    let parameters = template_field(m, "Parameters", ptr, d);
+    let result_selector = template_field(m, "ResultSelector", ptr, d);
+    let retry = parse_retry(m, ptr, d);
+    let catch = parse_catch(m, ptr, names, d);
+
+    let kind = match ty {
+        "Pass" => Kind::Pass {
+            result: m.get("Result").cloned(),
+        },
+        "Succeed" => Kind::Succeed,
+        "Fail" => Kind::Fail {
+            error: text_field(m, "Error", ptr, d),
+            cause: text_field(m, "Cause", ptr, d),
+        },
+        "Task" => {
+            let resource = match m.get("Resource") {
+                Some(Value::String(r)) if !r.is_empty() => r.clone(),
+                Some(_) => {
+                    d.push(format!("{ptr}/Resource"), "Resource must be a non-empty string");
+                    String::new()
+                }
+                None => {
+                    d.push(ptr, "a Task state must have Resource");
+                    String::new()
+                }
+            };
+            let timeout = number_field(m, "TimeoutSeconds", ptr, true, d);
+            let heartbeat = number_field(m, "HeartbeatSeconds", ptr, true, d);
+            if let (Some(Number::Literal(t)), Some(Number::Literal(h))) = (&timeout, &heartbeat) {
+                if h >= t {
+                    d.push(
+                        format!("{ptr}/HeartbeatSeconds"),
+                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
+                    );
+                }
+            }
+            Kind::Task(Box::new(Task {
+                resource,
+                timeout,
+                heartbeat,
+                credentials: m.get("Credentials").cloned(),
+            }))
+        }
+        "Choice" => {
+            let mut choices = Vec::new();
+            match m.get("Choices") {
+                Some(Value::Array(list)) if !list.is_empty() => {
+                    for (i, r) in list.iter().enumerate() {
+                        let rptr = format!("{ptr}/Choices/{i}");
+                        if let Some((rule, Some(next))) = parse_rule(r, &rptr, true, d) {
+                            if let Some(n) = resolve(&next, format!("{rptr}/Next"), d) {
+                                choices.push((rule, n));
+                            }
+                        }
+                    }
+                }
+                Some(_) => d.push(
+                    format!("{ptr}/Choices"),
+                    "Choices must be a non-empty array of rules",
+                ),
+                None => d.push(ptr, "a Choice state must have Choices"),
+            }
+            let default = match m.get("Default") {
+                None => None,
+                Some(Value::String(s)) => resolve(s, format!("{ptr}/Default"), d),
+                Some(_) => {
+                    d.push(format!("{ptr}/Default"), "Default must be a string");
+                    None
+                }
+            };
+            Kind::Choice { choices, default }
+        }
+        "Wait" => parse_wait(m, ptr, d).map(Kind::Wait)?,
+        "Parallel" => {
+            let mut branches = Vec::new();
+            match m.get("Branches") {
+                Some(Value::Array(list)) if !list.is_empty() => {
+                    for (i, b) in list.iter().enumerate() {
+                        let bptr = format!("{ptr}/Branches/{i}");
+                        let Some(bm) = b.as_object() else {
+                            d.push(bptr, "a branch must be an object");
+                            continue;
+                        };
+                        check_fields(
+                            bm,
+                            &bptr,
+                            &["StartAt", "States", "Comment", "QueryLanguage"],
+                            "a branch",
+                            d,
+                        );
+                        if let Some(sm) = parse_machine(bm, &bptr, d) {
+                            branches.push(Arc::new(sm));
+                        }
+                    }
+                }
+                Some(_) => d.push(
+                    format!("{ptr}/Branches"),
+                    "Branches must be a non-empty array",
+                ),
+                None => d.push(ptr, "a Parallel state must have Branches"),
+            }
+            Kind::Parallel { branches }
+        }
+        "Map" => Kind::Map(Box::new(parse_map(m, ptr, d)?)),
+        _ => return None,
+    };
+    if ty == "Map" && parameters.is_some() && m.contains_key("ItemSelector") {
+        d.push(
+            format!("{ptr}/Parameters"),
+            "a Map state cannot have both Parameters and ItemSelector",
+        );
+    }
+    if d.0.len() > before {
+        return None;
+    }
+    // A Map's legacy Parameters is its ItemSelector.
+    let (kind, parameters) = match kind {
+        Kind::Map(mut map) if parameters.is_some() => {
+            map.item_selector = parameters;
+            (Kind::Map(map), None)
+        }
+        k => (k, parameters),
+    };
+    Some(State {
+        name: name.to_string(),
+        kind,
+        input_path,
+        output_path,
+        parameters,
+        result_selector,
+        result_path,
+        retry,
+        catch,
+        transition,
+    })
+}
+
+fn path_field(
+    m: &Map<String, Value>,
+    key: &str,
+    ptr: &str,
+    reference: bool,
+    d: &mut Diags,
+) -> PathField {
+    match m.get(key) {
+        None => PathField::Root,
+        Some(Value::Null) => PathField::Null,
+        Some(Value::String(s)) => {
+            let parsed = if reference {
+                Path::parse_reference(s)
+            } else {
+                Path::parse(s)
+            };
+            match parsed {
+                Ok(p) if p.is_root() => PathField::Root,
+                Ok(p) if reference && p.is_context() => {
+                    d.push(
+                        format!("{ptr}/{key}"),
+                        format!("{key} cannot write to the context object"),
+                    );
+                    PathField::Root
+                }
+                Ok(p) => PathField::Path(p),
+                Err(e) => {
+                    d.push(format!("{ptr}/{key}"), e);
+                    PathField::Root
+                }
+            }
+        }
+        Some(_) => {
+            d.push(format!("{ptr}/{key}"), format!("{key} must be a path or null"));
+            PathField::Root
+        }
+    }
+}
+
+fn template_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -> Option<Template> {
+    let v = m.get(key)?;
+    match Template::compile(v) {
+        Ok(t) => Some(t),
+        Err(errors) => {
+            for e in errors {
+                d.push(format!("{ptr}/{key}{}", e.pointer), e.message);
+            }
+            None
+        }
+    }
+}
+
+/// `Key` or `KeyPath` (exactly one), for positive numbers.
+fn number_field(
+    m: &Map<String, Value>,
+    key: &str,
+    ptr: &str,
+    positive_int: bool,
+    d: &mut Diags,
+) -> Option<Number> {
+    let path_key = format!("{key}Path");
+    match (m.get(key), m.get(&path_key)) {
+        (Some(_), Some(_)) => {
+            d.push(ptr, format!("a state cannot have both {key} and {path_key}"));
+            None
+        }
+        (Some(v), None) => {
+            let ok = if positive_int {
+                v.as_u64().filter(|n| *n > 0).map(|n| n as f64)
+            } else {
+                v.as_f64().filter(|n| *n >= 0.0)
+            };
+            match ok {
+                Some(n) => Some(Number::Literal(n)),
+                None => {
+                    d.push(
+                        format!("{ptr}/{key}"),
+                        if positive_int {
+                            format!("{key} must be a positive integer")
+                        } else {
+                            format!("{key} must be a non-negative number")
+                        },
+                    );
+                    None
+                }
+            }
+        }
+        (None, Some(Value::String(s))) => match Path::parse_reference(s) {
+            Ok(p) => Some(Number::Path(p)),
+            Err(e) => {
+                d.push(format!("{ptr}/{path_key}"), e);
+                None
+            }
+        },
+        (None, Some(_)) => {
+            d.push(format!("{ptr}/{path_key}"), format!("{path_key} must be a path"));
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+/// `Error`/`ErrorPath`, `Cause`/`CausePath` of a Fail state.
+fn text_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -> Option<Text> {
+    let path_key = format!("{key}Path");
+    match (m.get(key), m.get(&path_key)) {
+        (Some(_), Some(_)) => {
+            d.push(ptr, format!("a Fail state cannot have both {key} and {path_key}"));
+            None
+        }
+        (Some(Value::String(s)), None) => Some(Text::Literal(s.clone())),
+        (Some(_), None) => {
+            d.push(format!("{ptr}/{key}"), format!("{key} must be a string"));
+            None
+        }
+        (None, Some(Value::String(s))) => {
+            let parsed = if intrinsics::looks_like_call(s) {
+                Call::parse(s).map(|c| Text::Call(Box::new(c)))
+            } else {
+                Path::parse(s).map(Text::Path)
+            };
+            match parsed {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    d.push(format!("{ptr}/{path_key}"), e);
+                    None
+                }
+            }
+        }
+        (None, Some(_)) => {
+            d.push(
+                format!("{ptr}/{path_key}"),
+                format!("{path_key} must be a path or an intrinsic function"),
+            );
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+fn parse_wait(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Wait> {
+    let present: Vec<&str> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
+        .into_iter()
+        .filter(|k| m.contains_key(*k))
+        .collect();
+    if present.len() != 1 {
+        d.push(
+            ptr,
+            if present.is_empty() {
+                "a Wait state needs one of Seconds, SecondsPath, Timestamp or TimestampPath"
+                    .to_string()
+            } else {
+                format!("a Wait state takes only one of {}", present.join(", "))
+            },
+        );
+        return None;
+    }
+    let key = present[0];
+    let v = &m[key];
+    let fptr = format!("{ptr}/{key}");
+    match key {
+        "Seconds" => match v.as_u64() {
+            Some(n) => Some(Wait::Seconds(n)),
+            None => {
+                d.push(fptr, "Seconds must be a non-negative integer");
+                None
+            }
+        },
+        "Timestamp" => match v.as_str().and_then(parse_timestamp) {
+            Some(t) => Some(Wait::Timestamp(t)),
+            None => {
+                d.push(
+                    fptr,
+                    "Timestamp must be an ISO-8601 timestamp such as 2016-08-18T17:33:00Z",
+                );
+                None
+            }
+        },
+        _ => match v.as_str().map(Path::parse_reference) {
+            Some(Ok(p)) => Some(if key == "SecondsPath" {
+                Wait::SecondsPath(p)
+            } else {
+                Wait::TimestampPath(p)
+            }),
+            Some(Err(e)) => {
+                d.push(fptr, e);
+                None
+            }
+            None => {
+                d.push(fptr, format!("{key} must be a path"));
+                None
+            }
+        },
+    }
+}
+
+/// Parses an RFC 3339 timestamp as ASL requires it: uppercase `T`, and `Z` or an offset.
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[10] != b'T' {
+        return None;
+    }
+    let last = *b.last()?;
+    if last != b'Z' && !s[19..].contains(['+', '-']) {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(s).ok()
+}
+
+fn error_equals(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Vec<String> {
+    let Some(list) = m.get("ErrorEquals").and_then(|v| v.as_array()) else {
+        d.push(ptr, "ErrorEquals must be a non-empty array of error names");
+        return Vec::new();
+    };
+    if list.is_empty() {
+        d.push(
+            format!("{ptr}/ErrorEquals"),
+            "ErrorEquals must name at least one error",
+        );
+    }
+    let mut out = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        let eptr = format!("{ptr}/ErrorEquals/{i}");
+        match e.as_str() {
+            Some(s) => {
+                if s == names::ALL && list.len() > 1 {
+                    d.push(&eptr, "States.ALL must appear alone in ErrorEquals");
+                }
+                if s.starts_with("States.") && !KNOWN_STATES_ERRORS.contains(&s) {
+                    d.push(&eptr, format!("unknown error name {s:?}"));
+                }
+                out.push(s.to_string());
+            }
+            None => d.push(eptr, "an error name must be a string"),
+        }
+    }
+    out
+}
+
+fn parse_retry(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Vec<Retrier> {
+    let Some(v) = m.get("Retry") else {
+        return Vec::new();
+    };
+    let Some(list) = v.as_array() else {
+        d.push(format!("{ptr}/Retry"), "Retry must be an array of retriers");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        let rptr = format!("{ptr}/Retry/{i}");
+        let Some(rm) = r.as_object() else {
+            d.push(rptr, "a retrier must be an object");
+            continue;
+        };
+        check_fields(
+            rm,
+            &rptr,
+            &[
+                "ErrorEquals",
+                "IntervalSeconds",
+                "MaxAttempts",
+                "BackoffRate",
+                "MaxDelaySeconds",
+                "JitterStrategy",
+                "Comment",
+            ],
+            "a retrier",
+            d,
+        );
+        let errs = error_equals(rm, &rptr, d);
+        if errs.iter().any(|e| e == names::ALL) && i + 1 != list.len() {
+            d.push(
+                format!("{rptr}/ErrorEquals"),
+                "a retrier with States.ALL must be the last one",
+            );
+        }
+        let int = |k: &str, min: u64, default: u64, d: &mut Diags| -> u64 {
+            match rm.get(k) {
+                None => default,
+                Some(v) => match v.as_u64().filter(|n| *n >= min && *n <= 99_999_999) {
+                    Some(n) => n,
+                    None => {
+                        d.push(
+                            format!("{rptr}/{k}"),
+                            format!("{k} must be an integer from {min} to 99999999"),
+                        );
+                        default
+                    }
+                },
+            }
+        };
+        let interval = int("IntervalSeconds", 1, 1, d);
+        let max_attempts = int("MaxAttempts", 0, 3, d);
+        let max_delay = rm.get("MaxDelaySeconds").map(|_| int("MaxDelaySeconds", 1, 1, d));
+        let backoff = match rm.get("BackoffRate") {
+            None => 2.0,
+            Some(v) => match v.as_f64().filter(|n| *n >= 1.0) {
+                Some(n) => n,
+                None => {
+                    d.push(
+                        format!("{rptr}/BackoffRate"),
+                        "BackoffRate must be a number at least 1.0",
+                    );
+                    2.0
+                }
+            },
+        };
+        let jitter_full = match rm.get("JitterStrategy") {
+            None => false,
+            Some(Value::String(s)) if s == "FULL" => true,
+            Some(Value::String(s)) if s == "NONE" => false,
+            Some(_) => {
+                d.push(
+                    format!("{rptr}/JitterStrategy"),
+                    "JitterStrategy must be \"FULL\" or \"NONE\"",
+                );
+                false
+            }
+        };
+        out.push(Retrier {
+            error_equals: errs,
+            interval_seconds: interval as f64,
+            max_attempts: max_attempts as u32,
+            backoff_rate: backoff,
+            max_delay_seconds: max_delay.map(|n| n as f64),
+            jitter_full,
+        });
+    }
+    out
+}
+
+fn parse_catch(
+    m: &Map<String, Value>,
+    ptr: &str,
+    names_map: &HashMap<String, usize>,
+    d: &mut Diags,
+) -> Vec<Catcher> {
+    let Some(v) = m.get("Catch") else {
+        return Vec::new();
+    };
+    let Some(list) = v.as_array() else {
+        d.push(format!("{ptr}/Catch"), "Catch must be an array of catchers");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, c) in list.iter().enumerate() {
+        let cptr = format!("{ptr}/Catch/{i}");
+        let Some(cm) = c.as_object() else {
+            d.push(cptr, "a catcher must be an object");
+            continue;
+        };
+        check_fields(
+            cm,
+            &cptr,
+            &["ErrorEquals", "Next", "ResultPath", "Comment"],
+            "a catcher",
+            d,
+        );
+        let errs = error_equals(cm, &cptr, d);
+        if errs.iter().any(|e| e == names::ALL) && i + 1 != list.len() {
+            d.push(
+                format!("{cptr}/ErrorEquals"),
+                "a catcher with States.ALL must be the last one",
+            );
+        }
+        let next = match cm.get("Next") {
+            Some(Value::String(n)) => match names_map.get(n) {
+                Some(&i) => Some(i),
+                None => {
+                    d.push(
+                        format!("{cptr}/Next"),
+                        format!("no state named {n:?}{}", suggest(n, names_map)),
+                    );
+                    None
+                }
+            },
+            _ => {
+                d.push(&cptr, "a catcher must have Next");
+                None
+            }
+        };
+        let result_path = path_field(cm, "ResultPath", &cptr, true, d);
+        if let Some(next) = next {
+            out.push(Catcher {
+                error_equals: errs,
+                next,
+                result_path,
+            });
+        }
+    }
+    out
+}
+
+fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapState> {
+    let (key, proc) = match (m.get("ItemProcessor"), m.get("Iterator")) {
+        (Some(_), Some(_)) => {
+            d.push(ptr, "a Map state cannot have both ItemProcessor and Iterator");
+            return None;
+        }
+        (Some(p), None) => ("ItemProcessor", p),
+        (None, Some(p)) => ("Iterator", p),
+        (None, None) => {
+            d.push(ptr, "a Map state must have ItemProcessor (or the legacy Iterator)");
+            return None;
+        }
+    };
+    let pptr = format!("{ptr}/{key}");
+    let Some(pm) = proc.as_object() else {
+        d.push(pptr, format!("{key} must be an object"));
+        return None;
+    };
+    check_fields(
+        pm,
+        &pptr,
+        &["StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"],
+        &format!("an {key}"),
+        d,
+    );
+    let mut distributed = false;
+    if let Some(pc) = pm.get("ProcessorConfig") {
+        let cptr = format!("{pptr}/ProcessorConfig");
+        match pc.as_object() {
+            Some(pc) => {
+                check_fields(pc, &cptr, &["Mode", "ExecutionType"], "a ProcessorConfig", d);
+                match pc.get("Mode").and_then(|v| v.as_str()) {
+                    None | Some("INLINE") => {}
+                    Some("DISTRIBUTED") => distributed = true,
+                    Some(other) => d.push(
+                        format!("{cptr}/Mode"),
+                        format!("Mode must be INLINE or DISTRIBUTED, not {other:?}"),
+                    ),
+                }
+            }
+            None => d.push(cptr, "ProcessorConfig must be an object"),
+        }
+    }
+    let processor = parse_machine(pm, &pptr, d)?;
+    let items_path = match m.get("ItemsPath") {
+        None => None,
+        Some(Value::String(s)) => match Path::parse_reference(s) {
+            Ok(p) if p.is_root() => None,
+            Ok(p) => Some(p),
+            Err(e) => {
+                d.push(format!("{ptr}/ItemsPath"), e);
+                None
+            }
+        },
+        Some(_) => {
+            d.push(format!("{ptr}/ItemsPath"), "ItemsPath must be a path");
+            None
+        }
+    };
+    let item_selector = template_field(m, "ItemSelector", ptr, d);
+    let max_concurrency = match (m.get("MaxConcurrency"), m.get("MaxConcurrencyPath")) {
+        (Some(v), None) => match v.as_u64() {
+            Some(n) => Some(Number::Literal(n as f64)),
+            None => {
+                d.push(
+                    format!("{ptr}/MaxConcurrency"),
+                    "MaxConcurrency must be a non-negative integer",
+                );
+                None
+            }
+        },
+        _ => number_field(m, "MaxConcurrency", ptr, false, d),
+    };
+    let tolerated_failure_count = number_field(m, "ToleratedFailureCount", ptr, false, d);
+    let tolerated_failure_percentage =
+        number_field(m, "ToleratedFailurePercentage", ptr, false, d);
+    if let Some(Number::Literal(p)) = &tolerated_failure_percentage {
+        if *p > 100.0 {
+            d.push(
+                format!("{ptr}/ToleratedFailurePercentage"),
+                "ToleratedFailurePercentage must be between 0 and 100",
+            );
+        }
+    }
+    Some(MapState {
+        items_path,
+        item_selector,
+        processor: Arc::new(processor),
+        distributed,
+        max_concurrency,
+        tolerated_failure_count,
+        tolerated_failure_percentage,
+        label: m.get("Label").and_then(|v| v.as_str()).map(String::from),
+        item_reader: m.get("ItemReader").cloned(),
+        item_batcher: m.get("ItemBatcher").cloned(),
+        result_writer: m.get("ResultWriter").cloned(),
+    })
+}

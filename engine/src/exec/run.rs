@@ -1,0 +1,758 @@
+//! One execution in progress: the template every state runs through
+//! (InputPath → Parameters → work → ResultSelector → ResultPath → OutputPath), with
+//! Retry and Catch around the work, and the events it reports.
+
+use super::context::{ExecutionContext, StateContext};
+use super::{execution_arn, state_machine_arn, Outcome, Services, StartRequest, Status};
+use crate::definition::model::*;
+use crate::definition::Definition;
+use crate::expr::template::compact;
+use crate::expr::{ContextProvider, Env, EvalError};
+use crate::failure::{names, Failure};
+use crate::history::{json_text, EventKind};
+use crate::resources::{resource_parts, TaskCall};
+use crate::states;
+use chrono::{DateTime, Utc};
+use futures_util::stream::StreamExt;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Step Functions' payload quota: 256 KiB.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+enum Step {
+    Next(usize, Value),
+    End(Value),
+}
+
+pub(super) struct Run<'a> {
+    def: &'a Definition,
+    services: &'a Services,
+    ctx: ExecutionContext,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(def: &'a Definition, req: StartRequest, services: &'a Services) -> Self {
+        let start_time = services.clock.now();
+        let ctx = ExecutionContext {
+            execution_arn: execution_arn(&req.state_machine_name, &req.execution_name),
+            execution_name: req.execution_name,
+            input: req.input,
+            role_arn: format!(
+                "arn:aws:iam::{}:role/asl-local",
+                super::ACCOUNT
+            ),
+            start_time,
+            redrive_count: 0,
+            state_machine_arn: state_machine_arn(&req.state_machine_name),
+            state_machine_name: req.state_machine_name,
+        };
+        Run { def, services, ctx }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.services.clock.now()
+    }
+
+    fn emit(&self, prev: &mut u64, kind: EventKind) -> u64 {
+        let id = self.services.history.record(*prev, self.now(), kind);
+        *prev = id;
+        id
+    }
+
+    pub async fn execute(self) -> Outcome {
+        let mut prev = 0;
+        self.emit(
+            &mut prev,
+            EventKind::with_details(
+                "ExecutionStarted",
+                "executionStartedEventDetails",
+                json!({"input": json_text(&self.ctx.input), "inputDetails": {"truncated": false},
+                       "roleArn": self.ctx.role_arn, "stateMachineArn": self.ctx.state_machine_arn}),
+            ),
+        );
+        let machine = &self.def.machine;
+        let input = self.ctx.input.clone();
+        let result = if payload_size(&input) > MAX_PAYLOAD_BYTES {
+            Err(Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                "The execution input exceeds the maximum number of bytes service limit.",
+            ))
+        } else {
+            match machine.timeout_seconds {
+                None => self.run_machine(machine, input, &mut prev).await.map(Some),
+                Some(secs) => {
+                    let sleep = self.services.clock.sleep(Duration::from_secs(secs));
+                    tokio::select! {
+                        biased;
+                        r = self.run_machine(machine, input, &mut prev) => r.map(Some),
+                        _ = sleep => Ok(None),
+                    }
+                }
+            }
+        };
+        // Events of a timed-out run chain from the last one recorded.
+        let mut last = prev;
+        let (status, output, error, cause) = match result {
+            Ok(Some(output)) => {
+                self.emit(
+                    &mut last,
+                    EventKind::with_details(
+                        "ExecutionSucceeded",
+                        "executionSucceededEventDetails",
+                        json!({"output": json_text(&output), "outputDetails": {"truncated": false}}),
+                    ),
+                );
+                (Status::Succeeded, Some(output), None, None)
+            }
+            Ok(None) => {
+                let cause = format!(
+                    "The execution timed out after {} seconds",
+                    machine.timeout_seconds.unwrap_or(0)
+                );
+                self.emit(
+                    &mut last,
+                    EventKind::with_details(
+                        "ExecutionTimedOut",
+                        "executionTimedOutEventDetails",
+                        json!({"error": names::TIMEOUT, "cause": cause}),
+                    ),
+                );
+                (
+                    Status::TimedOut,
+                    None,
+                    Some(names::TIMEOUT.to_string()),
+                    Some(cause),
+                )
+            }
+            Err(f) => {
+                let mut details = serde_json::Map::new();
+                if !f.error.is_empty() {
+                    details.insert("error".into(), json!(f.error));
+                }
+                if !f.cause.is_empty() {
+                    details.insert("cause".into(), json!(f.cause));
+                }
+                self.emit(
+                    &mut last,
+                    EventKind::with_details(
+                        "ExecutionFailed",
+                        "executionFailedEventDetails",
+                        Value::Object(details),
+                    ),
+                );
+                (
+                    Status::Failed,
+                    None,
+                    Some(f.error).filter(|e| !e.is_empty()),
+                    Some(f.cause).filter(|c| !c.is_empty()),
+                )
+            }
+        };
+        Outcome {
+            execution_arn: self.ctx.execution_arn.clone(),
+            state_machine_arn: self.ctx.state_machine_arn.clone(),
+            name: self.ctx.execution_name.clone(),
+            status,
+            start_date: self.ctx.start_time,
+            stop_date: self.now(),
+            input: self.ctx.input,
+            output,
+            error,
+            cause,
+        }
+    }
+
+    fn run_machine<'b>(
+        &'b self,
+        sm: &'b StateMachine,
+        input: Value,
+        prev: &'b mut u64,
+    ) -> BoxFut<'b, Result<Value, Failure>> {
+        Box::pin(async move {
+            let mut idx = sm.start_at;
+            let mut input = input;
+            loop {
+                match self.run_state(&sm.states[idx], input, prev).await? {
+                    Step::Next(next, output) => {
+                        idx = next;
+                        input = output;
+                    }
+                    Step::End(output) => return Ok(output),
+                }
+            }
+        })
+    }
+
+    async fn run_state(&self, st: &State, raw: Value, prev: &mut u64) -> Result<Step, Failure> {
+        let state_type = st.kind.type_name();
+        let entered_id = self.emit(
+            prev,
+            EventKind::StateEntered {
+                state_type,
+                name: st.name.clone(),
+                input: raw.clone(),
+            },
+        );
+        let entered_time = self.now();
+        let mut retries_used = vec![0u32; st.retry.len()];
+        let mut retry_count = 0u32;
+        loop {
+            let attempt = self
+                .attempt(st, &raw, entered_time, retry_count, prev)
+                .await
+                .and_then(|result| self.finish(st, &raw, result, entered_time, prev));
+            let failure = match attempt {
+                Ok(step) => return Ok(step),
+                Err(f) => in_state(f, &st.name, entered_id),
+            };
+            if let Some(i) = st.retry.iter().position(|r| failure.matches(&r.error_equals)) {
+                let r = &st.retry[i];
+                if retries_used[i] < r.max_attempts {
+                    let delay = retry_delay(r, retries_used[i]);
+                    retries_used[i] += 1;
+                    retry_count += 1;
+                    self.services.clock.sleep(delay).await;
+                    continue;
+                }
+            }
+            if let Some(c) = st.catch.iter().find(|c| failure.matches(&c.error_equals)) {
+                let output = apply_result_path(&c.result_path, &raw, failure.to_output())
+                    .map_err(|f| in_state(f, &st.name, entered_id))?;
+                self.emit(
+                    prev,
+                    EventKind::StateExited {
+                        state_type,
+                        name: st.name.clone(),
+                        output: output.clone(),
+                    },
+                );
+                return Ok(Step::Next(c.next, output));
+            }
+            return Err(failure);
+        }
+    }
+
+    /// Applies ResultPath and OutputPath to the state's result and reports the exit.
+    fn finish(
+        &self,
+        st: &State,
+        raw: &Value,
+        result: Outcome1,
+        entered_time: DateTime<Utc>,
+        prev: &mut u64,
+    ) -> Result<Step, Failure> {
+        let ctx = StateContext::new(&self.ctx, &st.name, entered_time, None);
+        let (result, forced_next) = match result {
+            Outcome1::Result(v) => (v, None),
+            Outcome1::Output(v, next) => {
+                // Choice, Wait, Succeed: no ResultPath.
+                let out = apply_output_path(&st.output_path, v, &ctx)?;
+                self.check_size(st, &out)?;
+                self.emit_exit(st, &out, prev);
+                return Ok(match next {
+                    Some(n) => Step::Next(n, out),
+                    None => self.transition(st, out),
+                });
+            }
+        };
+        let combined = apply_result_path(&st.result_path, raw, result)?;
+        let out = apply_output_path(&st.output_path, combined, &ctx)?;
+        self.check_size(st, &out)?;
+        self.emit_exit(st, &out, prev);
+        Ok(match forced_next {
+            Some(n) => Step::Next(n, out),
+            None => self.transition(st, out),
+        })
+    }
+
+    fn transition(&self, st: &State, out: Value) -> Step {
+        match st.transition {
+            Transition::Next(n) => Step::Next(n, out),
+            _ => Step::End(out),
+        }
+    }
+
+    fn emit_exit(&self, st: &State, out: &Value, prev: &mut u64) {
+        self.emit(
+            prev,
+            EventKind::StateExited {
+                state_type: st.kind.type_name(),
+                name: st.name.clone(),
+                output: out.clone(),
+            },
+        );
+    }
+
+    fn check_size(&self, st: &State, out: &Value) -> Result<(), Failure> {
+        if payload_size(out) > MAX_PAYLOAD_BYTES {
+            return Err(Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    st.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One try of the state's work, from InputPath to ResultSelector.
+    async fn attempt(
+        &self,
+        st: &State,
+        raw: &Value,
+        entered_time: DateTime<Utc>,
+        retry_count: u32,
+        prev: &mut u64,
+    ) -> Result<Outcome1, Failure> {
+        let can_retry = matches!(st.kind, Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_));
+        let ctx = StateContext::new(
+            &self.ctx,
+            &st.name,
+            entered_time,
+            can_retry.then_some(retry_count),
+        );
+        let effective = apply_input_path(&st.input_path, raw, &ctx)?;
+        let env = Env::new(&effective, &ctx);
+        match &st.kind {
+            Kind::Pass { result } => {
+                let r = match (result, &st.parameters) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(p)) => p.eval(&env)?,
+                    (None, None) => effective.clone(),
+                };
+                Ok(Outcome1::Result(r))
+            }
+            Kind::Succeed => Ok(Outcome1::Output(effective.clone(), None)),
+            Kind::Fail { error, cause } => {
+                let env = Env::new(raw, &ctx);
+                let e = states::fail::text(error.as_ref(), "ErrorPath", &env)?;
+                let c = states::fail::text(cause.as_ref(), "CausePath", &env)?;
+                Err(Failure::new(e, c))
+            }
+            Kind::Choice { choices, default } => {
+                match states::choice::choose(choices, &env)? {
+                    Some(n) => Ok(Outcome1::Output(effective.clone(), Some(n))),
+                    None => match default {
+                        Some(d) => Ok(Outcome1::Output(effective.clone(), Some(*d))),
+                        None => Err(Failure::new(
+                            names::NO_CHOICE_MATCHED,
+                            format!(
+                                "No Matches! Choice state '{}' found no rule matching its input and has no Default",
+                                st.name
+                            ),
+                        )),
+                    },
+                }
+            }
+            Kind::Wait(w) => {
+                let delay = states::wait::delay(w, &env, self.now())?;
+                self.services.clock.sleep(delay).await;
+                Ok(Outcome1::Output(effective.clone(), None))
+            }
+            Kind::Task(task) => {
+                let params = match &st.parameters {
+                    Some(p) => p.eval(&env)?,
+                    None => effective.clone(),
+                };
+                let result = self.run_task(st, task, &params, &env, prev).await?;
+                self.select(st, result, &ctx)
+            }
+            Kind::Parallel { branches } => {
+                let params = match &st.parameters {
+                    Some(p) => p.eval(&env)?,
+                    None => effective.clone(),
+                };
+                let result = self.run_parallel(branches, params, prev).await?;
+                self.select(st, result, &ctx)
+            }
+            Kind::Map(map) => {
+                let result = self.run_map(st, map, &env, &ctx, prev).await?;
+                self.select(st, result, &ctx)
+            }
+        }
+    }
+
+    fn select(&self, st: &State, result: Value, ctx: &StateContext) -> Result<Outcome1, Failure> {
+        match &st.result_selector {
+            None => Ok(Outcome1::Result(result)),
+            Some(t) => Ok(Outcome1::Result(t.eval(&Env::new(&result, ctx))?)),
+        }
+    }
+
+    async fn run_task(
+        &self,
+        st: &State,
+        task: &Task,
+        params: &Value,
+        env: &Env<'_>,
+        prev: &mut u64,
+    ) -> Result<Value, Failure> {
+        let (resource_type, resource) = resource_parts(&task.resource);
+        let timeout = resolve_seconds(task.timeout.as_ref(), env)?;
+        let heartbeat = resolve_seconds(task.heartbeat.as_ref(), env)?;
+        let mut sched = json!({
+            "resourceType": resource_type, "resource": resource,
+            "region": super::REGION, "parameters": json_text(params),
+        });
+        if let Some(t) = timeout {
+            sched["timeoutInSeconds"] = json!(t);
+        }
+        if let Some(h) = heartbeat {
+            sched["heartbeatInSeconds"] = json!(h);
+        }
+        self.emit(
+            prev,
+            EventKind::with_details("TaskScheduled", "taskScheduledEventDetails", sched),
+        );
+        self.emit(
+            prev,
+            EventKind::with_details(
+                "TaskStarted",
+                "taskStartedEventDetails",
+                json!({"resourceType": resource_type, "resource": resource}),
+            ),
+        );
+        let call = TaskCall {
+            state_name: &st.name,
+            resource: &task.resource,
+            parameters: params,
+        };
+        let invoke = self.services.resources.invoke(&call);
+        let result = match timeout {
+            None => invoke.await,
+            Some(secs) => {
+                let sleep = self.services.clock.sleep(Duration::from_secs(secs));
+                tokio::select! {
+                    biased;
+                    r = invoke => r,
+                    _ = sleep => Err(Failure::new(names::TIMEOUT, "")),
+                }
+            }
+        };
+        match &result {
+            Ok(v) => {
+                self.emit(
+                    prev,
+                    EventKind::with_details(
+                        "TaskSucceeded",
+                        "taskSucceededEventDetails",
+                        json!({"resourceType": resource_type, "resource": resource,
+                               "output": json_text(v), "outputDetails": {"truncated": false}}),
+                    ),
+                );
+                if payload_size(v) > MAX_PAYLOAD_BYTES {
+                    return Err(Failure::new(
+                        names::DATA_LIMIT_EXCEEDED,
+                        format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            st.name
+                        ),
+                    ));
+                }
+            }
+            Err(f) => {
+                let ty = if f.error == names::TIMEOUT {
+                    ("TaskTimedOut", "taskTimedOutEventDetails")
+                } else {
+                    ("TaskFailed", "taskFailedEventDetails")
+                };
+                self.emit(
+                    prev,
+                    EventKind::with_details(
+                        ty.0,
+                        ty.1,
+                        json!({"resourceType": resource_type, "resource": resource,
+                               "error": f.error, "cause": f.cause}),
+                    ),
+                );
+            }
+        }
+        result
+    }
+
+    async fn run_parallel(
+        &self,
+        branches: &[std::sync::Arc<StateMachine>],
+        input: Value,
+        prev: &mut u64,
+    ) -> Result<Value, Failure> {
+        let started = self.emit(prev, EventKind::other("ParallelStateStarted"));
+        let runs = branches.iter().map(|b| {
+            let input = input.clone();
+            async move {
+                let mut p = started;
+                self.run_machine(b, input, &mut p).await
+            }
+        });
+        match futures_util::future::try_join_all(runs).await {
+            Ok(results) => {
+                self.emit(prev, EventKind::other("ParallelStateSucceeded"));
+                Ok(Value::Array(results))
+            }
+            Err(f) => {
+                self.emit(prev, EventKind::other("ParallelStateFailed"));
+                Err(f)
+            }
+        }
+    }
+
+    async fn run_map(
+        &self,
+        st: &State,
+        map: &MapState,
+        env: &Env<'_>,
+        ctx: &StateContext<'_>,
+        prev: &mut u64,
+    ) -> Result<Value, Failure> {
+        let items_value = match &map.items_path {
+            None => std::borrow::Cow::Borrowed(env.input),
+            Some(p) => p.eval(env).map_err(|_| {
+                Failure::runtime(format!(
+                    "Invalid path '{}' : No results for path: {}",
+                    p.as_str(),
+                    p.bracketed()
+                ))
+            })?,
+        };
+        let Some(items) = items_value.as_array() else {
+            return Err(Failure::runtime(format!(
+                "Item list must be a JSON array, but was {}",
+                compact(&items_value)
+            )));
+        };
+        let limits = states::map::Limits::resolve(map, env)?;
+        // Item inputs are built before any iteration starts, as AWS does.
+        let mut inputs = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            inputs.push(match &map.item_selector {
+                None => item.clone(),
+                Some(sel) => {
+                    let ictx = StateContext::new(
+                        ctx.execution,
+                        ctx.state_name,
+                        ctx.entered_time,
+                        ctx.retry_count,
+                    )
+                    .with_item(i, item);
+                    sel.eval(&Env::new(env.input, &ictx))?
+                }
+            });
+        }
+        let n = inputs.len();
+        let started = self.emit(
+            prev,
+            EventKind::with_details(
+                "MapStateStarted",
+                "mapStateStartedEventDetails",
+                json!({"length": n}),
+            ),
+        );
+        let concurrency = if limits.max_concurrency == 0 {
+            n.max(1)
+        } else {
+            limits.max_concurrency
+        };
+        let name = &st.name;
+        let processor = &map.processor;
+        let mut stream = futures_util::stream::iter(inputs.into_iter().enumerate())
+            .map(|(i, input)| async move {
+                let mut p = started;
+                self.emit(
+                    &mut p,
+                    EventKind::with_details(
+                        "MapIterationStarted",
+                        "mapIterationStartedEventDetails",
+                        json!({"name": name, "index": i}),
+                    ),
+                );
+                let r = self.run_machine(processor, input, &mut p).await;
+                let ty = if r.is_ok() {
+                    "MapIterationSucceeded"
+                } else {
+                    "MapIterationFailed"
+                };
+                self.emit(
+                    &mut p,
+                    EventKind::with_details(
+                        ty,
+                        if r.is_ok() {
+                            "mapIterationSucceededEventDetails"
+                        } else {
+                            "mapIterationFailedEventDetails"
+                        },
+                        json!({"name": name, "index": i}),
+                    ),
+                );
+                (i, r)
+            })
+            .buffer_unordered(concurrency);
+        let mut results: Vec<Value> = vec![Value::Null; n];
+        let mut failures = 0usize;
+        while let Some((i, r)) = stream.next().await {
+            match r {
+                Ok(v) => results[i] = v,
+                Err(f) => {
+                    failures += 1;
+                    if !limits.tolerates(failures, n) {
+                        drop(stream);
+                        self.emit(prev, EventKind::other("MapStateFailed"));
+                        return Err(if limits.configured {
+                            Failure::new(
+                                names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                "The specified tolerated failure threshold was exceeded",
+                            )
+                        } else {
+                            f
+                        });
+                    }
+                    results[i] = f.to_output();
+                }
+            }
+        }
+        self.emit(prev, EventKind::other("MapStateSucceeded"));
+        Ok(Value::Array(results))
+    }
+}
+
+/// The result of a state's work, before ResultPath/OutputPath.
+enum Outcome1 {
+    /// A result to merge with ResultPath.
+    Result(Value),
+    /// An output that skips ResultPath (Choice, Wait, Succeed), with the chosen next state.
+    Output(Value, Option<usize>),
+}
+
+/// Prefixes AWS's "An error occurred while executing the state ..." to the engine's own
+/// `States.Runtime` causes.
+fn in_state(f: Failure, state: &str, entered_id: u64) -> Failure {
+    const PREFIX: &str = "An error occurred while executing the state";
+    if f.error == names::RUNTIME && !f.cause.starts_with(PREFIX) {
+        return Failure::new(
+            f.error,
+            format!(
+                "{PREFIX} '{state}' (entered at the event id #{entered_id}). {}",
+                f.cause
+            ),
+        );
+    }
+    f
+}
+
+fn retry_delay(r: &Retrier, used: u32) -> Duration {
+    let mut secs = r.interval_seconds * r.backoff_rate.powi(used as i32);
+    if let Some(max) = r.max_delay_seconds {
+        secs = secs.min(max);
+    }
+    if r.jitter_full {
+        secs *= rand::random::<f64>();
+    }
+    Duration::from_secs_f64(secs.clamp(0.0, 1e9))
+}
+
+fn missing_path(path: &crate::expr::path::Path) -> Failure {
+    Failure::runtime(format!(
+        "Invalid path '{}' : No results for path: {}",
+        path.as_str(),
+        path.bracketed()
+    ))
+}
+
+fn apply_input_path(f: &PathField, raw: &Value, ctx: &dyn ContextProvider) -> Result<Value, Failure> {
+    match f {
+        PathField::Root => Ok(raw.clone()),
+        PathField::Null => Ok(json!({})),
+        PathField::Path(p) => match p.eval(&Env::new(raw, ctx)) {
+            Ok(v) => Ok(v.into_owned()),
+            Err(_) => Err(missing_path(p)),
+        },
+    }
+}
+
+fn apply_output_path(
+    f: &PathField,
+    out: Value,
+    ctx: &dyn ContextProvider,
+) -> Result<Value, Failure> {
+    match f {
+        PathField::Root => Ok(out),
+        PathField::Null => Ok(json!({})),
+        PathField::Path(p) => match p.eval(&Env::new(&out, ctx)) {
+            Ok(v) => Ok(v.into_owned()),
+            Err(_) => Err(missing_path(p)),
+        },
+    }
+}
+
+fn apply_result_path(f: &PathField, raw: &Value, result: Value) -> Result<Value, Failure> {
+    match f {
+        PathField::Root => Ok(result),
+        PathField::Null => Ok(raw.clone()),
+        PathField::Path(p) => {
+            let mut out = raw.clone();
+            p.set(&mut out, result).map_err(|e| {
+                Failure::new(
+                    names::RESULT_PATH_MATCH_FAILURE,
+                    format!(
+                        "Unable to apply ResultPath '{}' to input '{}': {e}",
+                        p.as_str(),
+                        compact(raw)
+                    ),
+                )
+            })?;
+            Ok(out)
+        }
+    }
+}
+
+/// `TimeoutSeconds`/`HeartbeatSeconds` or their `Path` forms, in whole seconds.
+fn resolve_seconds(n: Option<&Number>, env: &Env) -> Result<Option<u64>, Failure> {
+    match n {
+        None => Ok(None),
+        Some(Number::Literal(v)) => Ok(Some(*v as u64)),
+        Some(Number::Path(p)) => match p.eval(env) {
+            Err(_) => Err(missing_path(p)),
+            Ok(v) => match v.as_u64() {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(Failure::runtime(format!(
+                    "The value of '{}' must be a positive integer, but was {}",
+                    p.as_str(),
+                    compact(&v)
+                ))),
+            },
+        },
+    }
+}
+
+/// Size of a value as JSON text, without building the text.
+pub fn payload_size(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+impl From<EvalError> for Failure {
+    fn from(e: EvalError) -> Self {
+        match e {
+            EvalError::Failure(f) => f,
+            EvalError::PathNotFound { path } => {
+                Failure::runtime(format!("Invalid path '{path}': No results for path"))
+            }
+        }
+    }
+}

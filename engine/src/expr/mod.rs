@@ -1,0 +1,49 @@
+//! Expressions of the JSONPath query language: paths, payload templates and intrinsic functions.
+//!
+//! Everything here is compiled once when a definition loads and evaluated against an [`Env`].
+
+#[path = "intrinsics_stub.rs"]
+pub mod intrinsics;
+pub mod path;
+pub mod template;
+
+use crate::failure::Failure;
+use serde_json::Value;
+
+/// Where expressions read from: the state's effective input (`$`) and the context object (`$$`).
+pub struct Env<'a> {
+    pub input: &'a Value,
+    pub context: &'a dyn ContextProvider,
+}
+
+/// Supplies the context object, built only when an expression reads `$$`.
+pub trait ContextProvider {
+    fn context(&self) -> &Value;
+}
+
+impl ContextProvider for Value {
+    fn context(&self) -> &Value {
+        self
+    }
+}
+
+impl<'a> Env<'a> {
+    pub fn new(input: &'a Value, context: &'a dyn ContextProvider) -> Self {
+        Env { input, context }
+    }
+}
+
+/// Why an expression produced no value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalError {
+    /// A path selected nothing; the caller words the `States.Runtime` cause for its field.
+    PathNotFound { path: String },
+    /// A failure that is already complete (for example `States.IntrinsicFailure`).
+    Failure(Failure),
+}
+
+impl From<Failure> for EvalError {
+    fn from(f: Failure) -> Self {
+        EvalError::Failure(f)
+    }
+}

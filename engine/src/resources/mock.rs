@@ -1,0 +1,204 @@
+//! Mocked task responses in AWS Step Functions Local's MockConfigFile format.
+//!
+//! Responses are numbered by invocation of the state (`"0"`, `"1-2"`, ...), the count shared
+//! across Map iterations and retries. An invocation past the last number gets the last response.
+
+use crate::failure::Failure;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Why a mock configuration could not be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    Return(Value),
+    Throw(Failure),
+}
+
+impl Response {
+    /// The task result for `resource`: a legacy Lambda ARN yields the Invoke response's `Payload`.
+    pub fn apply(&self, resource: &str) -> Result<Value, Failure> {
+        match self {
+            Response::Throw(f) => Err(f.clone()),
+            Response::Return(v) => {
+                if super::is_legacy_lambda(resource) {
+                    if let Some(p) = v.get("Payload") {
+                        return Ok(p.clone());
+                    }
+                }
+                Ok(v.clone())
+            }
+        }
+    }
+}
+
+/// The mocks of one test case: per state, its numbered responses.
+#[derive(Debug, Default)]
+pub struct MockSet {
+    states: HashMap<String, Vec<(u32, u32, Response)>>,
+    counters: Mutex<HashMap<String, u32>>,
+}
+
+impl MockSet {
+    /// Selects a test case from a MockConfigFile. `machine` is the state machine's name;
+    /// when the file holds one state machine (or it has one test case), naming it is optional.
+    pub fn from_config(
+        config: &Value,
+        machine: Option<&str>,
+        test_case: Option<&str>,
+    ) -> Result<MockSet, Error> {
+        let invalid = |m: String| Error::Invalid(m);
+        let machines = config
+            .get("StateMachines")
+            .and_then(|v| v.as_object())
+            .ok_or_else(|| invalid("the mock config has no \"StateMachines\" object".into()))?;
+        let sm = match machine.and_then(|m| machines.get(m)) {
+            Some(sm) => sm,
+            None if machines.len() == 1 => machines.values().next().expect("one"),
+            None => {
+                return Err(invalid(format!(
+                    "the mock config has no state machine named {:?} (it has: {}); name it with --state-machine-name",
+                    machine.unwrap_or(""),
+                    machines.keys().cloned().collect::<Vec<_>>().join(", ")
+                )))
+            }
+        };
+        let cases = sm
+            .get("TestCases")
+            .and_then(|v| v.as_object())
+            .ok_or_else(|| invalid("the state machine in the mock config has no \"TestCases\"".into()))?;
+        let case = match test_case {
+            Some(name) => cases.get(name).ok_or_else(|| {
+                invalid(format!(
+                    "no test case named {name:?} (there are: {})",
+                    cases.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?,
+            None if cases.len() == 1 => cases.values().next().expect("one"),
+            None => {
+                return Err(invalid(format!(
+                    "the mock config has {} test cases: choose one with --test-case ({})",
+                    cases.len(),
+                    cases.keys().cloned().collect::<Vec<_>>().join(", ")
+                )))
+            }
+        };
+        let responses = config.get("MockedResponses").and_then(|v| v.as_object());
+        let mut states = HashMap::new();
+        for (state, response_name) in case.as_object().into_iter().flatten() {
+            let response_name = response_name.as_str().ok_or_else(|| {
+                invalid(format!("the mock of state {state:?} must name a mocked response"))
+            })?;
+            let numbered = responses
+                .and_then(|r| r.get(response_name))
+                .and_then(|r| r.as_object())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "state {state:?} uses mocked response {response_name:?}, which MockedResponses does not define"
+                    ))
+                })?;
+            let mut list = Vec::new();
+            for (key, body) in numbered {
+                let (from, to) = parse_range(key).ok_or_else(|| {
+                    invalid(format!(
+                        "mocked response {response_name:?}: {key:?} is not an invocation number or range such as \"0\" or \"1-2\""
+                    ))
+                })?;
+                list.push((from, to, parse_response(body).map_err(|m| {
+                    invalid(format!("mocked response {response_name:?}/{key}: {m}"))
+                })?));
+            }
+            list.sort_by_key(|(from, _, _)| *from);
+            states.insert(state.clone(), list);
+        }
+        Ok(MockSet {
+            states,
+            counters: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether the state has a mock in this test case.
+    pub fn has(&self, state: &str) -> bool {
+        self.states.contains_key(state)
+    }
+
+    /// The response for the state's next invocation, counting it.
+    pub fn next_response(&self, state: &str) -> Option<Response> {
+        let list = self.states.get(state)?;
+        let n = {
+            let mut counters = self.counters.lock().ok()?;
+            let c = counters.entry(state.to_string()).or_insert(0);
+            let n = *c;
+            *c += 1;
+            n
+        };
+        list.iter()
+            .find(|(from, to, _)| n >= *from && n <= *to)
+            .or_else(|| list.last())
+            .map(|(_, _, r)| r.clone())
+    }
+}
+
+fn parse_range(key: &str) -> Option<(u32, u32)> {
+    match key.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+            (a <= b).then_some((a, b))
+        }
+        None => {
+            let n = key.trim().parse().ok()?;
+            Some((n, n))
+        }
+    }
+}
+
+fn parse_response(v: &Value) -> Result<Response, String> {
+    if let Some(r) = v.get("Return") {
+        return Ok(Response::Return(r.clone()));
+    }
+    if let Some(t) = v.get("Throw") {
+        let s = |k: &str| t.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        return Ok(Response::Throw(Failure::from_task(s("Error"), s("Cause"))));
+    }
+    Err("a response must hold \"Return\" or \"Throw\"".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbered_responses_and_ranges() {
+        let cfg = json!({
+            "StateMachines": {"M": {"TestCases": {"T": {"S": "R"}}}},
+            "MockedResponses": {"R": {
+                "0": {"Throw": {"Error": "E", "Cause": "C"}},
+                "1-2": {"Return": {"n": 1}},
+                "3": {"Return": {"n": 3}}}}
+        });
+        let m = MockSet::from_config(&cfg, None, None).unwrap();
+        assert_eq!(m.next_response("S"), Some(Response::Throw(Failure::from_task("E", "C"))));
+        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 1}))));
+        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 1}))));
+        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 3}))));
+        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 3}))));
+        assert_eq!(m.next_response("Other"), None);
+    }
+
+    #[test]
+    fn errors_name_what_is_missing() {
+        let cfg = json!({"StateMachines": {"A": {"TestCases": {"x": {}, "y": {}}}}});
+        let e = MockSet::from_config(&cfg, Some("A"), None).unwrap_err();
+        assert!(e.to_string().contains("--test-case"), "{e}");
+        let cfg = json!({"StateMachines": {"A": {"TestCases": {"x": {"S": "Nope"}}}}, "MockedResponses": {}});
+        let e = MockSet::from_config(&cfg, None, Some("x")).unwrap_err();
+        assert!(e.to_string().contains("Nope"), "{e}");
+    }
+}

@@ -1,0 +1,61 @@
+//! Wait: how long, from `Seconds`, `SecondsPath`, `Timestamp` or `TimestampPath`.
+
+use crate::definition::model::Wait;
+use crate::definition::parse_timestamp_pub as parse_timestamp;
+use crate::expr::Env;
+use crate::failure::Failure;
+use chrono::{DateTime, FixedOffset, Utc};
+use serde_json::Value;
+use std::time::Duration;
+
+pub fn delay(w: &Wait, env: &Env, now: DateTime<Utc>) -> Result<Duration, Failure> {
+    match w {
+        Wait::Seconds(s) => Ok(Duration::from_secs(*s)),
+        Wait::Timestamp(t) => Ok(until(*t, now)),
+        Wait::SecondsPath(p) => {
+            let v = p.eval(env).map_err(|_| {
+                Failure::runtime(format!(
+                    "The SecondsPath parameter does not reference an input value: {}",
+                    p.as_str()
+                ))
+            })?;
+            match v.as_ref() {
+                Value::Number(n) if n.as_u64().is_some() => {
+                    Ok(Duration::from_secs(n.as_u64().unwrap_or(0)))
+                }
+                Value::Number(n) if n.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0) => {
+                    Ok(Duration::from_secs_f64(n.as_f64().unwrap_or(0.0)))
+                }
+                _ => Err(Failure::runtime(format!(
+                    "The SecondsPath parameter references an invalid value: {} == {}",
+                    p.as_str(),
+                    crate::expr::template::compact(&v)
+                ))),
+            }
+        }
+        Wait::TimestampPath(p) => {
+            let v = p.eval(env).map_err(|_| {
+                Failure::runtime(format!(
+                    "The TimestampPath parameter does not reference an input value: {}",
+                    p.as_str()
+                ))
+            })?;
+            let text = match v.as_ref() {
+                Value::String(s) => s.clone(),
+                other => crate::expr::template::compact(other),
+            };
+            match parse_timestamp(&text) {
+                Some(t) => Ok(until(t, now)),
+                None => Err(Failure::runtime(format!(
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                    p.as_str(),
+                    text
+                ))),
+            }
+        }
+    }
+}
+
+fn until(t: DateTime<FixedOffset>, now: DateTime<Utc>) -> Duration {
+    (t.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO)
+}

@@ -1,0 +1,204 @@
+//! The `asl` command through its public interface: exit codes, the `--json` contract, and a
+//! short located error for every kind of bad input.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn asl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_asl"))
+        .args(args)
+        .output()
+        .expect("asl runs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
+}
+
+const HELLO: &str = r#"{"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hello {}', $.who)"}, "End": true}}}"#;
+
+#[test]
+fn run_json_prints_one_describe_execution_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(dir.path(), "hello.asl.json", HELLO);
+    let o = asl(&["run", wf.to_str().unwrap(), "--input", r#"{"who": "ada"}"#, "--name", "e1", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["output"], json!({"greeting": "hello ada"}));
+    assert_eq!(v["name"], "e1");
+    assert_eq!(
+        v["executionArn"],
+        "arn:aws:states:us-east-1:123456789012:execution:hello:e1"
+    );
+    assert!(v["startDate"].as_str().unwrap().ends_with('Z'));
+    assert!(v["stopDate"].is_string());
+    assert_eq!(v["input"], json!({"who": "ada"}));
+}
+
+#[test]
+fn failed_execution_exits_1_with_error_and_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "f.json",
+        r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Custom.Error", "Cause": "it broke"}}}"#,
+    );
+    let o = asl(&["run", wf.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert_eq!(v["status"], "FAILED");
+    assert_eq!(v["error"], "Custom.Error");
+    assert_eq!(v["cause"], "it broke");
+    assert_eq!(v["output"], Value::Null);
+}
+
+#[test]
+fn substitutions_replace_placeholders() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "s.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"url": "${BaseUrl}/orders"}, "End": true}}}"#,
+    );
+    let o = asl(&["run", wf.to_str().unwrap(), "--sub", "BaseUrl=http://127.0.0.1:9", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["output"], json!({"url": "http://127.0.0.1:9/orders"}));
+}
+
+#[test]
+fn mock_config_supplies_task_results_by_invocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "Orders.asl.json",
+        r#"{"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 5, "MaxAttempts": 2}],
+            "ResultSelector": {"body.$": "$.Payload.body"}, "End": true}}}"#,
+    );
+    let mocks = write(
+        dir.path(),
+        "mocks.json",
+        r#"{"StateMachines": {"Orders": {"TestCases": {"Flaky": {"Call": "FlakyThenOk"}, "Ok": {"Call": "Ok"}}}},
+            "MockedResponses": {
+              "FlakyThenOk": {"0-1": {"Throw": {"Error": "Lambda.TooManyRequestsException", "Cause": "slow down"}},
+                              "2": {"Return": {"StatusCode": 200, "Payload": {"body": "third time"}}}},
+              "Ok": {"0": {"Return": {"StatusCode": 200, "Payload": {"body": "first time"}}}}}}"#,
+    );
+    let (wf, mocks) = (wf.to_str().unwrap(), mocks.to_str().unwrap());
+    let o = asl(&["run", wf, "--mock-config", mocks, "--test-case", "Flaky", "--wait-scale", "0", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["output"], json!({"body": "third time"}));
+    // Without naming one of its two test cases, the config is ambiguous.
+    let o = asl(&["run", wf, "--mock-config", mocks, "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--test-case"), "{}", stderr(&o));
+}
+
+#[test]
+fn unmocked_task_fails_naming_state_and_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "t.json",
+        r#"{"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}}"#,
+    );
+    let o = asl(&["run", wf.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert_eq!(v["error"], "States.TaskFailed");
+    let cause = v["cause"].as_str().unwrap();
+    assert!(cause.contains("'Call'") && cause.contains("arn:aws:states:::sqs:sendMessage"), "{cause}");
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"{"StartAt": "Fetch", "States": {
+            "Fetch": {"Type": "Pass", "Next": "Fetchh"},
+            "Fetcher": {"Type": "Wait", "Seconds": 1, "Timestamp": "2020-01-01T00:00:00Z", "End": true},
+            "Catchy": {"Type": "Task", "Resource": "x", "End": true,
+                       "Catch": [{"ErrorEquals": ["States.ALL", "Other"], "Next": "Fetch"}]}}}"#,
+    );
+    let good = write(dir.path(), "good.json", HELLO);
+    let o = asl(&["validate", bad.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(r#"/States/Fetch/Next: no state named "Fetchh" (did you mean "Fetch"?)"#), "{out}");
+    assert!(out.contains("/States/Fetcher: a Wait state takes only one of Seconds, Timestamp"), "{out}");
+    assert!(out.contains("/States/Catchy/Catch/0/ErrorEquals/0: States.ALL must appear alone"), "{out}");
+    assert!(out.contains("good.json: ok"), "{out}");
+
+    let o = asl(&["validate", "--json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json_out(&o);
+    assert_eq!(v[0]["valid"], false);
+    assert!(v[0]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["pointer"] == "/States/Fetch/Next"));
+
+    let o = asl(&["validate", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn unreachable_states_and_missing_transitions_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "u.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass"}, "Orphan": {"Type": "Succeed"}}}"#,
+    );
+    let o = asl(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("/States/A: a Pass state must have Next or \"End\": true"), "{out}");
+}
+
+/// Every kind of bad input: a short error naming where and what, exit 2, never a panic.
+#[test]
+fn bad_input_is_a_located_error_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_json = write(dir.path(), "broken.json", "{\"StartAt\": ");
+    let wf = write(dir.path(), "ok.json", HELLO);
+    let wf = wf.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", not_json.to_str().unwrap()], "broken.json: not valid JSON"),
+        (vec!["run", "/no/such/file.json"], "cannot read /no/such/file.json"),
+        (vec!["run", wf, "--input", "{not json"], "--input is not valid JSON"),
+        (vec!["run", wf, "--input-file", "/no/such/input.json"], "cannot read /no/such/input.json"),
+        (vec!["run", wf, "--frobnicate"], "unexpected argument '--frobnicate'"),
+        (vec!["run", wf, "--sub", "novalue"], "expected KEY=VALUE"),
+        (vec!["run", wf, "--wait-scale", "-1"], "--wait-scale must be a number at least 0"),
+        (vec!["run", wf, "--mock-config", not_json.to_str().unwrap()], "is not valid JSON"),
+        (vec!["validate", not_json.to_str().unwrap()], ""),
+    ];
+    for (args, expected) in cases {
+        let o = asl(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let all = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+        assert!(all.contains(expected), "{args:?}: expected {expected:?} in {all}");
+        assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
+    }
+}

@@ -1,0 +1,256 @@
+//! The engine through its library interface, on virtual time: waits, back-off and time-outs
+//! take no real time, and what they would have taken is checked exactly.
+
+use asl::exec::{self, Outcome, Services, StartRequest, Status, VirtualClock};
+use asl::history::{HistorySink, MemoryHistory};
+use asl::resources::{mock::MockSet, Resources};
+use asl::Definition;
+use chrono::{TimeZone, Utc};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+struct Ran {
+    outcome: Outcome,
+    events: Vec<Value>,
+    /// Virtual seconds the execution took.
+    seconds: f64,
+}
+
+fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
+    let def = Definition::from_value(def).expect("valid definition");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let history = Arc::new(MemoryHistory::new());
+        let services = Services {
+            clock: Arc::new(VirtualClock::new(
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            )),
+            resources: Arc::new(Resources {
+                mocks: mocks.map(|m| MockSet::from_config(&m, None, None).unwrap()),
+            }),
+            history: history.clone() as Arc<dyn HistorySink>,
+        };
+        let req = StartRequest {
+            state_machine_name: "Test".into(),
+            execution_name: "exec-1".into(),
+            input,
+        };
+        let outcome = exec::execute(&def, req, &services).await;
+        let seconds = (outcome.stop_date - outcome.start_date).num_milliseconds() as f64 / 1000.0;
+        Ran {
+            outcome,
+            events: history.events().iter().map(|e| e.to_aws()).collect(),
+            seconds,
+        }
+    })
+}
+
+fn run(def: Value, input: Value) -> Ran {
+    run_with(def, input, None)
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn wait_states_take_virtual_time_only() {
+    let r = run(
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 3600, "Next": "W2"},
+            "W2": {"Type": "Wait", "SecondsPath": "$.s", "Next": "W3"},
+            "W3": {"Type": "Wait", "Timestamp": "2026-01-01T02:00:30Z", "End": true}}}),
+        json!({"s": 60}),
+    );
+    assert_eq!(r.outcome.status, Status::Succeeded);
+    assert_eq!(r.seconds, 7230.0);
+}
+
+#[test]
+fn retry_backs_off_exponentially_capped_by_max_delay() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 4, "MaxDelaySeconds": 10}],
+        "End": true}}});
+    let mocks = json!({"StateMachines": {"Test": {"TestCases": {"T": {"T": "R"}}}},
+        "MockedResponses": {"R": {"0-3": {"Throw": {"Error": "Boom", "Cause": "x"}}, "4": {"Return": {"ok": true}}}}});
+    let r = run_with(def, json!({}), Some(mocks));
+    assert_eq!(r.outcome.status, Status::Succeeded, "{:?}", r.outcome);
+    assert_eq!(r.outcome.output, Some(json!({"ok": true})));
+    // 2 + 6 + min(18, 10) + min(54, 10)
+    assert_eq!(r.seconds, 28.0);
+    let t = types(&r.events);
+    assert_eq!(t.iter().filter(|t| **t == "TaskFailed").count(), 4);
+    assert_eq!(t.iter().filter(|t| **t == "TaskStateEntered").count(), 1);
+}
+
+#[test]
+fn retries_exhausted_then_caught_with_result_path() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+              "Retry": [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 1}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Handled"}],
+              "End": true},
+        "Handled": {"Type": "Pass", "End": true}}});
+    let mocks = json!({"StateMachines": {"Test": {"TestCases": {"T": {"T": "R"}}}},
+        "MockedResponses": {"R": {"0": {"Throw": {"Error": "Custom", "Cause": "bad"}}}}});
+    let r = run_with(def, json!({"keep": 1}), Some(mocks));
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"keep": 1, "err": {"Error": "Custom", "Cause": "bad"}}))
+    );
+    assert_eq!(r.seconds, 1.0);
+}
+
+#[test]
+fn execution_timeout_ends_a_long_wait() {
+    let r = run(
+        json!({"TimeoutSeconds": 10, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.status, Status::TimedOut);
+    assert_eq!(r.outcome.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(r.seconds, 10.0);
+    assert_eq!(types(&r.events).last(), Some(&"ExecutionTimedOut"));
+}
+
+#[test]
+fn map_results_keep_input_order_whatever_the_concurrency() {
+    for max in [0, 1, 2, 5] {
+        let r = run(
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": max, "ItemsPath": "$.items",
+                "ItemProcessor": {"StartAt": "W", "States": {
+                    "W": {"Type": "Wait", "SecondsPath": "$", "Next": "P"},
+                    "P": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": true}}},
+                "End": true}}}),
+            json!({"items": [5, 1, 4, 2, 3]}),
+        );
+        assert_eq!(
+            r.outcome.output,
+            Some(json!([{"v": 5}, {"v": 1}, {"v": 4}, {"v": 2}, {"v": 3}])),
+            "MaxConcurrency {max}"
+        );
+        // Concurrency shows in how long the waits took in all.
+        let expected = match max {
+            0 | 5 => 5.0,
+            1 => 15.0,
+            _ => 8.0, // [5,1] -> 1 done, 4 starts at 1 (ends 5), 5 done at 5: 2 (ends 7), 4 done at 5: 3 (ends 8)
+        };
+        assert_eq!(r.seconds, expected, "MaxConcurrency {max}");
+    }
+}
+
+#[test]
+fn parallel_branches_run_concurrently_and_keep_branch_order() {
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 3, "Next": "A2"}, "A2": {"Type": "Pass", "Result": "a", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Wait", "Seconds": 1, "Next": "B2"}, "B2": {"Type": "Pass", "Result": "b", "End": true}}}
+        ]}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.output, Some(json!(["a", "b"])));
+    assert_eq!(r.seconds, 3.0);
+}
+
+#[test]
+fn history_events_have_aws_shapes_and_increasing_ids() {
+    let r = run(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": {"x": 1}, "Next": "M"},
+            "M": {"Type": "Map", "ItemsPath": "$.l", "Parameters": {"i.$": "$$.Map.Item.Index"},
+                  "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+                  "ResultPath": "$.out", "Next": "S"},
+            "S": {"Type": "Succeed"}}}),
+        json!({}),
+    );
+    // Result replaces the input, so the Map has no list: a Runtime failure.
+    assert_eq!(r.outcome.status, Status::Failed);
+    assert_eq!(r.outcome.error.as_deref(), Some("States.Runtime"));
+    assert!(r
+        .outcome
+        .cause
+        .as_deref()
+        .unwrap()
+        .starts_with("An error occurred while executing the state 'M' (entered at the event id #4)."));
+
+    let r = run(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": {"l": [10, 20]}, "Next": "M"},
+            "M": {"Type": "Map", "ItemsPath": "$.l", "Parameters": {"i.$": "$$.Map.Item.Index"},
+                  "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+                  "ResultPath": "$.out", "Next": "S"},
+            "S": {"Type": "Succeed"}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.output, Some(json!({"l": [10, 20], "out": [{"i": 0}, {"i": 1}]})));
+    let t = types(&r.events);
+    assert_eq!(t[0], "ExecutionStarted");
+    assert_eq!(&t[1..3], &["PassStateEntered", "PassStateExited"]);
+    assert_eq!(&t[3..5], &["MapStateEntered", "MapStateStarted"]);
+    assert_eq!(t.iter().filter(|t| **t == "MapIterationStarted").count(), 2);
+    assert_eq!(t.iter().filter(|t| **t == "MapIterationSucceeded").count(), 2);
+    assert_eq!(&t[t.len() - 3..], &["SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]);
+    for (i, e) in r.events.iter().enumerate() {
+        assert_eq!(e["id"], json!(i + 1));
+        assert!(e["previousEventId"].as_u64().unwrap() < e["id"].as_u64().unwrap());
+        assert!(e["timestamp"].is_string());
+    }
+    let entered = &r.events[1]["stateEnteredEventDetails"];
+    assert_eq!(entered["name"], "P");
+    assert_eq!(entered["input"], "{}");
+    let started = r.events.iter().find(|e| e["type"] == "MapStateStarted").unwrap();
+    assert_eq!(started["mapStateStartedEventDetails"], json!({"length": 2}));
+    let it = r.events.iter().find(|e| e["type"] == "MapIterationStarted").unwrap();
+    assert_eq!(it["mapIterationStartedEventDetails"]["name"], "M");
+}
+
+#[test]
+fn choice_without_match_or_default_fails() {
+    let r = run(
+        json!({"StartAt": "C", "States": {"C": {"Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "S"}]}, "S": {"Type": "Succeed"}}}),
+        json!({"n": 2}),
+    );
+    assert_eq!(r.outcome.error.as_deref(), Some("States.NoChoiceMatched"));
+}
+
+#[test]
+fn oversized_state_output_is_data_limit_exceeded_and_not_caught_by_all() {
+    let big = "x".repeat(300 * 1024);
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}],
+            "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": big, "End": true}}}]},
+            "H": {"Type": "Succeed"}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.status, Status::Failed);
+    assert_eq!(r.outcome.error.as_deref(), Some("States.DataLimitExceeded"));
+}
+
+#[test]
+fn tolerated_failures_let_a_map_succeed() {
+    let def = |count: u64| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailureCount": count,
+            "ItemProcessor": {"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 0, "Next": "F"}], "Default": "OK"},
+                "F": {"Type": "Fail", "Error": "Zero", "Cause": "zero"},
+                "OK": {"Type": "Succeed"}}},
+            "End": true}}})
+    };
+    let r = run(def(1), json!([1, 0, 2]));
+    assert_eq!(r.outcome.status, Status::Succeeded);
+    assert_eq!(
+        r.outcome.output,
+        Some(json!([1, {"Error": "Zero", "Cause": "zero"}, 2]))
+    );
+    let r = run(def(0), json!([1, 0, 2]));
+    assert_eq!(
+        r.outcome.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+}
