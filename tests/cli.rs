@@ -37,7 +37,15 @@ const HELLO: &str = r#"{"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "Para
 fn run_json_prints_one_describe_execution_object() {
     let dir = tempfile::tempdir().unwrap();
     let wf = write(dir.path(), "hello.asl.json", HELLO);
-    let o = asl(&["run", wf.to_str().unwrap(), "--input", r#"{"who": "ada"}"#, "--name", "e1", "--json"]);
+    let o = asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--input",
+        r#"{"who": "ada"}"#,
+        "--name",
+        "e1",
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json_out(&o);
     assert_eq!(v["status"], "SUCCEEDED");
@@ -77,9 +85,18 @@ fn substitutions_replace_placeholders() {
         "s.asl.json",
         r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"url": "${BaseUrl}/orders"}, "End": true}}}"#,
     );
-    let o = asl(&["run", wf.to_str().unwrap(), "--sub", "BaseUrl=http://127.0.0.1:9", "--json"]);
+    let o = asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--sub",
+        "BaseUrl=http://127.0.0.1:9",
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(json_out(&o)["output"], json!({"url": "http://127.0.0.1:9/orders"}));
+    assert_eq!(
+        json_out(&o)["output"],
+        json!({"url": "http://127.0.0.1:9/orders"})
+    );
 }
 
 #[test]
@@ -102,7 +119,17 @@ fn mock_config_supplies_task_results_by_invocation() {
               "Ok": {"0": {"Return": {"StatusCode": 200, "Payload": {"body": "first time"}}}}}}"#,
     );
     let (wf, mocks) = (wf.to_str().unwrap(), mocks.to_str().unwrap());
-    let o = asl(&["run", wf, "--mock-config", mocks, "--test-case", "Flaky", "--wait-scale", "0", "--json"]);
+    let o = asl(&[
+        "run",
+        wf,
+        "--mock-config",
+        mocks,
+        "--test-case",
+        "Flaky",
+        "--wait-scale",
+        "0",
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json_out(&o)["output"], json!({"body": "third time"}));
     // Without naming one of its two test cases, the config is ambiguous.
@@ -124,7 +151,10 @@ fn unmocked_task_fails_naming_state_and_resource() {
     let v = json_out(&o);
     assert_eq!(v["error"], "States.TaskFailed");
     let cause = v["cause"].as_str().unwrap();
-    assert!(cause.contains("'Call'") && cause.contains("arn:aws:states:::sqs:sendMessage"), "{cause}");
+    assert!(
+        cause.contains("'Call'") && cause.contains("arn:aws:states:::sqs:sendMessage"),
+        "{cause}"
+    );
 }
 
 #[test]
@@ -143,9 +173,18 @@ fn validate_reports_every_problem_with_its_pointer() {
     let o = asl(&["validate", bad.to_str().unwrap(), good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains(r#"/States/Fetch/Next: no state named "Fetchh" (did you mean "Fetch"?)"#), "{out}");
-    assert!(out.contains("/States/Fetcher: a Wait state takes only one of Seconds, Timestamp"), "{out}");
-    assert!(out.contains("/States/Catchy/Catch/0/ErrorEquals/0: States.ALL must appear alone"), "{out}");
+    assert!(
+        out.contains(r#"/States/Fetch/Next: no state named "Fetchh" (did you mean "Fetch"?)"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("/States/Fetcher: a Wait state takes only one of Seconds, Timestamp"),
+        "{out}"
+    );
+    assert!(
+        out.contains("/States/Catchy/Catch/0/ErrorEquals/0: States.ALL must appear alone"),
+        "{out}"
+    );
     assert!(out.contains("good.json: ok"), "{out}");
 
     let o = asl(&["validate", "--json", bad.to_str().unwrap()]);
@@ -173,7 +212,10 @@ fn unreachable_states_and_missing_transitions_are_rejected() {
     let o = asl(&["validate", wf.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("/States/A: a Pass state must have Next or \"End\": true"), "{out}");
+    assert!(
+        out.contains("/States/A: a Pass state must have Next or \"End\": true"),
+        "{out}"
+    );
 }
 
 /// Every kind of bad input: a short error naming where and what, exit 2, never a panic.
@@ -184,21 +226,45 @@ fn bad_input_is_a_located_error_with_exit_2() {
     let wf = write(dir.path(), "ok.json", HELLO);
     let wf = wf.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["run", not_json.to_str().unwrap()], "broken.json: not valid JSON"),
-        (vec!["run", "/no/such/file.json"], "cannot read /no/such/file.json"),
-        (vec!["run", wf, "--input", "{not json"], "--input is not valid JSON"),
-        (vec!["run", wf, "--input-file", "/no/such/input.json"], "cannot read /no/such/input.json"),
-        (vec!["run", wf, "--frobnicate"], "unexpected argument '--frobnicate'"),
+        (
+            vec!["run", not_json.to_str().unwrap()],
+            "broken.json: not valid JSON",
+        ),
+        (
+            vec!["run", "/no/such/file.json"],
+            "cannot read /no/such/file.json",
+        ),
+        (
+            vec!["run", wf, "--input", "{not json"],
+            "--input is not valid JSON",
+        ),
+        (
+            vec!["run", wf, "--input-file", "/no/such/input.json"],
+            "cannot read /no/such/input.json",
+        ),
+        (
+            vec!["run", wf, "--frobnicate"],
+            "unexpected argument '--frobnicate'",
+        ),
         (vec!["run", wf, "--sub", "novalue"], "expected KEY=VALUE"),
-        (vec!["run", wf, "--wait-scale", "-1"], "--wait-scale must be a number at least 0"),
-        (vec!["run", wf, "--mock-config", not_json.to_str().unwrap()], "is not valid JSON"),
+        (
+            vec!["run", wf, "--wait-scale=-1"],
+            "--wait-scale must be a number at least 0",
+        ),
+        (
+            vec!["run", wf, "--mock-config", not_json.to_str().unwrap()],
+            "is not valid JSON",
+        ),
         (vec!["validate", not_json.to_str().unwrap()], ""),
     ];
     for (args, expected) in cases {
         let o = asl(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         let all = format!("{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
-        assert!(all.contains(expected), "{args:?}: expected {expected:?} in {all}");
+        assert!(
+            all.contains(expected),
+            "{args:?}: expected {expected:?} in {all}"
+        );
         assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
     }
 }

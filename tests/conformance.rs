@@ -43,5 +43,8 @@ fn conformance_pass_rate_stays_above_the_floor() {
         .expect("python3 runs");
     println!("{}", String::from_utf8_lossy(&scored.stdout));
     eprintln!("{}", String::from_utf8_lossy(&scored.stderr));
-    assert!(scored.status.success(), "conformance below the floor:\n{stdout}");
+    assert!(
+        scored.status.success(),
+        "conformance below the floor:\n{stdout}"
+    );
 }

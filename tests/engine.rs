@@ -170,12 +170,9 @@ fn history_events_have_aws_shapes_and_increasing_ids() {
     // Result replaces the input, so the Map has no list: a Runtime failure.
     assert_eq!(r.outcome.status, Status::Failed);
     assert_eq!(r.outcome.error.as_deref(), Some("States.Runtime"));
-    assert!(r
-        .outcome
-        .cause
-        .as_deref()
-        .unwrap()
-        .starts_with("An error occurred while executing the state 'M' (entered at the event id #4)."));
+    assert!(r.outcome.cause.as_deref().unwrap().starts_with(
+        "An error occurred while executing the state 'M' (entered at the event id #4)."
+    ));
 
     let r = run(
         json!({"StartAt": "P", "States": {
@@ -186,14 +183,27 @@ fn history_events_have_aws_shapes_and_increasing_ids() {
             "S": {"Type": "Succeed"}}}),
         json!({}),
     );
-    assert_eq!(r.outcome.output, Some(json!({"l": [10, 20], "out": [{"i": 0}, {"i": 1}]})));
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"l": [10, 20], "out": [{"i": 0}, {"i": 1}]}))
+    );
     let t = types(&r.events);
     assert_eq!(t[0], "ExecutionStarted");
     assert_eq!(&t[1..3], &["PassStateEntered", "PassStateExited"]);
     assert_eq!(&t[3..5], &["MapStateEntered", "MapStateStarted"]);
     assert_eq!(t.iter().filter(|t| **t == "MapIterationStarted").count(), 2);
-    assert_eq!(t.iter().filter(|t| **t == "MapIterationSucceeded").count(), 2);
-    assert_eq!(&t[t.len() - 3..], &["SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]);
+    assert_eq!(
+        t.iter().filter(|t| **t == "MapIterationSucceeded").count(),
+        2
+    );
+    assert_eq!(
+        &t[t.len() - 3..],
+        &[
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
     for (i, e) in r.events.iter().enumerate() {
         assert_eq!(e["id"], json!(i + 1));
         assert!(e["previousEventId"].as_u64().unwrap() < e["id"].as_u64().unwrap());
@@ -202,9 +212,17 @@ fn history_events_have_aws_shapes_and_increasing_ids() {
     let entered = &r.events[1]["stateEnteredEventDetails"];
     assert_eq!(entered["name"], "P");
     assert_eq!(entered["input"], "{}");
-    let started = r.events.iter().find(|e| e["type"] == "MapStateStarted").unwrap();
+    let started = r
+        .events
+        .iter()
+        .find(|e| e["type"] == "MapStateStarted")
+        .unwrap();
     assert_eq!(started["mapStateStartedEventDetails"], json!({"length": 2}));
-    let it = r.events.iter().find(|e| e["type"] == "MapIterationStarted").unwrap();
+    let it = r
+        .events
+        .iter()
+        .find(|e| e["type"] == "MapIterationStarted")
+        .unwrap();
     assert_eq!(it["mapIterationStartedEventDetails"]["name"], "M");
 }
 

@@ -31,16 +31,29 @@ fn every_shipped_workflow_validates_and_runs() {
             .arg(&wf)
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}: {}", wf.display(), String::from_utf8_lossy(&o.stdout));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}",
+            wf.display(),
+            String::from_utf8_lossy(&o.stdout)
+        );
         let input = PathBuf::from(wf.to_string_lossy().replace(".asl.json", ".input.json"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_asl"));
-        cmd.arg("run").arg(&wf).args(["--json", "--wait-scale", "0"]);
+        cmd.arg("run")
+            .arg(&wf)
+            .args(["--json", "--wait-scale", "0"]);
         if input.exists() {
             cmd.arg("--input-file").arg(&input);
         }
         let o = cmd.output().unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{}: {e}: {}", wf.display(), String::from_utf8_lossy(&o.stderr)));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: {}",
+                wf.display(),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        });
         assert_eq!(v["status"], "SUCCEEDED", "{}: {v}", wf.display());
     }
 }

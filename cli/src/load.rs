@@ -31,9 +31,7 @@ pub fn definition(path: &Path, subs: &[(String, String)]) -> Result<Definition, 
     let text = definition::substitute(&text, subs);
     match Definition::from_json(&text) {
         Ok(d) => Ok(d),
-        Err(definition::Error::Json(e)) => Err(LoadError::Json(format!(
-            "not valid JSON: {e}"
-        ))),
+        Err(definition::Error::Json(e)) => Err(LoadError::Json(format!("not valid JSON: {e}"))),
         Err(definition::Error::Invalid(d)) => Err(LoadError::Invalid(d)),
     }
 }

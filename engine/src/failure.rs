@@ -91,9 +91,7 @@ impl Failure {
         }
         match name {
             names::ALL => !self.is_terminal(),
-            names::TASK_FAILED => {
-!self.is_terminal() && self.error != names::TIMEOUT
-            }
+            names::TASK_FAILED => !self.is_terminal() && self.error != names::TIMEOUT,
             _ => false,
         }
     }

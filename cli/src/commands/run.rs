@@ -13,7 +13,10 @@ use std::time::Instant;
 
 pub fn run(a: RunArgs) -> Result<i32> {
     if !(a.wait_scale >= 0.0 && a.wait_scale.is_finite()) {
-        bail!("--wait-scale must be a number at least 0, not {}", a.wait_scale);
+        bail!(
+            "--wait-scale must be a number at least 0, not {}",
+            a.wait_scale
+        );
     }
     let subs = load::parse_subs(&a.subs)?;
     let def = load::definition_or_bail(&a.workflow, &subs)?;
@@ -74,7 +77,10 @@ pub fn run(a: RunArgs) -> Result<i32> {
     }
     if a.history {
         let events: Vec<Value> = memory.events().iter().map(|e| e.to_aws()).collect();
-        eprintln!("{}", serde_json::to_string_pretty(&json!({"events": events}))?);
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"events": events}))?
+        );
     }
     let iso = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     if a.json {
@@ -116,7 +122,20 @@ fn random_uuid() -> String {
     let b: [u8; 16] = rand::random();
     format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-4{:01x}{:02x}-{:01x}{:01x}{:02x}-{}",
-        b[0], b[1], b[2], b[3], b[4], b[5], b[6] & 0x0f, b[7], 8 | (b[8] & 0x3), b[8] >> 4, b[9],
-        b[10..16].iter().map(|x| format!("{x:02x}")).collect::<String>()
+        b[0],
+        b[1],
+        b[2],
+        b[3],
+        b[4],
+        b[5],
+        b[6] & 0x0f,
+        b[7],
+        8 | (b[8] & 0x3),
+        b[8] >> 4,
+        b[9],
+        b[10..16]
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
     )
 }

@@ -16,13 +16,19 @@ const OPERATORS: &[(&str, Operator)] = &[
     ("NumericLessThan", Operator::NumericLessThan),
     ("NumericGreaterThan", Operator::NumericGreaterThan),
     ("NumericLessThanEquals", Operator::NumericLessThanEquals),
-    ("NumericGreaterThanEquals", Operator::NumericGreaterThanEquals),
+    (
+        "NumericGreaterThanEquals",
+        Operator::NumericGreaterThanEquals,
+    ),
     ("BooleanEquals", Operator::BooleanEquals),
     ("TimestampEquals", Operator::TimestampEquals),
     ("TimestampLessThan", Operator::TimestampLessThan),
     ("TimestampGreaterThan", Operator::TimestampGreaterThan),
     ("TimestampLessThanEquals", Operator::TimestampLessThanEquals),
-    ("TimestampGreaterThanEquals", Operator::TimestampGreaterThanEquals),
+    (
+        "TimestampGreaterThanEquals",
+        Operator::TimestampGreaterThanEquals,
+    ),
     ("IsNull", Operator::IsNull),
     ("IsPresent", Operator::IsPresent),
     ("IsNumeric", Operator::IsNumeric),
@@ -193,22 +199,42 @@ fn is_type_test(op: Operator) -> bool {
 fn literal_operand(op: Operator, v: &Value, p: &str, d: &mut Diags) -> Option<Operand> {
     use Operator::*;
     let ok = match op {
-        StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals
-        | StringGreaterThanEquals | StringMatches => v.is_string(),
-        NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals
+        StringEquals
+        | StringLessThan
+        | StringGreaterThan
+        | StringLessThanEquals
+        | StringGreaterThanEquals
+        | StringMatches => v.is_string(),
+        NumericEquals
+        | NumericLessThan
+        | NumericGreaterThan
+        | NumericLessThanEquals
         | NumericGreaterThanEquals => v.is_number(),
-        TimestampEquals | TimestampLessThan | TimestampGreaterThan | TimestampLessThanEquals
+        TimestampEquals
+        | TimestampLessThan
+        | TimestampGreaterThan
+        | TimestampLessThanEquals
         | TimestampGreaterThanEquals => v.is_string(),
         _ => v.is_boolean(),
     };
     if !ok {
         let want = match op {
-            NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals
+            NumericEquals
+            | NumericLessThan
+            | NumericGreaterThan
+            | NumericLessThanEquals
             | NumericGreaterThanEquals => "a number",
-            StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals
-            | StringGreaterThanEquals | StringMatches => "a string",
-            TimestampEquals | TimestampLessThan | TimestampGreaterThan
-            | TimestampLessThanEquals | TimestampGreaterThanEquals => "a timestamp string",
+            StringEquals
+            | StringLessThan
+            | StringGreaterThan
+            | StringLessThanEquals
+            | StringGreaterThanEquals
+            | StringMatches => "a string",
+            TimestampEquals
+            | TimestampLessThan
+            | TimestampGreaterThan
+            | TimestampLessThanEquals
+            | TimestampGreaterThanEquals => "a timestamp string",
             _ => "true or false",
         };
         d.push(p, format!("{op:?} takes {want}"));
@@ -216,7 +242,10 @@ fn literal_operand(op: Operator, v: &Value, p: &str, d: &mut Diags) -> Option<Op
     }
     match op {
         StringMatches => Some(Operand::Pattern(split_pattern(v.as_str().unwrap_or("")))),
-        TimestampEquals | TimestampLessThan | TimestampGreaterThan | TimestampLessThanEquals
+        TimestampEquals
+        | TimestampLessThan
+        | TimestampGreaterThan
+        | TimestampLessThanEquals
         | TimestampGreaterThanEquals => match parse_timestamp(v.as_str().unwrap_or("")) {
             Some(t) => Some(Operand::Timestamp(t)),
             None => {

@@ -69,13 +69,7 @@ fn check_query_language(m: &Map<String, Value>, ptr: &str, d: &mut Diags) {
     }
 }
 
-fn check_fields(
-    m: &Map<String, Value>,
-    ptr: &str,
-    allowed: &[&str],
-    what: &str,
-    d: &mut Diags,
-) {
+fn check_fields(m: &Map<String, Value>, ptr: &str, allowed: &[&str], what: &str, d: &mut Diags) {
     for k in m.keys() {
         if !allowed.contains(&k.as_str()) {
             d.push(
@@ -92,7 +86,10 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
     let states_obj = match m.get("States") {
         Some(Value::Object(s)) if !s.is_empty() => s,
         Some(Value::Object(_)) => {
-            d.push(format!("{ptr}/States"), "States must hold at least one state");
+            d.push(
+                format!("{ptr}/States"),
+                "States must hold at least one state",
+            );
             return None;
         }
         Some(_) => {
@@ -384,7 +381,10 @@ fn parse_state(
             let resource = match m.get("Resource") {
                 Some(Value::String(r)) if !r.is_empty() => r.clone(),
                 Some(_) => {
-                    d.push(format!("{ptr}/Resource"), "Resource must be a non-empty string");
+                    d.push(
+                        format!("{ptr}/Resource"),
+                        "Resource must be a non-empty string",
+                    );
                     String::new()
                 }
                 None => {
@@ -536,7 +536,10 @@ fn path_field(
             }
         }
         Some(_) => {
-            d.push(format!("{ptr}/{key}"), format!("{key} must be a path or null"));
+            d.push(
+                format!("{ptr}/{key}"),
+                format!("{key} must be a path or null"),
+            );
             PathField::Root
         }
     }
@@ -566,7 +569,10 @@ fn number_field(
     let path_key = format!("{key}Path");
     match (m.get(key), m.get(&path_key)) {
         (Some(_), Some(_)) => {
-            d.push(ptr, format!("a state cannot have both {key} and {path_key}"));
+            d.push(
+                ptr,
+                format!("a state cannot have both {key} and {path_key}"),
+            );
             None
         }
         (Some(v), None) => {
@@ -598,7 +604,10 @@ fn number_field(
             }
         },
         (None, Some(_)) => {
-            d.push(format!("{ptr}/{path_key}"), format!("{path_key} must be a path"));
+            d.push(
+                format!("{ptr}/{path_key}"),
+                format!("{path_key} must be a path"),
+            );
             None
         }
         (None, None) => None,
@@ -610,7 +619,10 @@ fn text_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -> Op
     let path_key = format!("{key}Path");
     match (m.get(key), m.get(&path_key)) {
         (Some(_), Some(_)) => {
-            d.push(ptr, format!("a Fail state cannot have both {key} and {path_key}"));
+            d.push(
+                ptr,
+                format!("a Fail state cannot have both {key} and {path_key}"),
+            );
             None
         }
         (Some(Value::String(s)), None) => Some(Text::Literal(s.clone())),
@@ -796,7 +808,9 @@ fn parse_retry(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Vec<Retrier>
         };
         let interval = int("IntervalSeconds", 1, 1, d);
         let max_attempts = int("MaxAttempts", 0, 3, d);
-        let max_delay = rm.get("MaxDelaySeconds").map(|_| int("MaxDelaySeconds", 1, 1, d));
+        let max_delay = rm
+            .get("MaxDelaySeconds")
+            .map(|_| int("MaxDelaySeconds", 1, 1, d));
         let backoff = match rm.get("BackoffRate") {
             None => 2.0,
             Some(v) => match v.as_f64().filter(|n| *n >= 1.0) {
@@ -899,13 +913,19 @@ fn parse_catch(
 fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapState> {
     let (key, proc) = match (m.get("ItemProcessor"), m.get("Iterator")) {
         (Some(_), Some(_)) => {
-            d.push(ptr, "a Map state cannot have both ItemProcessor and Iterator");
+            d.push(
+                ptr,
+                "a Map state cannot have both ItemProcessor and Iterator",
+            );
             return None;
         }
         (Some(p), None) => ("ItemProcessor", p),
         (None, Some(p)) => ("Iterator", p),
         (None, None) => {
-            d.push(ptr, "a Map state must have ItemProcessor (or the legacy Iterator)");
+            d.push(
+                ptr,
+                "a Map state must have ItemProcessor (or the legacy Iterator)",
+            );
             return None;
         }
     };
@@ -917,7 +937,13 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
     check_fields(
         pm,
         &pptr,
-        &["StartAt", "States", "Comment", "ProcessorConfig", "QueryLanguage"],
+        &[
+            "StartAt",
+            "States",
+            "Comment",
+            "ProcessorConfig",
+            "QueryLanguage",
+        ],
         &format!("an {key}"),
         d,
     );
@@ -926,7 +952,13 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
         let cptr = format!("{pptr}/ProcessorConfig");
         match pc.as_object() {
             Some(pc) => {
-                check_fields(pc, &cptr, &["Mode", "ExecutionType"], "a ProcessorConfig", d);
+                check_fields(
+                    pc,
+                    &cptr,
+                    &["Mode", "ExecutionType"],
+                    "a ProcessorConfig",
+                    d,
+                );
                 match pc.get("Mode").and_then(|v| v.as_str()) {
                     None | Some("INLINE") => {}
                     Some("DISTRIBUTED") => distributed = true,
@@ -970,8 +1002,7 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
         _ => number_field(m, "MaxConcurrency", ptr, false, d),
     };
     let tolerated_failure_count = number_field(m, "ToleratedFailureCount", ptr, false, d);
-    let tolerated_failure_percentage =
-        number_field(m, "ToleratedFailurePercentage", ptr, false, d);
+    let tolerated_failure_percentage = number_field(m, "ToleratedFailurePercentage", ptr, false, d);
     if let Some(Number::Literal(p)) = &tolerated_failure_percentage {
         if *p > 100.0 {
             d.push(

@@ -42,10 +42,7 @@ impl<'a> Run<'a> {
             execution_arn: execution_arn(&req.state_machine_name, &req.execution_name),
             execution_name: req.execution_name,
             input: req.input,
-            role_arn: format!(
-                "arn:aws:iam::{}:role/asl-local",
-                super::ACCOUNT
-            ),
+            role_arn: format!("arn:aws:iam::{}:role/asl-local", super::ACCOUNT),
             start_time,
             redrive_count: 0,
             state_machine_arn: state_machine_arn(&req.state_machine_name),
@@ -58,8 +55,14 @@ impl<'a> Run<'a> {
         self.services.clock.now()
     }
 
-    fn emit(&self, prev: &mut u64, kind: EventKind) -> u64 {
-        let id = self.services.history.record(*prev, self.now(), kind);
+    /// Reports an event; `kind` is built only when the history keeps events.
+    fn emit(&self, prev: &mut u64, kind: impl FnOnce() -> EventKind) -> u64 {
+        let h = &self.services.history;
+        let id = if h.keeps_events() {
+            h.record(*prev, self.now(), kind())
+        } else {
+            h.skip()
+        };
         *prev = id;
         id
     }
@@ -67,14 +70,12 @@ impl<'a> Run<'a> {
     pub async fn execute(self) -> Outcome {
         let mut prev = 0;
         self.emit(
-            &mut prev,
-            EventKind::with_details(
+            &mut prev, || EventKind::with_details(
                 "ExecutionStarted",
                 "executionStartedEventDetails",
                 json!({"input": json_text(&self.ctx.input), "inputDetails": {"truncated": false},
                        "roleArn": self.ctx.role_arn, "stateMachineArn": self.ctx.state_machine_arn}),
-            ),
-        );
+            ));
         let machine = &self.def.machine;
         let input = self.ctx.input.clone();
         let result = if payload_size(&input) > MAX_PAYLOAD_BYTES {
@@ -100,13 +101,11 @@ impl<'a> Run<'a> {
         let (status, output, error, cause) = match result {
             Ok(Some(output)) => {
                 self.emit(
-                    &mut last,
-                    EventKind::with_details(
+                    &mut last, || EventKind::with_details(
                         "ExecutionSucceeded",
                         "executionSucceededEventDetails",
                         json!({"output": json_text(&output), "outputDetails": {"truncated": false}}),
-                    ),
-                );
+                    ));
                 (Status::Succeeded, Some(output), None, None)
             }
             Ok(None) => {
@@ -114,14 +113,13 @@ impl<'a> Run<'a> {
                     "The execution timed out after {} seconds",
                     machine.timeout_seconds.unwrap_or(0)
                 );
-                self.emit(
-                    &mut last,
+                self.emit(&mut last, || {
                     EventKind::with_details(
                         "ExecutionTimedOut",
                         "executionTimedOutEventDetails",
                         json!({"error": names::TIMEOUT, "cause": cause}),
-                    ),
-                );
+                    )
+                });
                 (
                     Status::TimedOut,
                     None,
@@ -137,14 +135,13 @@ impl<'a> Run<'a> {
                 if !f.cause.is_empty() {
                     details.insert("cause".into(), json!(f.cause));
                 }
-                self.emit(
-                    &mut last,
+                self.emit(&mut last, || {
                     EventKind::with_details(
                         "ExecutionFailed",
                         "executionFailedEventDetails",
                         Value::Object(details),
-                    ),
-                );
+                    )
+                });
                 (
                     Status::Failed,
                     None,
@@ -190,14 +187,11 @@ impl<'a> Run<'a> {
 
     async fn run_state(&self, st: &State, raw: Value, prev: &mut u64) -> Result<Step, Failure> {
         let state_type = st.kind.type_name();
-        let entered_id = self.emit(
-            prev,
-            EventKind::StateEntered {
-                state_type,
-                name: st.name.clone(),
-                input: raw.clone(),
-            },
-        );
+        let entered_id = self.emit(prev, || EventKind::StateEntered {
+            state_type,
+            name: st.name.clone(),
+            input: raw.clone(),
+        });
         let entered_time = self.now();
         let mut retries_used = vec![0u32; st.retry.len()];
         let mut retry_count = 0u32;
@@ -210,7 +204,11 @@ impl<'a> Run<'a> {
                 Ok(step) => return Ok(step),
                 Err(f) => in_state(f, &st.name, entered_id),
             };
-            if let Some(i) = st.retry.iter().position(|r| failure.matches(&r.error_equals)) {
+            if let Some(i) = st
+                .retry
+                .iter()
+                .position(|r| failure.matches(&r.error_equals))
+            {
                 let r = &st.retry[i];
                 if retries_used[i] < r.max_attempts {
                     let delay = retry_delay(r, retries_used[i]);
@@ -223,14 +221,11 @@ impl<'a> Run<'a> {
             if let Some(c) = st.catch.iter().find(|c| failure.matches(&c.error_equals)) {
                 let output = apply_result_path(&c.result_path, &raw, failure.to_output())
                     .map_err(|f| in_state(f, &st.name, entered_id))?;
-                self.emit(
-                    prev,
-                    EventKind::StateExited {
-                        state_type,
-                        name: st.name.clone(),
-                        output: output.clone(),
-                    },
-                );
+                self.emit(prev, || EventKind::StateExited {
+                    state_type,
+                    name: st.name.clone(),
+                    output: output.clone(),
+                });
                 return Ok(Step::Next(c.next, output));
             }
             return Err(failure);
@@ -278,14 +273,11 @@ impl<'a> Run<'a> {
     }
 
     fn emit_exit(&self, st: &State, out: &Value, prev: &mut u64) {
-        self.emit(
-            prev,
-            EventKind::StateExited {
-                state_type: st.kind.type_name(),
-                name: st.name.clone(),
-                output: out.clone(),
-            },
-        );
+        self.emit(prev, || EventKind::StateExited {
+            state_type: st.kind.type_name(),
+            name: st.name.clone(),
+            output: out.clone(),
+        });
     }
 
     fn check_size(&self, st: &State, out: &Value) -> Result<(), Failure> {
@@ -310,7 +302,10 @@ impl<'a> Run<'a> {
         retry_count: u32,
         prev: &mut u64,
     ) -> Result<Outcome1, Failure> {
-        let can_retry = matches!(st.kind, Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_));
+        let can_retry = matches!(
+            st.kind,
+            Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
+        );
         let ctx = StateContext::new(
             &self.ctx,
             &st.name,
@@ -406,18 +401,16 @@ impl<'a> Run<'a> {
         if let Some(h) = heartbeat {
             sched["heartbeatInSeconds"] = json!(h);
         }
-        self.emit(
-            prev,
-            EventKind::with_details("TaskScheduled", "taskScheduledEventDetails", sched),
-        );
-        self.emit(
-            prev,
+        self.emit(prev, || {
+            EventKind::with_details("TaskScheduled", "taskScheduledEventDetails", sched)
+        });
+        self.emit(prev, || {
             EventKind::with_details(
                 "TaskStarted",
                 "taskStartedEventDetails",
                 json!({"resourceType": resource_type, "resource": resource}),
-            ),
-        );
+            )
+        });
         let call = TaskCall {
             state_name: &st.name,
             resource: &task.resource,
@@ -437,15 +430,14 @@ impl<'a> Run<'a> {
         };
         match &result {
             Ok(v) => {
-                self.emit(
-                    prev,
+                self.emit(prev, || {
                     EventKind::with_details(
                         "TaskSucceeded",
                         "taskSucceededEventDetails",
                         json!({"resourceType": resource_type, "resource": resource,
                                "output": json_text(v), "outputDetails": {"truncated": false}}),
-                    ),
-                );
+                    )
+                });
                 if payload_size(v) > MAX_PAYLOAD_BYTES {
                     return Err(Failure::new(
                         names::DATA_LIMIT_EXCEEDED,
@@ -462,15 +454,14 @@ impl<'a> Run<'a> {
                 } else {
                     ("TaskFailed", "taskFailedEventDetails")
                 };
-                self.emit(
-                    prev,
+                self.emit(prev, || {
                     EventKind::with_details(
                         ty.0,
                         ty.1,
                         json!({"resourceType": resource_type, "resource": resource,
                                "error": f.error, "cause": f.cause}),
-                    ),
-                );
+                    )
+                });
             }
         }
         result
@@ -482,7 +473,7 @@ impl<'a> Run<'a> {
         input: Value,
         prev: &mut u64,
     ) -> Result<Value, Failure> {
-        let started = self.emit(prev, EventKind::other("ParallelStateStarted"));
+        let started = self.emit(prev, || EventKind::other("ParallelStateStarted"));
         let runs = branches.iter().map(|b| {
             let input = input.clone();
             async move {
@@ -492,11 +483,11 @@ impl<'a> Run<'a> {
         });
         match futures_util::future::try_join_all(runs).await {
             Ok(results) => {
-                self.emit(prev, EventKind::other("ParallelStateSucceeded"));
+                self.emit(prev, || EventKind::other("ParallelStateSucceeded"));
                 Ok(Value::Array(results))
             }
             Err(f) => {
-                self.emit(prev, EventKind::other("ParallelStateFailed"));
+                self.emit(prev, || EventKind::other("ParallelStateFailed"));
                 Err(f)
             }
         }
@@ -545,14 +536,13 @@ impl<'a> Run<'a> {
             });
         }
         let n = inputs.len();
-        let started = self.emit(
-            prev,
+        let started = self.emit(prev, || {
             EventKind::with_details(
                 "MapStateStarted",
                 "mapStateStartedEventDetails",
                 json!({"length": n}),
-            ),
-        );
+            )
+        });
         let concurrency = if limits.max_concurrency == 0 {
             n.max(1)
         } else {
@@ -563,22 +553,20 @@ impl<'a> Run<'a> {
         let mut stream = futures_util::stream::iter(inputs.into_iter().enumerate())
             .map(|(i, input)| async move {
                 let mut p = started;
-                self.emit(
-                    &mut p,
+                self.emit(&mut p, || {
                     EventKind::with_details(
                         "MapIterationStarted",
                         "mapIterationStartedEventDetails",
                         json!({"name": name, "index": i}),
-                    ),
-                );
+                    )
+                });
                 let r = self.run_machine(processor, input, &mut p).await;
                 let ty = if r.is_ok() {
                     "MapIterationSucceeded"
                 } else {
                     "MapIterationFailed"
                 };
-                self.emit(
-                    &mut p,
+                self.emit(&mut p, || {
                     EventKind::with_details(
                         ty,
                         if r.is_ok() {
@@ -587,8 +575,8 @@ impl<'a> Run<'a> {
                             "mapIterationFailedEventDetails"
                         },
                         json!({"name": name, "index": i}),
-                    ),
-                );
+                    )
+                });
                 (i, r)
             })
             .buffer_unordered(concurrency);
@@ -601,7 +589,7 @@ impl<'a> Run<'a> {
                     failures += 1;
                     if !limits.tolerates(failures, n) {
                         drop(stream);
-                        self.emit(prev, EventKind::other("MapStateFailed"));
+                        self.emit(prev, || EventKind::other("MapStateFailed"));
                         return Err(if limits.configured {
                             Failure::new(
                                 names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
@@ -615,7 +603,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        self.emit(prev, EventKind::other("MapStateSucceeded"));
+        self.emit(prev, || EventKind::other("MapStateSucceeded"));
         Ok(Value::Array(results))
     }
 }
@@ -663,7 +651,11 @@ fn missing_path(path: &crate::expr::path::Path) -> Failure {
     ))
 }
 
-fn apply_input_path(f: &PathField, raw: &Value, ctx: &dyn ContextProvider) -> Result<Value, Failure> {
+fn apply_input_path(
+    f: &PathField,
+    raw: &Value,
+    ctx: &dyn ContextProvider,
+) -> Result<Value, Failure> {
     match f {
         PathField::Root => Ok(raw.clone()),
         PathField::Null => Ok(json!({})),

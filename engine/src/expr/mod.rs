@@ -2,7 +2,6 @@
 //!
 //! Everything here is compiled once when a definition loads and evaluated against an [`Env`].
 
-#[path = "intrinsics_stub.rs"]
 pub mod intrinsics;
 pub mod path;
 pub mod template;

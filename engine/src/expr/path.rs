@@ -42,7 +42,9 @@ impl Path {
         } else if let Some(rest) = text.strip_prefix('$') {
             (false, rest)
         } else {
-            return Err(format!("{text:?} is not a JSONPath: it must start with '$'"));
+            return Err(format!(
+                "{text:?} is not a JSONPath: it must start with '$'"
+            ));
         };
         let kind = match parse_reference(rest) {
             Some(segments) => Kind::Reference(segments),
@@ -102,10 +104,9 @@ impl Path {
         } else {
             env.input
         };
-        self.select(root)
-            .ok_or_else(|| EvalError::PathNotFound {
-                path: self.text.clone(),
-            })
+        self.select(root).ok_or_else(|| EvalError::PathNotFound {
+            path: self.text.clone(),
+        })
     }
 
     /// The value this path selects in `root`, or `None` when it selects nothing.
@@ -322,7 +323,10 @@ mod tests {
         check("$.missing", v.clone(), None);
         check("$.a.b[9]", v.clone(), None);
         assert!(Path::parse("$.a.b[0]").unwrap().is_reference());
-        assert_eq!(Path::parse("$.a.b[0]").unwrap().bracketed(), "$['a']['b'][0]");
+        assert_eq!(
+            Path::parse("$.a.b[0]").unwrap().bracketed(),
+            "$['a']['b'][0]"
+        );
     }
 
     #[test]
@@ -346,9 +350,15 @@ mod tests {
         let mut v = json!({"a": 1});
         Path::parse("$.b.c").unwrap().set(&mut v, json!(2)).unwrap();
         assert_eq!(v, json!({"a": 1, "b": {"c": 2}}));
-        Path::parse("$.a.x").unwrap().set(&mut v, json!(3)).unwrap_err();
+        Path::parse("$.a.x")
+            .unwrap()
+            .set(&mut v, json!(3))
+            .unwrap_err();
         let mut root = json!(1);
-        Path::parse("$").unwrap().set(&mut root, json!({"r": 1})).unwrap();
+        Path::parse("$")
+            .unwrap()
+            .set(&mut root, json!({"r": 1}))
+            .unwrap();
         assert_eq!(root, json!({"r": 1}));
     }
 }

@@ -20,8 +20,14 @@ pub enum Template {
 pub enum Entry {
     Static(Template),
     /// `"key.$": "$.path"`; `field` is the key as written, for error causes.
-    Path { field: String, path: Path },
-    Call { field: String, call: Box<Call> },
+    Path {
+        field: String,
+        path: Path,
+    },
+    Call {
+        field: String,
+        call: Box<Call>,
+    },
 }
 
 /// A problem found while compiling a template: the JSON pointer below the template, and what.

@@ -108,6 +108,17 @@ impl Event {
 /// Where the engine reports events. Returns the id given to the event.
 pub trait HistorySink: Send + Sync {
     fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind) -> u64;
+
+    /// Whether recorded events are kept. When not, the engine only numbers events (their ids
+    /// appear in error causes) and skips building them.
+    fn keeps_events(&self) -> bool {
+        true
+    }
+
+    /// Gives the next id without an event, for sinks that keep none.
+    fn skip(&self) -> u64 {
+        self.record(0, DateTime::<Utc>::MIN_UTC, EventKind::other("Skipped"))
+    }
 }
 
 /// A sink that keeps nothing but still numbers events (for runs without history).
@@ -118,6 +129,14 @@ pub struct NullHistory {
 
 impl HistorySink for NullHistory {
     fn record(&self, _: u64, _: DateTime<Utc>, _: EventKind) -> u64 {
+        self.skip()
+    }
+
+    fn keeps_events(&self) -> bool {
+        false
+    }
+
+    fn skip(&self) -> u64 {
         self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
     }
 }

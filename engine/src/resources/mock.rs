@@ -72,7 +72,9 @@ impl MockSet {
         let cases = sm
             .get("TestCases")
             .and_then(|v| v.as_object())
-            .ok_or_else(|| invalid("the state machine in the mock config has no \"TestCases\"".into()))?;
+            .ok_or_else(|| {
+                invalid("the state machine in the mock config has no \"TestCases\"".into())
+            })?;
         let case = match test_case {
             Some(name) => cases.get(name).ok_or_else(|| {
                 invalid(format!(
@@ -93,7 +95,9 @@ impl MockSet {
         let mut states = HashMap::new();
         for (state, response_name) in case.as_object().into_iter().flatten() {
             let response_name = response_name.as_str().ok_or_else(|| {
-                invalid(format!("the mock of state {state:?} must name a mocked response"))
+                invalid(format!(
+                    "the mock of state {state:?} must name a mocked response"
+                ))
             })?;
             let numbered = responses
                 .and_then(|r| r.get(response_name))
@@ -110,9 +114,13 @@ impl MockSet {
                         "mocked response {response_name:?}: {key:?} is not an invocation number or range such as \"0\" or \"1-2\""
                     ))
                 })?;
-                list.push((from, to, parse_response(body).map_err(|m| {
-                    invalid(format!("mocked response {response_name:?}/{key}: {m}"))
-                })?));
+                list.push((
+                    from,
+                    to,
+                    parse_response(body).map_err(|m| {
+                        invalid(format!("mocked response {response_name:?}/{key}: {m}"))
+                    })?,
+                ));
             }
             list.sort_by_key(|(from, _, _)| *from);
             states.insert(state.clone(), list);
@@ -184,11 +192,26 @@ mod tests {
                 "3": {"Return": {"n": 3}}}}
         });
         let m = MockSet::from_config(&cfg, None, None).unwrap();
-        assert_eq!(m.next_response("S"), Some(Response::Throw(Failure::from_task("E", "C"))));
-        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 1}))));
-        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 1}))));
-        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 3}))));
-        assert_eq!(m.next_response("S"), Some(Response::Return(json!({"n": 3}))));
+        assert_eq!(
+            m.next_response("S"),
+            Some(Response::Throw(Failure::from_task("E", "C")))
+        );
+        assert_eq!(
+            m.next_response("S"),
+            Some(Response::Return(json!({"n": 1})))
+        );
+        assert_eq!(
+            m.next_response("S"),
+            Some(Response::Return(json!({"n": 1})))
+        );
+        assert_eq!(
+            m.next_response("S"),
+            Some(Response::Return(json!({"n": 3})))
+        );
+        assert_eq!(
+            m.next_response("S"),
+            Some(Response::Return(json!({"n": 3})))
+        );
         assert_eq!(m.next_response("Other"), None);
     }
 

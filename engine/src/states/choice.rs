@@ -99,12 +99,18 @@ fn compare(op: Operator, v: &Value, operand: &Operand, rhs: Option<&Value>) -> b
             (Some(s), Operand::Pattern(parts)) => glob_match(s, parts),
             _ => false,
         },
-        StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals
+        StringEquals
+        | StringLessThan
+        | StringGreaterThan
+        | StringLessThanEquals
         | StringGreaterThanEquals => match (v.as_str(), rhs.and_then(|r| r.as_str())) {
             (Some(a), Some(b)) => ordering_holds(op, a.cmp(b)),
             _ => false,
         },
-        NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals
+        NumericEquals
+        | NumericLessThan
+        | NumericGreaterThan
+        | NumericLessThanEquals
         | NumericGreaterThanEquals => match (v, rhs) {
             (Value::Number(a), Some(Value::Number(b))) => {
                 num_cmp(a, b).is_some_and(|o| ordering_holds(op, o))
@@ -115,7 +121,10 @@ fn compare(op: Operator, v: &Value, operand: &Operand, rhs: Option<&Value>) -> b
             (Value::Bool(a), Some(Value::Bool(b))) => a == b,
             _ => false,
         },
-        TimestampEquals | TimestampLessThan | TimestampGreaterThan | TimestampLessThanEquals
+        TimestampEquals
+        | TimestampLessThan
+        | TimestampGreaterThan
+        | TimestampLessThanEquals
         | TimestampGreaterThanEquals => {
             let Some(a) = v.as_str().and_then(parse_timestamp) else {
                 return false;
@@ -205,18 +214,46 @@ mod tests {
 
     #[test]
     fn comparisons() {
-        check(json!({"Variable": "$.n", "NumericLessThanPath": "$.m"}), json!({"n": 1, "m": 2}), true);
-        check(json!({"Variable": "$.n", "NumericEquals": 1}), json!({"n": 1.0}), true);
-        check(json!({"Variable": "$.n", "NumericEquals": 1}), json!({"n": "1"}), false);
-        check(json!({"Variable": "$.s", "StringGreaterThan": "a"}), json!({"s": "b"}), true);
-        check(json!({"Variable": "$.b", "BooleanEquals": false}), json!({"b": false}), true);
+        check(
+            json!({"Variable": "$.n", "NumericLessThanPath": "$.m"}),
+            json!({"n": 1, "m": 2}),
+            true,
+        );
+        check(
+            json!({"Variable": "$.n", "NumericEquals": 1}),
+            json!({"n": 1.0}),
+            true,
+        );
+        check(
+            json!({"Variable": "$.n", "NumericEquals": 1}),
+            json!({"n": "1"}),
+            false,
+        );
+        check(
+            json!({"Variable": "$.s", "StringGreaterThan": "a"}),
+            json!({"s": "b"}),
+            true,
+        );
+        check(
+            json!({"Variable": "$.b", "BooleanEquals": false}),
+            json!({"b": false}),
+            true,
+        );
         check(
             json!({"Variable": "$.t", "TimestampLessThan": "2020-01-01T00:00:00Z"}),
             json!({"t": "2019-12-31T23:59:59+00:00"}),
             true,
         );
-        check(json!({"Variable": "$.x", "IsPresent": false}), json!({}), true);
-        check(json!({"Variable": "$.x", "IsNull": true}), json!({"x": null}), true);
+        check(
+            json!({"Variable": "$.x", "IsPresent": false}),
+            json!({}),
+            true,
+        );
+        check(
+            json!({"Variable": "$.x", "IsNull": true}),
+            json!({"x": null}),
+            true,
+        );
         check(
             json!({"And": [{"Variable": "$", "NumericGreaterThanEquals": 1}, {"Not": {"Variable": "$", "NumericEquals": 3}}]}),
             json!(2),

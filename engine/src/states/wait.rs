@@ -57,5 +57,7 @@ pub fn delay(w: &Wait, env: &Env, now: DateTime<Utc>) -> Result<Duration, Failur
 }
 
 fn until(t: DateTime<FixedOffset>, now: DateTime<Utc>) -> Duration {
-    (t.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO)
+    (t.with_timezone(&Utc) - now)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
 }

@@ -5,13 +5,14 @@ use super::func::Func;
 use super::{exact, hashset, invalid, java};
 use crate::expr::EvalError;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// AWS's cap on the length of a `States.ArrayRange` result.
 const MAX_RANGE_ITEMS: i64 = 1000;
 
 /// `States.ArrayPartition(array, size)`: chunks of `size` items (size truncated toward zero,
 /// at least 1); the last chunk holds what is left.
-pub(super) fn partition(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn partition(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [Value::Array(items), size] = exact(Func::ArrayPartition, args)? else {
         return Err(invalid(Func::ArrayPartition));
     };
@@ -29,7 +30,7 @@ pub(super) fn partition(args: &[Value]) -> Result<Value, EvalError> {
 
 /// `States.ArrayContains(array, value)`: AWS compares the Java string renderings, so `true`
 /// matches `"true"` and objects match only with their keys in the same order.
-pub(super) fn contains(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn contains(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [Value::Array(items), needle] = exact(Func::ArrayContains, args)? else {
         return Err(invalid(Func::ArrayContains));
     };
@@ -41,7 +42,7 @@ pub(super) fn contains(args: &[Value]) -> Result<Value, EvalError> {
 
 /// `States.ArrayRange(first, last, step)`: `first`, `first + step`, ... up to `last` inclusive,
 /// arguments truncated to integers; step 0 and results over 1000 items fail.
-pub(super) fn range(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn range(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [first, last, step] = exact(Func::ArrayRange, args)?;
     let (Some(first), Some(last), Some(step)) = (
         java::truncate_i32(first),
@@ -70,7 +71,7 @@ pub(super) fn range(args: &[Value]) -> Result<Value, EvalError> {
 
 /// `States.ArrayGetItem(array, index)`: the index is truncated toward zero; an index outside a
 /// non-empty array fails, while AWS answers `null` for any index into an empty array.
-pub(super) fn get_item(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn get_item(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [Value::Array(items), index] = exact(Func::ArrayGetItem, args)? else {
         return Err(invalid(Func::ArrayGetItem));
     };
@@ -86,7 +87,7 @@ pub(super) fn get_item(args: &[Value]) -> Result<Value, EvalError> {
 }
 
 /// `States.ArrayLength(array)`.
-pub(super) fn length(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn length(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     match exact(Func::ArrayLength, args)? {
         [Value::Array(items)] => Ok(Value::from(items.len())),
         _ => Err(invalid(Func::ArrayLength)),
@@ -95,7 +96,7 @@ pub(super) fn length(args: &[Value]) -> Result<Value, EvalError> {
 
 /// `States.ArrayUnique(array)`: distinct items (Java `equals`) in the iteration order of the
 /// `java.util.HashSet` AWS collects them in, which is not first-seen order.
-pub(super) fn unique(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn unique(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     match exact(Func::ArrayUnique, args)? {
         [Value::Array(items)] => Ok(Value::Array(
             hashset::hash_set_order(items)

@@ -6,12 +6,13 @@ use crate::expr::EvalError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// AWS's limit on either function's input, in (UTF-16) characters.
 const MAX_CHARS: usize = 10_000;
 
 /// The string argument of `func`, within the length limit.
-fn text_arg(func: Func, args: &[Value]) -> Result<&str, EvalError> {
+fn text_arg<'a>(func: Func, args: &'a [Cow<'_, Value>]) -> Result<&'a str, EvalError> {
     match exact(func, args)? {
         [Value::String(s)] if s.encode_utf16().count() <= MAX_CHARS => Ok(s),
         _ => Err(invalid(func)),
@@ -19,13 +20,13 @@ fn text_arg(func: Func, args: &[Value]) -> Result<&str, EvalError> {
 }
 
 /// `States.Base64Encode(string)`: Base64 of the UTF-8 bytes, padded.
-pub(super) fn encode(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn encode(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let text = text_arg(Func::Base64Encode, args)?;
     Ok(Value::String(STANDARD.encode(text.as_bytes())))
 }
 
 /// `States.Base64Decode(string)`: decoded bytes read as UTF-8 (invalid sequences become U+FFFD).
-pub(super) fn decode(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn decode(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let text = text_arg(Func::Base64Decode, args)?;
     let bytes = decode_lenient(text);
     Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))

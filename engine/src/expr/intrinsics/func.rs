@@ -3,6 +3,7 @@
 use super::{array, encoding, hash, json, math, string, uuid};
 use crate::expr::EvalError;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Every `States.*` intrinsic function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +82,7 @@ impl Func {
     /// of a `States.Format` call.
     pub(super) fn apply(
         self,
-        args: &[Value],
+        args: &[Cow<'_, Value>],
         template: Option<&string::Template>,
     ) -> Result<Value, EvalError> {
         match self {
@@ -90,7 +91,9 @@ impl Func {
             Func::StringToJson => json::string_to_json(args),
             Func::JsonToString => json::json_to_string(args),
             Func::JsonMerge => json::merge(args),
-            Func::Array => Ok(Value::Array(args.to_vec())),
+            Func::Array => Ok(Value::Array(
+                args.iter().map(|a| a.clone().into_owned()).collect(),
+            )),
             Func::ArrayPartition => array::partition(args),
             Func::ArrayContains => array::contains(args),
             Func::ArrayRange => array::range(args),

@@ -7,13 +7,14 @@ use md5::Md5;
 use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
+use std::borrow::Cow;
 
 /// AWS's limit on the data to hash, in (UTF-16) characters.
 const MAX_CHARS: usize = 10_000;
 
 /// Hashes the UTF-8 bytes of the data; a non-string (other than `null`) is hashed as its Java
 /// rendering, as AWS does for numbers and objects.
-pub(super) fn hash(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn hash(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [data, Value::String(algorithm)] = exact(Func::Hash, args)? else {
         return Err(invalid(Func::Hash));
     };

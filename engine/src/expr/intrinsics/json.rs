@@ -4,9 +4,10 @@ use super::func::Func;
 use super::{exact, invalid, java};
 use crate::expr::EvalError;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// `States.StringToJson(string)`: the parsed JSON; blank text gives `null`, as on AWS.
-pub(super) fn string_to_json(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn string_to_json(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [Value::String(text)] = exact(Func::StringToJson, args)? else {
         return Err(invalid(Func::StringToJson));
     };
@@ -22,14 +23,14 @@ pub(super) fn string_to_json(args: &[Value]) -> Result<Value, EvalError> {
 }
 
 /// `States.JsonToString(value)`: compact JSON text, keys in their order.
-pub(super) fn json_to_string(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn json_to_string(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [value] = exact(Func::JsonToString, args)?;
     Ok(Value::String(java::to_json(value)))
 }
 
 /// `States.JsonMerge(left, right, deep)`: a shallow merge where `right`'s keys win. Only shallow
 /// mode exists: `deep` = `true` fails; AWS takes any other third argument as `false`.
-pub(super) fn merge(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn merge(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [Value::Object(left), Value::Object(right), deep] = exact(Func::JsonMerge, args)? else {
         return Err(invalid(Func::JsonMerge));
     };

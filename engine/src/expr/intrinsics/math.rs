@@ -5,10 +5,11 @@ use super::{invalid, java};
 use crate::expr::EvalError;
 use rand::Rng;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// `States.MathAdd(a, b)`: both numbers rounded half up to integers (`Math.round`), the sum
 /// within Java's `int` range.
-pub(super) fn add(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn add(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [a, b] = super::exact(Func::MathAdd, args)?;
     let (Some(a), Some(b)) = (java::round_i32(a), java::round_i32(b)) else {
         return Err(invalid(Func::MathAdd));
@@ -20,7 +21,7 @@ pub(super) fn add(args: &[Value]) -> Result<Value, EvalError> {
 
 /// `States.MathRandom(start, end[, seed])`: an integer in `[start, end)`, bounds truncated to
 /// integers. With a seed the draw is `start + new java.util.Random(seed).nextInt(end - start)`.
-pub(super) fn random(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn random(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let (start, end, seed) = match args {
         [start, end] => (start, end, None),
         [start, end, seed] => (start, end, Some(seed)),

@@ -22,6 +22,7 @@ use crate::expr::{Env, EvalError};
 use crate::failure::{names, Failure};
 use func::Func;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// One argument of an intrinsic call.
 #[derive(Debug, Clone)]
@@ -72,11 +73,11 @@ impl Call {
 }
 
 impl Arg {
-    fn eval(&self, env: &Env) -> Result<Value, EvalError> {
+    fn eval<'v>(&'v self, env: &Env<'v>) -> Result<Cow<'v, Value>, EvalError> {
         match self {
-            Arg::Literal(v) => Ok(v.clone()),
-            Arg::Path(p) => Ok(p.eval(env)?.into_owned()),
-            Arg::Call(c) => c.eval(env),
+            Arg::Literal(v) => Ok(Cow::Borrowed(v)),
+            Arg::Path(p) => p.eval(env),
+            Arg::Call(c) => c.eval(env).map(Cow::Owned),
         }
     }
 }
@@ -102,8 +103,12 @@ fn invalid(func: Func) -> EvalError {
 }
 
 /// Borrows exactly `N` arguments, or fails as AWS does for a wrong argument count.
-fn exact<const N: usize>(func: Func, args: &[Value]) -> Result<&[Value; N], EvalError> {
-    args.try_into().map_err(|_| invalid(func))
+fn exact<'a, const N: usize>(
+    func: Func,
+    args: &'a [Cow<'_, Value>],
+) -> Result<[&'a Value; N], EvalError> {
+    let fixed: &[Cow<'_, Value>; N] = args.try_into().map_err(|_| invalid(func))?;
+    Ok(std::array::from_fn(|i| &*fixed[i]))
 }
 
 #[cfg(test)]

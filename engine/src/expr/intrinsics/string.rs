@@ -4,6 +4,7 @@ use super::func::Func;
 use super::{exact, invalid, java};
 use crate::expr::EvalError;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// One character of a template, remembering whether it was written escaped (`\{`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,10 +73,13 @@ impl Template {
 
 /// `States.Format(template, args...)`: each `{}` takes the next argument's Java rendering
 /// (strings bare, `null` as `null`, objects as `{k=v, ...}`, arrays as `[a, b]`).
-pub(super) fn format(args: &[Value], literal: Option<&Template>) -> Result<Value, EvalError> {
+pub(super) fn format(
+    args: &[Cow<'_, Value>],
+    literal: Option<&Template>,
+) -> Result<Value, EvalError> {
     let (first, rest) = args.split_first().ok_or_else(|| invalid(Func::Format))?;
     let parsed;
-    let template = match (literal, first) {
+    let template = match (literal, &**first) {
         (Some(t), _) => t,
         (None, Value::String(s)) => {
             parsed = Template::from_value(s);
@@ -101,7 +105,7 @@ pub(super) fn format(args: &[Value], literal: Option<&Template>) -> Result<Value
 
 /// `States.StringSplit(string, delimiters)`: like Java's `StringTokenizer`, every character of the
 /// second argument is a delimiter and empty tokens are dropped.
-pub(super) fn split(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn split(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     let [Value::String(s), Value::String(delims)] = exact(Func::StringSplit, args)? else {
         return Err(invalid(Func::StringSplit));
     };

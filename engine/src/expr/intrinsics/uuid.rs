@@ -4,8 +4,9 @@ use super::func::Func;
 use super::invalid;
 use crate::expr::EvalError;
 use serde_json::Value;
+use std::borrow::Cow;
 
-pub(super) fn uuid(args: &[Value]) -> Result<Value, EvalError> {
+pub(super) fn uuid(args: &[Cow<'_, Value>]) -> Result<Value, EvalError> {
     if !args.is_empty() {
         return Err(invalid(Func::Uuid));
     }
