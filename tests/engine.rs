@@ -272,3 +272,26 @@ fn tolerated_failures_let_a_map_succeed() {
         Some("States.ExceedToleratedFailureThreshold")
     );
 }
+
+#[test]
+fn callback_tasks_see_a_task_token_in_the_context() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"MessageBody": {"token.$": "$$.Task.Token"}}, "End": true}}});
+    let mocks = json!({"StateMachines": {"Test": {"TestCases": {"T": {"T": "R"}}}},
+        "MockedResponses": {"R": {"0": {"Return": {"approved": true}}}}});
+    let r = run_with(def, json!({}), Some(mocks));
+    assert_eq!(r.outcome.output, Some(json!({"approved": true})));
+    let scheduled = r
+        .events
+        .iter()
+        .find(|e| e["type"] == "TaskScheduled")
+        .unwrap();
+    let params: Value = serde_json::from_str(
+        scheduled["taskScheduledEventDetails"]["parameters"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(params["MessageBody"]["token"].as_str().unwrap().len() >= 32);
+}

@@ -30,7 +30,8 @@ pub struct StateContext<'a> {
     pub retry_count: Option<u32>,
     /// `$$.Map.Item`, inside a Map's ItemSelector.
     pub item: Option<(usize, &'a Value)>,
-    pub task_token: Option<&'a str>,
+    /// `$$.Task.Token`, for `.waitForTaskToken` tasks.
+    pub task_token: Option<String>,
     built: OnceCell<Value>,
 }
 
@@ -50,6 +51,11 @@ impl<'a> StateContext<'a> {
             task_token: None,
             built: OnceCell::new(),
         }
+    }
+
+    pub fn with_task_token(mut self, token: String) -> Self {
+        self.task_token = Some(token);
+        self
     }
 
     pub fn with_item(mut self, index: usize, value: &'a Value) -> Self {
@@ -83,7 +89,7 @@ impl ContextProvider for StateContext<'_> {
             if let Some((index, value)) = self.item {
                 v["Map"] = json!({"Item": {"Index": index, "Value": value}});
             }
-            if let Some(token) = self.task_token {
+            if let Some(token) = &self.task_token {
                 v["Task"] = json!({"Token": token});
             }
             v

@@ -306,12 +306,17 @@ impl<'a> Run<'a> {
             st.kind,
             Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
         );
-        let ctx = StateContext::new(
+        let mut ctx = StateContext::new(
             &self.ctx,
             &st.name,
             entered_time,
             can_retry.then_some(retry_count),
         );
+        if let Kind::Task(t) = &st.kind {
+            if t.resource.ends_with(".waitForTaskToken") {
+                ctx = ctx.with_task_token(task_token());
+            }
+        }
         let effective = apply_input_path(&st.input_path, raw, &ctx)?;
         let env = Env::new(&effective, &ctx);
         match &st.kind {
@@ -630,6 +635,12 @@ fn in_state(f: Failure, state: &str, entered_id: u64) -> Failure {
         );
     }
     f
+}
+
+/// An opaque token for a callback task, as `$$.Task.Token`.
+fn task_token() -> String {
+    let bytes: [u8; 24] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn retry_delay(r: &Retrier, used: u32) -> Duration {
