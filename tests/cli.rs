@@ -5,11 +5,23 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs `asl` on a database of its own (each test gets a fresh one through `db()`).
 fn asl(args: &[&str]) -> Output {
+    asl_on(&db(), args)
+}
+
+fn asl_on(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", db)
         .args(args)
         .output()
         .expect("asl runs")
+}
+
+/// A database path in a fresh temporary directory (kept for the test's life).
+fn db() -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    dir.join("asl.db")
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

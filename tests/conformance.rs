@@ -19,7 +19,9 @@ fn conformance_pass_rate_stays_above_the_floor() {
         "{} run {{definition}} --input-file {{input}} --json --wait-scale 0",
         env!("CARGO_BIN_EXE_asl")
     );
+    let db = tempfile::tempdir().unwrap();
     let o = Command::new("python3")
+        .env("ASL_DB", db.path().join("asl.db"))
         .arg(shared.join("run.py"))
         .arg(&command)
         .arg(shared.join("cases"))

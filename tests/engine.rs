@@ -33,11 +33,13 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
                 mocks: mocks.map(|m| MockSet::from_config(&m, None, None).unwrap()),
             }),
             history: history.clone() as Arc<dyn HistorySink>,
+            stop: None,
         };
         let req = StartRequest {
             state_machine_name: "Test".into(),
             execution_name: "exec-1".into(),
             input,
+            resume: None,
         };
         let outcome = exec::execute(&def, req, &services).await;
         let seconds = (outcome.stop_date - outcome.start_date).num_milliseconds() as f64 / 1000.0;

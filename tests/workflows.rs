@@ -23,6 +23,8 @@ fn workflows() -> Vec<PathBuf> {
 
 #[test]
 fn every_shipped_workflow_validates_and_runs() {
+    let db = tempfile::tempdir().unwrap();
+    std::env::set_var("ASL_DB", db.path().join("asl.db"));
     let all = workflows();
     assert!(!all.is_empty(), "no workflows found");
     for wf in all {

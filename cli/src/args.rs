@@ -10,6 +10,9 @@ use std::path::PathBuf;
     about = "Run Amazon States Language workflows locally, with AWS Step Functions' semantics"
 )]
 pub struct Cli {
+    /// The execution database (default: $XDG_DATA_HOME/asl/asl.db, or ~/.local/share/asl/asl.db)
+    #[arg(long, global = true, env = "ASL_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -20,6 +23,94 @@ pub enum Command {
     Run(RunArgs),
     /// Check workflow definitions and list every problem with its JSON location
     Validate(ValidateArgs),
+    /// List stored executions, newest first
+    Executions(ExecutionsArgs),
+    /// Show one execution (DescribeExecution)
+    Describe(DescribeArgs),
+    /// Show an execution's event history (GetExecutionHistory)
+    History(HistoryArgs),
+    /// Stop a running execution
+    Stop(StopArgs),
+    /// Continue an interrupted execution from where it was, without redoing completed states
+    Resume(ResumeArgs),
+    /// Restart a failed, timed-out or aborted execution from the states that did not succeed
+    Redrive(ResumeArgs),
+    /// Delete executions that ended before a given age, with their events
+    Prune(PruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExecutionsArgs {
+    /// Only executions with this status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)
+    #[arg(long, value_parser = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"])]
+    pub status: Option<String>,
+    /// Only executions of this state machine (name or ARN)
+    #[arg(long, value_name = "NAME")]
+    pub state_machine: Option<String>,
+    /// At most this many
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Print ListExecutions-shaped JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// The execution: its ARN, its name, or a unique prefix of either
+    pub execution: String,
+    /// Print DescribeExecution-shaped JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The execution: its ARN, its name, or a unique prefix of either
+    pub execution: String,
+    /// Newest events first
+    #[arg(long)]
+    pub reverse: bool,
+    /// Only events of this type (for example TaskFailed); may be repeated
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// At most this many events (a nextToken is given for the rest)
+    #[arg(long, value_name = "N")]
+    pub max_results: Option<usize>,
+    /// Continue from a previous page's nextToken
+    #[arg(long, value_name = "TOKEN")]
+    pub next_token: Option<String>,
+    /// Print GetExecutionHistory-shaped JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// The execution: its ARN, its name, or a unique prefix of either
+    pub execution: String,
+    /// The error recorded with the abort
+    #[arg(long)]
+    pub error: Option<String>,
+    /// The cause recorded with the abort
+    #[arg(long)]
+    pub cause: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The execution: its ARN, its name, or a unique prefix of either
+    pub execution: String,
+    /// Print one DescribeExecution-shaped JSON object at the end
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Age such as 7d, 12h, 30m or 45s: executions that ended longer ago are deleted
+    #[arg(long, value_name = "AGE")]
+    pub older_than: String,
 }
 
 #[derive(Args, Debug)]
@@ -53,9 +144,9 @@ pub struct RunArgs {
     /// Print one DescribeExecution-shaped JSON object
     #[arg(long)]
     pub json: bool,
-    /// Print the execution's event history (GetExecutionHistory shape) to stderr
+    /// Do not store the execution (no history, nothing to resume)
     #[arg(long)]
-    pub history: bool,
+    pub no_store: bool,
     /// Report engine time on stderr as `@@bench {"exec_s": S}` (for the peer benchmark)
     #[arg(long, hide = true)]
     pub timing: bool,

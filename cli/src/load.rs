@@ -1,6 +1,6 @@
 //! Reading the files a command is given, with errors that say which file and what.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use asl::definition::{self, Diagnostic};
 use asl::Definition;
 use std::path::Path;
@@ -36,18 +36,30 @@ pub fn definition(path: &Path, subs: &[(String, String)]) -> Result<Definition, 
     }
 }
 
-/// Loads a definition or fails with every problem, one per line, prefixed with the file.
-pub fn definition_or_bail(path: &Path, subs: &[(String, String)]) -> Result<Definition> {
-    match definition(path, subs) {
-        Ok(d) => Ok(d),
-        Err(LoadError::Read(e)) => Err(e),
-        Err(LoadError::Json(m)) => bail!("{}: {m}", path.display()),
-        Err(LoadError::Invalid(diags)) => {
+/// Loads a definition with its text (after substitutions), or fails with every problem,
+/// one per line, prefixed with the file.
+pub fn definition_with_text(
+    path: &Path,
+    subs: &[(String, String)],
+) -> Result<(Definition, String)> {
+    let text = read(path)?;
+    let text = definition::substitute(&text, subs);
+    match Definition::from_json(&text) {
+        Ok(d) => Ok((d, text)),
+        Err(e) => Err(definition_error(path, e)),
+    }
+}
+
+/// The message for a definition that did not load.
+pub fn definition_error(path: &Path, e: definition::Error) -> anyhow::Error {
+    match e {
+        definition::Error::Json(e) => anyhow!("{}: not valid JSON: {e}", path.display()),
+        definition::Error::Invalid(diags) => {
             let lines: Vec<String> = diags
                 .iter()
                 .map(|d| format!("{}: {d}", path.display()))
                 .collect();
-            bail!(
+            anyhow!(
                 "{} is not a valid definition:\n{}",
                 path.display(),
                 lines.join("\n")

@@ -3,7 +3,10 @@
 
 mod args;
 mod commands;
+mod db;
+mod launch;
 mod load;
+mod render;
 
 use clap::Parser;
 

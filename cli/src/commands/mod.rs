@@ -1,13 +1,28 @@
 //! One command per file; each returns the process exit status.
 
+mod describe;
+mod executions;
+mod history;
+mod prune;
+mod resume;
 mod run;
+mod stop;
 mod validate;
 
 use crate::args::{Cli, Command};
+use crate::db;
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    let db_flag = cli.db.as_deref();
     match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(a, db_flag),
         Command::Validate(a) => validate::run(a),
+        Command::Executions(a) => executions::run(a, &db::open(db_flag)?),
+        Command::Describe(a) => describe::run(a, &db::open(db_flag)?),
+        Command::History(a) => history::run(a, &db::open(db_flag)?),
+        Command::Stop(a) => stop::run(a, &db::open(db_flag)?),
+        Command::Resume(a) => resume::run(a, &db::open(db_flag)?, false),
+        Command::Redrive(a) => resume::run(a, &db::open(db_flag)?, true),
+        Command::Prune(a) => prune::run(a, &db::open(db_flag)?),
     }
 }

@@ -1,17 +1,14 @@
-//! `asl run WORKFLOW`: one execution, printed for people or as DescribeExecution JSON.
+//! `asl run WORKFLOW`: one execution, stored with its history, printed for people or as
+//! DescribeExecution-shaped JSON.
 
 use crate::args::RunArgs;
-use crate::load;
+use crate::launch::{self, Launch, Options};
+use crate::{db, load};
 use anyhow::{bail, Context, Result};
-use asl::exec::{self, Services, StartRequest, Status, SystemClock};
-use asl::history::{HistorySink, MemoryHistory, NullHistory};
-use asl::resources::{mock::MockSet, Resources};
-use chrono::SecondsFormat;
-use serde_json::{json, Value};
-use std::sync::Arc;
-use std::time::Instant;
+use serde_json::Value;
+use std::path::Path;
 
-pub fn run(a: RunArgs) -> Result<i32> {
+pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
     if !(a.wait_scale >= 0.0 && a.wait_scale.is_finite()) {
         bail!(
             "--wait-scale must be a number at least 0, not {}",
@@ -19,7 +16,7 @@ pub fn run(a: RunArgs) -> Result<i32> {
         );
     }
     let subs = load::parse_subs(&a.subs)?;
-    let def = load::definition_or_bail(&a.workflow, &subs)?;
+    let (def, def_text) = load::definition_with_text(&a.workflow, &subs)?;
     let input_text = match (&a.input, &a.input_file) {
         (Some(t), _) => t.clone(),
         (None, Some(f)) => load::read(f)?,
@@ -33,109 +30,61 @@ pub fn run(a: RunArgs) -> Result<i32> {
         .state_machine_name
         .clone()
         .unwrap_or_else(|| load::machine_name(&a.workflow));
-    let mocks = match &a.mock_config {
-        None => None,
-        Some(f) => {
-            let text = load::read(f)?;
-            let cfg: Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid JSON", f.display()))?;
-            Some(
-                MockSet::from_config(&cfg, Some(&machine_name), a.test_case.as_deref())
-                    .with_context(|| format!("mock config {}", f.display()))?,
-            )
-        }
+    let options = Options {
+        mock_config: a
+            .mock_config
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+            .map(|p| p.display().to_string()),
+        test_case: a.test_case.clone(),
+        wait_scale: a.wait_scale,
     };
-    let memory = Arc::new(MemoryHistory::new());
-    let history: Arc<dyn HistorySink> = if a.history {
-        memory.clone()
+    // Check the mocks before anything is stored.
+    options.mocks(&machine_name)?;
+    let execution_name = a.name.clone().unwrap_or_else(random_uuid);
+    let store = if a.no_store {
+        None
     } else {
-        Arc::new(NullHistory::default())
+        let store = db::open(db_flag)?;
+        store.put_state_machine(
+            &asl::exec::state_machine_arn(&machine_name),
+            &machine_name,
+            &def_text,
+        )?;
+        store.insert_execution(&launch::new_record(
+            &def_text,
+            &machine_name,
+            &execution_name,
+            &input,
+            &options,
+        ))?;
+        Some(store)
     };
-    let services = Services {
-        clock: Arc::new(SystemClock {
-            scale: a.wait_scale,
-        }),
-        resources: Arc::new(Resources { mocks }),
-        history,
-    };
-    let req = StartRequest {
-        state_machine_name: machine_name,
-        execution_name: a.name.clone().unwrap_or_else(random_uuid),
+    let outcome = launch::launch(Launch {
+        def: &def,
+        machine_name,
+        execution_name,
         input,
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .context("cannot start the runtime")?;
-    let started = Instant::now();
-    let outcome = rt.block_on(exec::execute(&def, req, &services));
-    if a.timing {
-        eprintln!(
-            "@@bench {}",
-            json!({"exec_s": started.elapsed().as_secs_f64()})
-        );
-    }
-    if a.history {
-        let events: Vec<Value> = memory.events().iter().map(|e| e.to_aws()).collect();
-        eprintln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"events": events}))?
-        );
-    }
-    let iso = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
-    if a.json {
-        let v = json!({
-            "executionArn": outcome.execution_arn,
-            "stateMachineArn": outcome.state_machine_arn,
-            "name": outcome.name,
-            "status": outcome.status.as_str(),
-            "startDate": iso(outcome.start_date),
-            "stopDate": iso(outcome.stop_date),
-            "input": outcome.input,
-            "output": outcome.output,
-            "error": outcome.error,
-            "cause": outcome.cause,
-        });
-        println!("{}", serde_json::to_string(&v)?);
-    } else {
-        println!("{}  {}", outcome.status.as_str(), outcome.execution_arn);
-        match outcome.status {
-            Status::Succeeded => {
-                if let Some(o) = &outcome.output {
-                    println!("{}", serde_json::to_string_pretty(o)?);
-                }
-            }
-            _ => {
-                println!("error: {}", outcome.error.as_deref().unwrap_or(""));
-                println!("cause: {}", outcome.cause.as_deref().unwrap_or(""));
-            }
-        }
-    }
-    Ok(if outcome.status == Status::Succeeded {
-        0
-    } else {
-        1
-    })
+        options: &options,
+        resume: None,
+        store: store.as_ref(),
+        timing: a.timing,
+    })?;
+    launch::report(&outcome, a.json)
 }
 
 fn random_uuid() -> String {
     let b: [u8; 16] = rand::random();
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    // Version 4, variant 10xx.
+    let variant = ["8", "9", "a", "b"][usize::from(b[8] & 3)];
     format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-4{:01x}{:02x}-{:01x}{:01x}{:02x}-{}",
-        b[0],
-        b[1],
-        b[2],
-        b[3],
-        b[4],
-        b[5],
-        b[6] & 0x0f,
-        b[7],
-        8 | (b[8] & 0x3),
-        b[8] >> 4,
-        b[9],
-        b[10..16]
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<String>()
+        "{}-{}-4{}-{}{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        variant,
+        &hex[17..20],
+        &hex[20..32]
     )
 }

@@ -9,6 +9,7 @@ pub use clock::{Clock, SystemClock, VirtualClock};
 pub use context::ExecutionContext;
 
 use crate::definition::Definition;
+use crate::history::store::Memo;
 use crate::history::HistorySink;
 use crate::resources::Resources;
 use chrono::{DateTime, Utc};
@@ -25,6 +26,44 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub resources: Arc<Resources>,
     pub history: Arc<dyn HistorySink>,
+    /// Set when someone asks to stop the execution (`asl stop`).
+    pub stop: Option<Arc<StopSignal>>,
+}
+
+/// A request to stop an execution, raised from any thread and awaited by the scheduler.
+#[derive(Default)]
+pub struct StopSignal {
+    raised: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl StopSignal {
+    pub fn raise(&self) {
+        self.raised.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_waiters();
+        self.notify.notify_one();
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.raised.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub async fn wait(&self) {
+        while !self.is_raised() {
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// How to continue an execution that was interrupted (resume) or ended unsuccessfully (redrive):
+/// what already happened is replayed from `memo`, not run again.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    pub memo: Memo,
+    pub last_event_id: u64,
+    pub start_time: DateTime<Utc>,
+    /// Set for a redrive: the new `$$.Execution.RedriveCount`, reported by ExecutionRedriven.
+    pub redrive_count: Option<u32>,
 }
 
 /// What to start.
@@ -33,6 +72,7 @@ pub struct StartRequest {
     pub state_machine_name: String,
     pub execution_name: String,
     pub input: Value,
+    pub resume: Option<Resume>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

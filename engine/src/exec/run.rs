@@ -3,13 +3,14 @@
 //! Retry and Catch around the work, and the events it reports.
 
 use super::context::{ExecutionContext, StateContext};
-use super::{execution_arn, state_machine_arn, Outcome, Services, StartRequest, Status};
+use super::{execution_arn, state_machine_arn, Outcome, Resume, Services, StartRequest, Status};
 use crate::definition::model::*;
 use crate::definition::Definition;
 use crate::expr::template::compact;
 use crate::expr::{ContextProvider, Env, EvalError};
 use crate::failure::{names, Failure};
-use crate::history::{json_text, EventKind};
+use crate::history::store::Memo;
+use crate::history::{json_text, EventKind, MemoEntry};
 use crate::resources::{resource_parts, TaskCall};
 use crate::states;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// The internal marker of a stopped execution (never seen by a workflow).
+const ABORTED: &str = "asl.Aborted";
 
 /// Step Functions' payload quota: 256 KiB.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -33,22 +37,42 @@ pub(super) struct Run<'a> {
     def: &'a Definition,
     services: &'a Services,
     ctx: ExecutionContext,
+    /// Whether state instances get keys (the history persists them, so a run can resume).
+    durable: bool,
+    resume: Option<Resume>,
+    memo: Memo,
 }
 
 impl<'a> Run<'a> {
     pub fn new(def: &'a Definition, req: StartRequest, services: &'a Services) -> Self {
-        let start_time = services.clock.now();
+        let mut resume = req.resume;
+        let start_time = resume
+            .as_ref()
+            .map(|r| r.start_time)
+            .unwrap_or_else(|| services.clock.now());
+        let memo = resume
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.memo))
+            .unwrap_or_default();
+        let redrive_count = resume.as_ref().and_then(|r| r.redrive_count).unwrap_or(0);
         let ctx = ExecutionContext {
             execution_arn: execution_arn(&req.state_machine_name, &req.execution_name),
             execution_name: req.execution_name,
             input: req.input,
             role_arn: format!("arn:aws:iam::{}:role/asl-local", super::ACCOUNT),
             start_time,
-            redrive_count: 0,
+            redrive_count,
             state_machine_arn: state_machine_arn(&req.state_machine_name),
             state_machine_name: req.state_machine_name,
         };
-        Run { def, services, ctx }
+        Run {
+            def,
+            services,
+            ctx,
+            durable: services.history.durable(),
+            resume,
+            memo,
+        }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -68,14 +92,32 @@ impl<'a> Run<'a> {
     }
 
     pub async fn execute(self) -> Outcome {
-        let mut prev = 0;
-        self.emit(
-            &mut prev, || EventKind::with_details(
-                "ExecutionStarted",
-                "executionStartedEventDetails",
-                json!({"input": json_text(&self.ctx.input), "inputDetails": {"truncated": false},
-                       "roleArn": self.ctx.role_arn, "stateMachineArn": self.ctx.state_machine_arn}),
-            ));
+        let mut prev = self.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
+        match &self.resume {
+            None => {
+                self.emit(&mut prev, || {
+                    EventKind::with_details(
+                        "ExecutionStarted",
+                        "executionStartedEventDetails",
+                        json!({"input": json_text(&self.ctx.input), "inputDetails": {"truncated": false},
+                               "roleArn": self.ctx.role_arn, "stateMachineArn": self.ctx.state_machine_arn}),
+                    )
+                });
+            }
+            Some(Resume {
+                redrive_count: Some(n),
+                ..
+            }) => {
+                self.emit(&mut prev, || {
+                    EventKind::with_details(
+                        "ExecutionRedriven",
+                        "executionRedrivenEventDetails",
+                        json!({"redriveCount": n}),
+                    )
+                });
+            }
+            Some(_) => {}
+        }
         let machine = &self.def.machine;
         let input = self.ctx.input.clone();
         let result = if payload_size(&input) > MAX_PAYLOAD_BYTES {
@@ -84,16 +126,24 @@ impl<'a> Run<'a> {
                 "The execution input exceeds the maximum number of bytes service limit.",
             ))
         } else {
-            match machine.timeout_seconds {
-                None => self.run_machine(machine, input, &mut prev).await.map(Some),
-                Some(secs) => {
-                    let sleep = self.services.clock.sleep(Duration::from_secs(secs));
-                    tokio::select! {
-                        biased;
-                        r = self.run_machine(machine, input, &mut prev) => r.map(Some),
-                        _ = sleep => Ok(None),
-                    }
+            let scope = self.durable.then_some("");
+            let timeout = async {
+                match machine.timeout_seconds {
+                    Some(secs) => self.services.clock.sleep(Duration::from_secs(secs)).await,
+                    None => std::future::pending().await,
                 }
+            };
+            let stop = async {
+                match &self.services.stop {
+                    Some(s) => s.wait().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                r = self.run_machine(machine, input, &mut prev, scope) => r.map(Some),
+                _ = timeout => Ok(None),
+                _ = stop => Err(Failure::new(ABORTED, "")),
             }
         };
         // Events of a timed-out run chain from the last one recorded.
@@ -126,6 +176,10 @@ impl<'a> Run<'a> {
                     Some(names::TIMEOUT.to_string()),
                     Some(cause),
                 )
+            }
+            Err(f) if f.error == ABORTED && f.cause.is_empty() => {
+                self.emit(&mut last, || EventKind::other("ExecutionAborted"));
+                (Status::Aborted, None, None, None)
             }
             Err(f) => {
                 let mut details = serde_json::Map::new();
@@ -164,17 +218,39 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Runs a machine (or branch, or iteration) to its end. `scope` names it among the
+    /// execution's state instances when the history is durable.
     fn run_machine<'b>(
         &'b self,
         sm: &'b StateMachine,
         input: Value,
         prev: &'b mut u64,
+        scope: Option<&'b str>,
     ) -> BoxFut<'b, Result<Value, Failure>> {
         Box::pin(async move {
             let mut idx = sm.start_at;
             let mut input = input;
+            let mut visits = vec![0u32; if scope.is_some() { sm.states.len() } else { 0 }];
             loop {
-                match self.run_state(&sm.states[idx], input, prev).await? {
+                let st = &sm.states[idx];
+                let key = scope.map(|s| {
+                    visits[idx] += 1;
+                    format!("{s}/{}#{}", st.name, visits[idx])
+                });
+                if let Some((output, next)) = key.as_ref().and_then(|k| self.memo.get(k)) {
+                    // Done before the interruption: replay, do not run again.
+                    match next {
+                        None => return Ok(output.clone()),
+                        Some(n) => {
+                            if let Some(&i) = sm.names.get(n) {
+                                idx = i;
+                                input = output.clone();
+                                continue;
+                            }
+                        }
+                    }
+                }
+                match self.run_state(sm, st, input, prev, key.as_deref()).await? {
                     Step::Next(next, output) => {
                         idx = next;
                         input = output;
@@ -185,7 +261,14 @@ impl<'a> Run<'a> {
         })
     }
 
-    async fn run_state(&self, st: &State, raw: Value, prev: &mut u64) -> Result<Step, Failure> {
+    async fn run_state(
+        &self,
+        sm: &StateMachine,
+        st: &State,
+        raw: Value,
+        prev: &mut u64,
+        key: Option<&str>,
+    ) -> Result<Step, Failure> {
         let state_type = st.kind.type_name();
         let entered_id = self.emit(prev, || EventKind::StateEntered {
             state_type,
@@ -197,9 +280,9 @@ impl<'a> Run<'a> {
         let mut retry_count = 0u32;
         loop {
             let attempt = self
-                .attempt(st, &raw, entered_time, retry_count, prev)
+                .attempt(st, &raw, entered_time, retry_count, prev, key)
                 .await
-                .and_then(|result| self.finish(st, &raw, result, entered_time, prev));
+                .and_then(|result| self.finish(sm, st, &raw, result, entered_time, prev, key));
             let failure = match attempt {
                 Ok(step) => return Ok(step),
                 Err(f) => in_state(f, &st.name, entered_id),
@@ -221,11 +304,7 @@ impl<'a> Run<'a> {
             if let Some(c) = st.catch.iter().find(|c| failure.matches(&c.error_equals)) {
                 let output = apply_result_path(&c.result_path, &raw, failure.to_output())
                     .map_err(|f| in_state(f, &st.name, entered_id))?;
-                self.emit(prev, || EventKind::StateExited {
-                    state_type,
-                    name: st.name.clone(),
-                    output: output.clone(),
-                });
+                self.emit_exit(sm, st, &output, Some(c.next), prev, key);
                 return Ok(Step::Next(c.next, output));
             }
             return Err(failure);
@@ -233,51 +312,69 @@ impl<'a> Run<'a> {
     }
 
     /// Applies ResultPath and OutputPath to the state's result and reports the exit.
+    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
+        sm: &StateMachine,
         st: &State,
         raw: &Value,
         result: Outcome1,
         entered_time: DateTime<Utc>,
         prev: &mut u64,
+        key: Option<&str>,
     ) -> Result<Step, Failure> {
         let ctx = StateContext::new(&self.ctx, &st.name, entered_time, None);
-        let (result, forced_next) = match result {
-            Outcome1::Result(v) => (v, None),
-            Outcome1::Output(v, next) => {
-                // Choice, Wait, Succeed: no ResultPath.
-                let out = apply_output_path(&st.output_path, v, &ctx)?;
-                self.check_size(st, &out)?;
-                self.emit_exit(st, &out, prev);
-                return Ok(match next {
-                    Some(n) => Step::Next(n, out),
-                    None => self.transition(st, out),
-                });
+        let (out, chosen) = match result {
+            // Choice, Wait, Succeed: no ResultPath.
+            Outcome1::Output(v, next) => (apply_output_path(&st.output_path, v, &ctx)?, next),
+            Outcome1::Result(v) => {
+                let combined = apply_result_path(&st.result_path, raw, v)?;
+                (apply_output_path(&st.output_path, combined, &ctx)?, None)
             }
         };
-        let combined = apply_result_path(&st.result_path, raw, result)?;
-        let out = apply_output_path(&st.output_path, combined, &ctx)?;
         self.check_size(st, &out)?;
-        self.emit_exit(st, &out, prev);
-        Ok(match forced_next {
+        let next = chosen.or(match st.transition {
+            Transition::Next(n) => Some(n),
+            _ => None,
+        });
+        self.emit_exit(sm, st, &out, next, prev, key);
+        Ok(match next {
             Some(n) => Step::Next(n, out),
-            None => self.transition(st, out),
+            None => Step::End(out),
         })
     }
 
-    fn transition(&self, st: &State, out: Value) -> Step {
-        match st.transition {
-            Transition::Next(n) => Step::Next(n, out),
-            _ => Step::End(out),
-        }
-    }
-
-    fn emit_exit(&self, st: &State, out: &Value, prev: &mut u64) {
-        self.emit(prev, || EventKind::StateExited {
+    /// Reports a state's exit; on a durable history, with what a resumed run replays.
+    fn emit_exit(
+        &self,
+        sm: &StateMachine,
+        st: &State,
+        out: &Value,
+        next: Option<usize>,
+        prev: &mut u64,
+        key: Option<&str>,
+    ) {
+        let kind = || EventKind::StateExited {
             state_type: st.kind.type_name(),
             name: st.name.clone(),
             output: out.clone(),
-        });
+        };
+        match key {
+            Some(k) if self.durable => {
+                let memo = MemoEntry {
+                    key: k.to_string(),
+                    next: next.map(|n| sm.states[n].name.clone()),
+                    output: None,
+                };
+                *prev = self
+                    .services
+                    .history
+                    .record_with_memo(*prev, self.now(), kind(), memo);
+            }
+            _ => {
+                self.emit(prev, kind);
+            }
+        }
     }
 
     fn check_size(&self, st: &State, out: &Value) -> Result<(), Failure> {
@@ -301,6 +398,7 @@ impl<'a> Run<'a> {
         entered_time: DateTime<Utc>,
         retry_count: u32,
         prev: &mut u64,
+        key: Option<&str>,
     ) -> Result<Outcome1, Failure> {
         let can_retry = matches!(
             st.kind,
@@ -368,11 +466,11 @@ impl<'a> Run<'a> {
                     Some(p) => p.eval(&env)?,
                     None => effective.clone(),
                 };
-                let result = self.run_parallel(branches, params, prev).await?;
+                let result = self.run_parallel(branches, params, prev, key).await?;
                 self.select(st, result, &ctx)
             }
             Kind::Map(map) => {
-                let result = self.run_map(st, map, &env, &ctx, prev).await?;
+                let result = self.run_map(st, map, &env, &ctx, prev, key).await?;
                 self.select(st, result, &ctx)
             }
         }
@@ -477,13 +575,15 @@ impl<'a> Run<'a> {
         branches: &[std::sync::Arc<StateMachine>],
         input: Value,
         prev: &mut u64,
+        key: Option<&str>,
     ) -> Result<Value, Failure> {
         let started = self.emit(prev, || EventKind::other("ParallelStateStarted"));
-        let runs = branches.iter().map(|b| {
+        let runs = branches.iter().enumerate().map(|(i, b)| {
             let input = input.clone();
+            let scope = key.map(|k| format!("{k}/b{i}"));
             async move {
                 let mut p = started;
-                self.run_machine(b, input, &mut p).await
+                self.run_machine(b, input, &mut p, scope.as_deref()).await
             }
         });
         match futures_util::future::try_join_all(runs).await {
@@ -505,6 +605,7 @@ impl<'a> Run<'a> {
         env: &Env<'_>,
         ctx: &StateContext<'_>,
         prev: &mut u64,
+        key: Option<&str>,
     ) -> Result<Value, Failure> {
         let items_value = match &map.items_path {
             None => std::borrow::Cow::Borrowed(env.input),
@@ -557,6 +658,11 @@ impl<'a> Run<'a> {
         let processor = &map.processor;
         let mut stream = futures_util::stream::iter(inputs.into_iter().enumerate())
             .map(|(i, input)| async move {
+                let scope = key.map(|k| format!("{k}/i{i}"));
+                if let Some((output, _)) = scope.as_ref().and_then(|s| self.memo.get(s)) {
+                    // This iteration finished before the interruption.
+                    return (i, Ok(output.clone()));
+                }
                 let mut p = started;
                 self.emit(&mut p, || {
                     EventKind::with_details(
@@ -565,7 +671,25 @@ impl<'a> Run<'a> {
                         json!({"name": name, "index": i}),
                     )
                 });
-                let r = self.run_machine(processor, input, &mut p).await;
+                let r = self
+                    .run_machine(processor, input, &mut p, scope.as_deref())
+                    .await;
+                if let (Ok(output), Some(s), true) = (&r, &scope, self.durable) {
+                    let memo = MemoEntry {
+                        key: s.clone(),
+                        next: None,
+                        output: Some(output.clone()),
+                    };
+                    let kind = EventKind::with_details(
+                        "MapIterationSucceeded",
+                        "mapIterationSucceededEventDetails",
+                        json!({"name": name, "index": i}),
+                    );
+                    self.services
+                        .history
+                        .record_with_memo(p, self.now(), kind, memo);
+                    return (i, r);
+                }
                 let ty = if r.is_ok() {
                     "MapIterationSucceeded"
                 } else {

@@ -1,9 +1,13 @@
 //! History events in the shape of AWS's GetExecutionHistory, and the narrow interface through
 //! which the engine reports them.
 
+mod durable;
 mod memory;
+pub mod store;
 
+pub use durable::DurableHistory;
 pub use memory::MemoryHistory;
+pub use store::{MemoEntry, Store};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
@@ -62,6 +66,11 @@ impl EventKind {
     }
 }
 
+/// Timestamps as AWS renders them: ISO 8601 with milliseconds, in UTC.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 /// Payload fields (`input`, `output`, `parameters`) are JSON text in AWS's events.
 pub fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
@@ -113,6 +122,22 @@ pub trait HistorySink: Send + Sync {
     /// appear in error causes) and skips building them.
     fn keeps_events(&self) -> bool {
         true
+    }
+
+    /// Records an event together with what a resumed run needs to skip the work it stands for.
+    fn record_with_memo(
+        &self,
+        previous_event_id: u64,
+        timestamp: DateTime<Utc>,
+        kind: EventKind,
+        _memo: MemoEntry,
+    ) -> u64 {
+        self.record(previous_event_id, timestamp, kind)
+    }
+
+    /// Whether the sink persists events, so that state instance keys are worth computing.
+    fn durable(&self) -> bool {
+        false
     }
 
     /// Gives the next id without an event, for sinks that keep none.

@@ -1,0 +1,110 @@
+//! `asl history EXEC`: the events of an execution, as GetExecutionHistory gives them.
+
+use crate::args::HistoryArgs;
+use crate::render;
+use anyhow::bail;
+use asl::history::store::Store;
+use chrono::DateTime;
+use serde_json::{json, Value};
+
+pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
+    let r = store.find_execution(&a.execution)?;
+    let mut events = store.events(&r.arn)?;
+    if a.reverse {
+        events.reverse();
+    }
+    if !a.types.is_empty() {
+        events.retain(|e| {
+            e["type"]
+                .as_str()
+                .is_some_and(|t| a.types.iter().any(|w| w == t))
+        });
+    }
+    let start = match &a.next_token {
+        None => 0,
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if n <= events.len() => n,
+            _ => bail!("--next-token {t:?} is not a token this history gave"),
+        },
+    };
+    let end = a
+        .max_results
+        .map(|m| (start + m.max(1)).min(events.len()))
+        .unwrap_or(events.len());
+    let next_token = (end < events.len()).then(|| end.to_string());
+    let page = &events[start..end];
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"events": page, "nextToken": next_token}))?
+        );
+        return Ok(0);
+    }
+    let mut t = render::table(&["id", "since start", "type", "state", "detail"]);
+    for e in page {
+        let since = e["timestamp"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|ts| render::duration((ts.to_utc() - r.start).num_milliseconds().max(0)))
+            .unwrap_or_default();
+        t.add_row(vec![
+            e["id"].to_string(),
+            since,
+            e["type"].as_str().unwrap_or("").to_string(),
+            state_name(e),
+            detail(e),
+        ]);
+    }
+    println!("{t}");
+    if let Some(n) = next_token {
+        println!("more: --next-token {n}");
+    }
+    Ok(0)
+}
+
+fn details(e: &Value) -> Option<&serde_json::Map<String, Value>> {
+    e.as_object()?
+        .iter()
+        .find(|(k, _)| k.ends_with("EventDetails"))
+        .and_then(|(_, v)| v.as_object())
+}
+
+fn state_name(e: &Value) -> String {
+    details(e)
+        .and_then(|d| d.get("name"))
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn detail(e: &Value) -> String {
+    let Some(d) = details(e) else {
+        return String::new();
+    };
+    if let Some(err) = d.get("error").and_then(|v| v.as_str()) {
+        let cause = d.get("cause").and_then(|v| v.as_str()).unwrap_or("");
+        return shorten(&format!("{err}: {cause}"));
+    }
+    for k in ["output", "input", "parameters"] {
+        if let Some(v) = d.get(k).and_then(|v| v.as_str()) {
+            return shorten(v);
+        }
+    }
+    if let Some(i) = d.get("index") {
+        return format!("index {i}");
+    }
+    if let Some(l) = d.get("length") {
+        return format!("{l} items");
+    }
+    String::new()
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX - 1).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,60 @@
+//! `asl resume EXEC` (an interrupted RUNNING execution) and `asl redrive EXEC` (a FAILED,
+//! TIMED_OUT or ABORTED one): run it again from its stored history, replaying what completed.
+
+use crate::args::ResumeArgs;
+use crate::commands::stop::process_alive;
+use crate::launch::{self, Launch, Options};
+use crate::load;
+use anyhow::{bail, Context};
+use asl::exec::Resume;
+use asl::history::store::Store;
+use asl::Definition;
+use std::path::Path;
+
+pub fn run(a: ResumeArgs, store: &Store, redrive: bool) -> anyhow::Result<i32> {
+    let r = store.find_execution(&a.execution)?;
+    if redrive {
+        if !matches!(r.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
+            bail!(
+                "{} is {}: only FAILED, TIMED_OUT or ABORTED executions can be redriven",
+                r.arn,
+                r.status
+            );
+        }
+    } else {
+        if r.status != "RUNNING" {
+            bail!(
+                "{} is {}, not interrupted: resume continues RUNNING executions whose process stopped (use redrive for failed ones)",
+                r.arn,
+                r.status
+            );
+        }
+        if let Some(pid) = r.owner_pid.filter(|p| process_alive(*p)) {
+            bail!("{} is still running in process {pid}", r.arn);
+        }
+    }
+    let def = Definition::from_json(&r.definition)
+        .map_err(|e| load::definition_error(Path::new(&r.state_machine_name), e))?;
+    let input = serde_json::from_str(&r.input).context("the stored input is not JSON")?;
+    let options = Options::from_json(&r.options);
+    let (memo, last_event_id) = store.replay_state(&r.arn)?;
+    let now = chrono::Utc::now();
+    store.reopen_execution(&r.arn, redrive.then_some(now))?;
+    let resume = Resume {
+        memo,
+        last_event_id,
+        start_time: r.start,
+        redrive_count: redrive.then_some(r.redrive_count + 1),
+    };
+    let outcome = launch::launch(Launch {
+        def: &def,
+        machine_name: r.state_machine_name.clone(),
+        execution_name: r.name.clone(),
+        input,
+        options: &options,
+        resume: Some(resume),
+        store: Some(store),
+        timing: false,
+    })?;
+    launch::report(&outcome, a.json)
+}

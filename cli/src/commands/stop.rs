@@ -1,0 +1,41 @@
+//! `asl stop EXEC`: asks the process running an execution to abort it; an execution whose
+//! process is gone is aborted directly.
+
+use crate::args::StopArgs;
+use anyhow::bail;
+use asl::history::store::Store;
+use std::time::{Duration, Instant};
+
+pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
+    let r = store.find_execution(&a.execution)?;
+    if r.status != "RUNNING" {
+        bail!("{} is not running (it is {})", r.arn, r.status);
+    }
+    let error = a.error.as_deref().unwrap_or("");
+    let cause = a.cause.as_deref().unwrap_or("");
+    if !r.owner_pid.is_some_and(process_alive) {
+        store.abort_orphan(&r.arn, error, cause)?;
+        println!("ABORTED  {}", r.arn);
+        return Ok(0);
+    }
+    store.request_stop(&r.arn)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let now = store.get_execution(&r.arn)?;
+        if now.status != "RUNNING" {
+            println!("{}  {}", now.status, r.arn);
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!(
+        "asked process {} to stop {}, but it has not stopped within 10 s",
+        r.owner_pid.unwrap_or(0),
+        r.arn
+    )
+}
+
+/// Whether a process with this id exists (Linux: /proc).
+pub fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+}

@@ -1,0 +1,176 @@
+//! Running one execution (new, resumed or redriven) with its history in the store, and
+//! printing how it ended. Shared by `run`, `resume` and `redrive`.
+
+use anyhow::{Context, Result};
+use asl::exec::{self, Outcome, Resume, Services, StartRequest, Status, StopSignal, SystemClock};
+use asl::history::store::{ExecutionRecord, Finish, Store};
+use asl::history::{iso, DurableHistory, HistorySink, NullHistory};
+use asl::resources::{mock::MockSet, Resources};
+use asl::Definition;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What `run` stores so that `resume` and `redrive` can start the same run again.
+pub struct Options {
+    pub mock_config: Option<String>,
+    pub test_case: Option<String>,
+    pub wait_scale: f64,
+}
+
+impl Options {
+    pub fn to_json(&self) -> Value {
+        json!({"mockConfig": self.mock_config, "testCase": self.test_case, "waitScale": self.wait_scale})
+    }
+
+    pub fn from_json(v: &Value) -> Options {
+        Options {
+            mock_config: v["mockConfig"].as_str().map(String::from),
+            test_case: v["testCase"].as_str().map(String::from),
+            wait_scale: v["waitScale"].as_f64().unwrap_or(1.0),
+        }
+    }
+
+    pub fn mocks(&self, machine: &str) -> Result<Option<MockSet>> {
+        let Some(f) = &self.mock_config else {
+            return Ok(None);
+        };
+        let text = crate::load::read(Path::new(f))?;
+        let cfg: Value =
+            serde_json::from_str(&text).with_context(|| format!("{f} is not valid JSON"))?;
+        let set = MockSet::from_config(&cfg, Some(machine), self.test_case.as_deref())
+            .with_context(|| format!("mock config {f}"))?;
+        Ok(Some(set))
+    }
+}
+
+pub struct Launch<'a> {
+    pub def: &'a Definition,
+    pub machine_name: String,
+    pub execution_name: String,
+    pub input: Value,
+    pub options: &'a Options,
+    pub resume: Option<Resume>,
+    /// Where the history goes; `None` keeps nothing.
+    pub store: Option<&'a Store>,
+    pub timing: bool,
+}
+
+/// Runs the execution to its end; with a store, every event is committed before this returns.
+pub fn launch(l: Launch) -> Result<Outcome> {
+    let mocks = l.options.mocks(&l.machine_name)?;
+    let arn = exec::execution_arn(&l.machine_name, &l.execution_name);
+    let stop = Arc::new(StopSignal::default());
+    let (history, writer): (Arc<dyn HistorySink>, _) = match l.store {
+        Some(store) => {
+            let writer = store.writer()?;
+            let last = l.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
+            let s = stop.clone();
+            writer.watch_stop(Arc::from(arn.as_str()), Arc::new(move || s.raise()));
+            (
+                Arc::new(DurableHistory::new(&arn, writer.clone(), last)),
+                Some(writer),
+            )
+        }
+        None => (Arc::new(NullHistory::default()), None),
+    };
+    let services = Services {
+        clock: Arc::new(SystemClock {
+            scale: l.options.wait_scale,
+        }),
+        resources: Arc::new(Resources { mocks }),
+        history,
+        stop: Some(stop),
+    };
+    let req = StartRequest {
+        state_machine_name: l.machine_name,
+        execution_name: l.execution_name,
+        input: l.input,
+        resume: l.resume,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("cannot start the runtime")?;
+    let started = Instant::now();
+    let outcome = rt.block_on(exec::execute(l.def, req, &services));
+    if let Some(w) = writer {
+        w.finish(Finish {
+            arn: outcome.execution_arn.clone(),
+            status: outcome.status.as_str().to_string(),
+            output: outcome.output.as_ref().map(|o| o.to_string()),
+            error: outcome.error.clone(),
+            cause: outcome.cause.clone(),
+            stop: outcome.stop_date,
+        });
+        w.flush().context("cannot store the execution's history")?;
+    }
+    if l.timing {
+        eprintln!(
+            "@@bench {}",
+            json!({"exec_s": started.elapsed().as_secs_f64()})
+        );
+    }
+    Ok(outcome)
+}
+
+/// A new RUNNING execution record for `run`.
+pub fn new_record(
+    def_text: &str,
+    machine_name: &str,
+    execution_name: &str,
+    input: &Value,
+    options: &Options,
+) -> ExecutionRecord {
+    ExecutionRecord {
+        arn: exec::execution_arn(machine_name, execution_name),
+        name: execution_name.to_string(),
+        state_machine_arn: exec::state_machine_arn(machine_name),
+        state_machine_name: machine_name.to_string(),
+        definition: def_text.to_string(),
+        status: "RUNNING".into(),
+        input: input.to_string(),
+        output: None,
+        error: None,
+        cause: None,
+        start: chrono::Utc::now(),
+        stop: None,
+        parent_arn: None,
+        redrive_count: 0,
+        redrive: None,
+        owner_pid: Some(std::process::id()),
+        options: options.to_json(),
+    }
+}
+
+/// Prints how an execution ended: a line and the output for people, or the `--json` object.
+/// Returns the exit status: 0 when it succeeded, 1 otherwise.
+pub fn report(outcome: &Outcome, as_json: bool) -> Result<i32> {
+    if as_json {
+        let v = json!({
+            "executionArn": outcome.execution_arn,
+            "stateMachineArn": outcome.state_machine_arn,
+            "name": outcome.name,
+            "status": outcome.status.as_str(),
+            "startDate": iso(outcome.start_date),
+            "stopDate": iso(outcome.stop_date),
+            "input": outcome.input,
+            "output": outcome.output,
+            "error": outcome.error,
+            "cause": outcome.cause,
+        });
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        println!("{}  {}", outcome.status.as_str(), outcome.execution_arn);
+        match (&outcome.status, &outcome.output) {
+            (Status::Succeeded, Some(o)) => println!("{}", serde_json::to_string_pretty(o)?),
+            (Status::Succeeded, None) => {}
+            _ => {
+                println!("error: {}", outcome.error.as_deref().unwrap_or(""));
+                println!("cause: {}", outcome.cause.as_deref().unwrap_or(""));
+            }
+        }
+    }
+    Ok(i32::from(outcome.status != Status::Succeeded))
+}

@@ -1,0 +1,783 @@
+//! The SQLite store: state machines, executions and their events. The only place that knows SQL.
+//!
+//! Events are written by one writer thread in batches: each batch of an execution's events is
+//! one row of JSON lines (`event_chunks`), so a run's persistence costs a few inserts, not one
+//! per event. A flush returns once everything sent before it is committed.
+
+use super::{Event, EventKind};
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The schema this build writes. Migrations below bring older files up to it.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "CREATE TABLE state_machines (
+        arn TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+     );
+     CREATE TABLE executions (
+        arn TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        state_machine_arn TEXT NOT NULL,
+        state_machine_name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input TEXT NOT NULL,
+        output TEXT,
+        error TEXT,
+        cause TEXT,
+        start_ms INTEGER NOT NULL,
+        stop_ms INTEGER,
+        parent_arn TEXT,
+        redrive_count INTEGER NOT NULL DEFAULT 0,
+        redrive_ms INTEGER,
+        owner_pid INTEGER,
+        stop_requested INTEGER NOT NULL DEFAULT 0,
+        options TEXT NOT NULL DEFAULT '{}'
+     );
+     CREATE INDEX executions_by_start ON executions(start_ms DESC);
+     CREATE INDEX executions_by_name ON executions(name);
+     CREATE INDEX executions_by_parent ON executions(parent_arn);
+     CREATE TABLE event_chunks (
+        execution_arn TEXT NOT NULL,
+        first_id INTEGER NOT NULL,
+        last_id INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (execution_arn, first_id)
+     ) WITHOUT ROWID;",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} was written by a newer asl (schema version {found}; this asl knows up to {known}): upgrade asl or use another --db"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("the database is locked by another process (waited {0} s); try again")]
+    Locked(u64),
+    #[error("no execution matches {0:?}")]
+    NotFound(String),
+    #[error("{key:?} matches {} executions: {}", .candidates.len(), .candidates.join(", "))]
+    Ambiguous {
+        key: String,
+        candidates: Vec<String>,
+    },
+    #[error("an execution named {0:?} already exists for this state machine")]
+    Exists(String),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the history writer stopped")]
+    WriterGone,
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How long a connection waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One execution as stored: DescribeExecution's fields and what resume needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRecord {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub definition: String,
+    pub status: String,
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub start: DateTime<Utc>,
+    pub stop: Option<DateTime<Utc>>,
+    pub parent_arn: Option<String>,
+    pub redrive_count: u32,
+    pub redrive: Option<DateTime<Utc>>,
+    pub owner_pid: Option<u32>,
+    /// How the run was started (mock config, test case, wait scale), as JSON.
+    pub options: Value,
+}
+
+/// Filters of `asl executions`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    pub status: Option<String>,
+    pub state_machine: Option<String>,
+    pub parent_arn: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// Called from the writer thread when a stop is requested.
+pub type StopHook = Arc<dyn Fn() + Send + Sync>;
+
+/// What the engine records beside an event so that a resumed run can skip the work: the state
+/// instance (or Map iteration) key, where it went next, and an output the event lacks.
+#[derive(Debug, Clone)]
+pub struct MemoEntry {
+    pub key: String,
+    pub next: Option<String>,
+    pub output: Option<Value>,
+}
+
+/// What resume and redrive replay instead of running again: per state instance key, the
+/// output it exited with and the state it went to (`None`: the end of its branch).
+pub type Memo = HashMap<String, (Value, Option<String>)>;
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        }
+    }
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| locked_or(e, open_err))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(open_err)?;
+    Ok(conn)
+}
+
+fn locked_or(e: rusqlite::Error, other: impl FnOnce(rusqlite::Error) -> StoreError) -> StoreError {
+    if is_busy(&e) {
+        StoreError::Locked(BUSY_TIMEOUT.as_secs())
+    } else {
+        other(e)
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked
+    )
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    locked_or(e, StoreError::Sql)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql)?;
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(m).map_err(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(sql)?;
+    }
+    tx.commit().map_err(sql)?;
+    Ok(())
+}
+
+/// A handle on the database: reads on its own connection, writes through the batching writer.
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    writer: Mutex<Option<Writer>>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut conn = connect(path)?;
+        migrate(&mut conn, path)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            writer: Mutex::new(None),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    /// The batching writer, started on first use.
+    pub fn writer(&self) -> Result<WriterHandle> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if w.is_none() {
+            *w = Some(Writer::start(connect(&self.path)?));
+        }
+        Ok(w.as_ref().expect("started").handle())
+    }
+
+    /// Records a definition; returns its revision (1 for a new one, +1 when it changed).
+    pub fn put_state_machine(&self, arn: &str, name: &str, definition: &str) -> Result<u32> {
+        self.with(|c| {
+            let now = ms(Utc::now());
+            let existing: Option<(String, u32)> = c
+                .query_row(
+                    "SELECT definition, revision FROM state_machines WHERE arn = ?1",
+                    [arn],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(sql)?;
+            match existing {
+                Some((d, rev)) if d == definition => Ok(rev),
+                Some((_, rev)) => {
+                    c.execute(
+                        "UPDATE state_machines SET definition = ?2, revision = ?3, updated_ms = ?4 WHERE arn = ?1",
+                        params![arn, definition, rev + 1, now],
+                    )
+                    .map_err(sql)?;
+                    Ok(rev + 1)
+                }
+                None => {
+                    c.execute(
+                        "INSERT INTO state_machines (arn, name, definition, revision, created_ms, updated_ms)
+                         VALUES (?1, ?2, ?3, 1, ?4, ?4)",
+                        params![arn, name, definition, now],
+                    )
+                    .map_err(sql)?;
+                    Ok(1)
+                }
+            }
+        })
+    }
+
+    /// Inserts a RUNNING execution (directly, so it is visible at once).
+    pub fn insert_execution(&self, r: &ExecutionRecord) -> Result<()> {
+        self.with(|c| {
+            let res = c.execute(
+                "INSERT INTO executions (arn, name, state_machine_arn, state_machine_name, definition, status,
+                    input, start_ms, parent_arn, owner_pid, options)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    r.arn,
+                    r.name,
+                    r.state_machine_arn,
+                    r.state_machine_name,
+                    r.definition,
+                    r.status,
+                    r.input,
+                    ms(r.start),
+                    r.parent_arn,
+                    r.owner_pid,
+                    r.options.to_string()
+                ],
+            );
+            match res {
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::Exists(r.name.clone()))
+                }
+                other => other.map(|_| ()).map_err(sql),
+            }
+        })
+    }
+
+    /// Marks an execution running again (resume or redrive) in this process.
+    pub fn reopen_execution(&self, arn: &str, redrive: Option<DateTime<Utc>>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE executions SET status = 'RUNNING', owner_pid = ?2, stop_requested = 0,
+                    output = NULL, error = NULL, cause = NULL, stop_ms = NULL,
+                    redrive_count = redrive_count + ?3, redrive_ms = COALESCE(?4, redrive_ms)
+                 WHERE arn = ?1",
+                params![
+                    arn,
+                    std::process::id(),
+                    i64::from(redrive.is_some()),
+                    redrive.map(ms)
+                ],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    pub fn get_execution(&self, arn: &str) -> Result<ExecutionRecord> {
+        self.with(|c| {
+            c.query_row(
+                &format!("{SELECT_EXECUTION} WHERE arn = ?1"),
+                [arn],
+                row_to_record,
+            )
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| StoreError::NotFound(arn.to_string()))
+        })
+    }
+
+    /// Finds an execution by ARN, name, or a unique prefix of either.
+    pub fn find_execution(&self, key: &str) -> Result<ExecutionRecord> {
+        self.with(|c| {
+            let mut exact = c
+                .prepare(&format!("{SELECT_EXECUTION} WHERE arn = ?1 OR name = ?1"))
+                .map_err(sql)?;
+            let found: Vec<ExecutionRecord> = exact
+                .query_map([key], row_to_record)
+                .map_err(sql)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(sql)?;
+            let found = if found.is_empty() {
+                let pattern = format!("{}%", key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                let mut pre = c
+                    .prepare(&format!(
+                        "{SELECT_EXECUTION} WHERE arn LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' LIMIT 11"
+                    ))
+                    .map_err(sql)?;
+                let v: Vec<ExecutionRecord> = pre
+                    .query_map([pattern], row_to_record)
+                    .map_err(sql)?
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(sql)?;
+                v
+            } else {
+                found
+            };
+            match found.len() {
+                0 => Err(StoreError::NotFound(key.to_string())),
+                1 => Ok(found.into_iter().next().expect("one")),
+                _ => Err(StoreError::Ambiguous {
+                    key: key.to_string(),
+                    candidates: found.into_iter().map(|r| r.arn).collect(),
+                }),
+            }
+        })
+    }
+
+    /// Executions, newest first.
+    pub fn list_executions(&self, f: &ExecutionFilter) -> Result<Vec<ExecutionRecord>> {
+        self.with(|c| {
+            let mut q = format!("{SELECT_EXECUTION} WHERE 1 = 1");
+            let mut args: Vec<String> = Vec::new();
+            if let Some(s) = &f.status {
+                args.push(s.clone());
+                q.push_str(&format!(" AND status = ?{}", args.len()));
+            }
+            if let Some(sm) = &f.state_machine {
+                args.push(sm.clone());
+                q.push_str(&format!(
+                    " AND (state_machine_name = ?{0} OR state_machine_arn = ?{0})",
+                    args.len()
+                ));
+            }
+            if let Some(p) = &f.parent_arn {
+                args.push(p.clone());
+                q.push_str(&format!(" AND parent_arn = ?{}", args.len()));
+            }
+            q.push_str(" ORDER BY start_ms DESC, rowid DESC");
+            if let Some(l) = f.limit {
+                q.push_str(&format!(" LIMIT {l}"));
+            }
+            let mut stmt = c.prepare(&q).map_err(sql)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), row_to_record)
+                .map_err(sql)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(sql)?;
+            Ok(rows)
+        })
+    }
+
+    /// Every stored event of an execution, in id order, as AWS shapes them.
+    pub fn events(&self, arn: &str) -> Result<Vec<Value>> {
+        Ok(self.events_with_memo(arn)?.0)
+    }
+
+    fn events_with_memo(&self, arn: &str) -> Result<(Vec<Value>, Memo)> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM event_chunks WHERE execution_arn = ?1 ORDER BY first_id")
+                .map_err(sql)?;
+            let bodies = stmt
+                .query_map([arn], |r| r.get::<_, String>(0))
+                .map_err(sql)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(sql)?;
+            let mut events = Vec::new();
+            let mut memo = Memo::new();
+            for body in bodies {
+                for line in body.lines() {
+                    let Ok(mut v) = serde_json::from_str::<Value>(line) else {
+                        continue;
+                    };
+                    if let Some(m) = v.as_object_mut().and_then(|o| o.remove(MEMO_FIELD)) {
+                        if let Some(key) = m.get("k").and_then(|k| k.as_str()) {
+                            let output = match m.get("o") {
+                                Some(o) => o.clone(),
+                                None => v["stateExitedEventDetails"]["output"]
+                                    .as_str()
+                                    .and_then(|t| serde_json::from_str(t).ok())
+                                    .unwrap_or(Value::Null),
+                            };
+                            let next = m.get("n").and_then(|n| n.as_str()).map(String::from);
+                            memo.insert(key.to_string(), (output, next));
+                        }
+                    }
+                    events.push(v);
+                }
+            }
+            events.sort_by_key(|e| e["id"].as_u64().unwrap_or(0));
+            Ok((events, memo))
+        })
+    }
+
+    /// What a resumed or redriven run replays, and the last event id so far.
+    pub fn replay_state(&self, arn: &str) -> Result<(Memo, u64)> {
+        let (events, memo) = self.events_with_memo(arn)?;
+        let last = events.last().and_then(|e| e["id"].as_u64()).unwrap_or(0);
+        Ok((memo, last))
+    }
+
+    /// Asks the process running an execution to stop it.
+    pub fn request_stop(&self, arn: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE executions SET stop_requested = 1 WHERE arn = ?1 AND status = 'RUNNING'",
+                [arn],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    /// Ends a RUNNING execution that no process runs any more.
+    pub fn abort_orphan(&self, arn: &str, error: &str, cause: &str) -> Result<()> {
+        let (_, last) = self.replay_state(arn)?;
+        let now = Utc::now();
+        let event = json!({
+            "timestamp": super::iso(now), "type": "ExecutionAborted", "id": last + 1,
+            "previousEventId": last,
+            "executionAbortedEventDetails": {"error": error, "cause": cause},
+        });
+        self.with(|c| {
+            let tx = c.unchecked_transaction().map_err(sql)?;
+            tx.execute(
+                "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?2, ?3)",
+                params![arn, last + 1, event.to_string()],
+            )
+            .map_err(sql)?;
+            tx.execute(
+                "UPDATE executions SET status = 'ABORTED', error = ?2, cause = ?3, stop_ms = ?4, owner_pid = NULL
+                 WHERE arn = ?1 AND status = 'RUNNING'",
+                params![arn, error, cause, ms(now)],
+            )
+            .map_err(sql)?;
+            tx.commit().map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    /// Deletes executions (and their events) that stopped before `before`. Returns how many.
+    pub fn prune(&self, before: DateTime<Utc>) -> Result<usize> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction().map_err(sql)?;
+            tx.execute(
+                "DELETE FROM event_chunks WHERE execution_arn IN
+                    (SELECT arn FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1)",
+                [ms(before)],
+            )
+            .map_err(sql)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1",
+                    [ms(before)],
+                )
+                .map_err(sql)?;
+            tx.commit().map_err(sql)?;
+            Ok(n)
+        })
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        self.with(|c| {
+            c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .map_err(sql)
+        })
+    }
+}
+
+const MEMO_FIELD: &str = "_asl_memo";
+
+const SELECT_EXECUTION: &str = "SELECT arn, name, state_machine_arn, state_machine_name, definition, status,
+    input, output, error, cause, start_ms, stop_ms, parent_arn, redrive_count, redrive_ms, owner_pid, options
+    FROM executions";
+
+fn row_to_record(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        arn: r.get(0)?,
+        name: r.get(1)?,
+        state_machine_arn: r.get(2)?,
+        state_machine_name: r.get(3)?,
+        definition: r.get(4)?,
+        status: r.get(5)?,
+        input: r.get(6)?,
+        output: r.get(7)?,
+        error: r.get(8)?,
+        cause: r.get(9)?,
+        start: from_ms(r.get(10)?),
+        stop: r.get::<_, Option<i64>>(11)?.map(from_ms),
+        parent_arn: r.get(12)?,
+        redrive_count: r.get(13)?,
+        redrive: r.get::<_, Option<i64>>(14)?.map(from_ms),
+        owner_pid: r.get(15)?,
+        options: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or(Value::Null),
+    })
+}
+
+/// How an execution ended, written after its last event.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub arn: String,
+    pub status: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub stop: DateTime<Utc>,
+}
+
+enum Msg {
+    Event {
+        arn: Arc<str>,
+        event: Event,
+        memo: Option<MemoEntry>,
+    },
+    Finish(Finish),
+    Flush(SyncSender<Result<()>>),
+    Watch(Arc<str>, StopHook),
+}
+
+struct Writer {
+    tx: Sender<Msg>,
+}
+
+/// A cheap, cloneable way to send to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: Sender<Msg>,
+}
+
+impl Writer {
+    fn start(conn: Connection) -> Writer {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("asl-history-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .expect("spawn the history writer");
+        Writer { tx }
+    }
+
+    fn handle(&self) -> WriterHandle {
+        WriterHandle {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl WriterHandle {
+    pub fn event(&self, arn: Arc<str>, event: Event, memo: Option<MemoEntry>) {
+        let _ = self.tx.send(Msg::Event { arn, event, memo });
+    }
+
+    pub fn finish(&self, f: Finish) {
+        let _ = self.tx.send(Msg::Finish(f));
+    }
+
+    /// Calls `hook` (once) when someone asks, through the database, to stop the execution.
+    pub fn watch_stop(&self, arn: Arc<str>, hook: StopHook) {
+        let _ = self.tx.send(Msg::Watch(arn, hook));
+    }
+
+    /// Blocks until everything sent before is committed.
+    pub fn flush(&self) -> Result<()> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.tx
+            .send(Msg::Flush(tx))
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.recv().map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+/// Most events one transaction takes; more wait for the next one.
+const BATCH: usize = 8192;
+/// How often a watched execution's stop request is looked for.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
+    let mut watched: Vec<(Arc<str>, StopHook)> = Vec::new();
+    let mut last_poll = std::time::Instant::now();
+    loop {
+        let first = if watched.is_empty() {
+            match rx.recv() {
+                Ok(m) => m,
+                Err(_) => return,
+            }
+        } else {
+            match rx.recv_timeout(STOP_POLL) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    poll_stops(&conn, &mut watched);
+                    last_poll = std::time::Instant::now();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        let mut acks = Vec::new();
+        let result = write_batch(&conn, batch, &mut acks, &mut watched);
+        for ack in acks {
+            let _ = ack.send(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Sql(rusqlite::Error::ToSqlConversionFailure(
+                    e.to_string().into(),
+                ))),
+            });
+        }
+        if !watched.is_empty() && last_poll.elapsed() >= STOP_POLL {
+            poll_stops(&conn, &mut watched);
+            last_poll = std::time::Instant::now();
+        }
+    }
+}
+
+fn poll_stops(conn: &Connection, watched: &mut Vec<(Arc<str>, StopHook)>) {
+    watched.retain(|(arn, hook)| {
+        let requested: Option<i64> = conn
+            .query_row(
+                "SELECT stop_requested FROM executions WHERE arn = ?1",
+                [&**arn],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        if requested == Some(1) {
+            hook();
+            return false;
+        }
+        true
+    });
+}
+
+fn write_batch(
+    conn: &Connection,
+    batch: Vec<Msg>,
+    acks: &mut Vec<SyncSender<Result<()>>>,
+    watched: &mut Vec<(Arc<str>, StopHook)>,
+) -> std::result::Result<(), rusqlite::Error> {
+    // Consecutive events of one execution become one chunk row.
+    let mut chunks: Vec<(Arc<str>, u64, u64, String)> = Vec::new();
+    let mut finishes = Vec::new();
+    for m in batch {
+        match m {
+            Msg::Event { arn, event, memo } => {
+                let mut v = event.to_aws();
+                if let Some(m) = memo {
+                    // A state's output is in its event already; an iteration's is not.
+                    let own_output = !matches!(event.kind, EventKind::StateExited { .. });
+                    let mut o = json!({"k": m.key, "n": m.next});
+                    if own_output {
+                        o["o"] = m.output.unwrap_or(Value::Null);
+                    }
+                    v[MEMO_FIELD] = o;
+                }
+                let line = v.to_string();
+                match chunks.last_mut() {
+                    Some((a, _, last, body)) if **a == *arn => {
+                        *last = event.id;
+                        body.push('\n');
+                        body.push_str(&line);
+                    }
+                    _ => chunks.push((arn, event.id, event.id, line)),
+                }
+            }
+            Msg::Finish(f) => {
+                finishes.push((chunks.len(), f));
+            }
+            Msg::Flush(ack) => acks.push(ack),
+            Msg::Watch(arn, flag) => watched.push((arn, flag)),
+        }
+    }
+    if chunks.is_empty() && finishes.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (arn, first, last, body) in &chunks {
+            insert.execute(params![&**arn, first, last, body])?;
+        }
+        for (_, f) in &finishes {
+            tx.execute(
+                "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_ms = ?6,
+                    owner_pid = NULL, stop_requested = 0 WHERE arn = ?1",
+                params![f.arn, f.status, f.output, f.error, f.cause, ms(f.stop)],
+            )?;
+            watched.retain(|(a, _)| **a != *f.arn);
+        }
+    }
+    tx.commit()
+}
