@@ -16,6 +16,7 @@ use crate::states;
 use chrono::{DateTime, Utc};
 use futures_util::stream::StreamExt;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -80,7 +81,7 @@ impl<'a> Run<'a> {
     }
 
     /// Reports an event; `kind` is built only when the history keeps events.
-    fn emit(&self, prev: &mut u64, kind: impl FnOnce() -> EventKind) -> u64 {
+    fn emit<'k>(&self, prev: &mut u64, kind: impl FnOnce() -> EventKind<'k>) -> u64 {
         let h = &self.services.history;
         let id = if h.keeps_events() {
             h.record(*prev, self.now(), kind())
@@ -231,6 +232,8 @@ impl<'a> Run<'a> {
             let mut idx = sm.start_at;
             let mut input = input;
             let mut visits = vec![0u32; if scope.is_some() { sm.states.len() } else { 0 }];
+            // Whether the last event of this chain is the exit whose output `input` is.
+            let mut follows_exit = false;
             loop {
                 let st = &sm.states[idx];
                 let key = scope.map(|s| {
@@ -245,15 +248,20 @@ impl<'a> Run<'a> {
                             if let Some(&i) = sm.names.get(n) {
                                 idx = i;
                                 input = output.clone();
+                                follows_exit = false;
                                 continue;
                             }
                         }
                     }
                 }
-                match self.run_state(sm, st, input, prev, key.as_deref()).await? {
+                match self
+                    .run_state(sm, st, input, prev, key.as_deref(), follows_exit)
+                    .await?
+                {
                     Step::Next(next, output) => {
                         idx = next;
                         input = output;
+                        follows_exit = true;
                     }
                     Step::End(output) => return Ok(output),
                 }
@@ -268,12 +276,18 @@ impl<'a> Run<'a> {
         raw: Value,
         prev: &mut u64,
         key: Option<&str>,
+        follows_exit: bool,
     ) -> Result<Step, Failure> {
         let state_type = st.kind.type_name();
         let entered_id = self.emit(prev, || EventKind::StateEntered {
             state_type,
-            name: st.name.clone(),
-            input: raw.clone(),
+            name: Cow::Borrowed(&st.name),
+            // A durable history stores a state's input once, as the previous state's output.
+            input: if follows_exit && self.durable {
+                None
+            } else {
+                Some(Cow::Borrowed(&raw))
+            },
         });
         let entered_time = self.now();
         let mut retries_used = vec![0u32; st.retry.len()];
@@ -297,6 +311,7 @@ impl<'a> Run<'a> {
                     let delay = retry_delay(r, retries_used[i]);
                     retries_used[i] += 1;
                     retry_count += 1;
+                    self.services.history.sync();
                     self.services.clock.sleep(delay).await;
                     continue;
                 }
@@ -356,8 +371,8 @@ impl<'a> Run<'a> {
     ) {
         let kind = || EventKind::StateExited {
             state_type: st.kind.type_name(),
-            name: st.name.clone(),
-            output: out.clone(),
+            name: Cow::Borrowed(&st.name),
+            output: Cow::Borrowed(out),
         };
         match key {
             Some(k) if self.durable => {
@@ -450,6 +465,7 @@ impl<'a> Run<'a> {
             }
             Kind::Wait(w) => {
                 let delay = states::wait::delay(w, &env, self.now())?;
+                self.services.history.sync();
                 self.services.clock.sleep(delay).await;
                 Ok(Outcome1::Output(effective.clone(), None))
             }
@@ -519,6 +535,7 @@ impl<'a> Run<'a> {
             resource: &task.resource,
             parameters: params,
         };
+        self.services.history.sync();
         let invoke = self.services.resources.invoke(&call);
         let result = match timeout {
             None => invoke.await,

@@ -1,65 +1,77 @@
-//! The durable sink: events numbered here and handed to the store's batching writer.
+//! The durable sink: events are numbered and encoded here, into a buffer that the store's
+//! writer thread takes and commits (at least every 100 ms, at once when it grows large, and
+//! on `sync`), so the engine neither copies payloads nor sends a message per event.
 
-use super::store::{MemoEntry, WriterHandle};
-use super::{Event, EventKind, HistorySink};
+use super::codec;
+use super::store::{MemoEntry, Pending, WriterHandle};
+use super::{EventKind, HistorySink};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// A buffer this large is handed to the writer at once.
+const HAND_OVER_BYTES: usize = 256 * 1024;
 
 pub struct DurableHistory {
-    arn: Arc<str>,
     last_id: AtomicU64,
+    pending: Arc<Mutex<Pending>>,
     writer: WriterHandle,
 }
 
 impl DurableHistory {
     /// `last_id` is the id of the last event already stored (0 for a new execution).
     pub fn new(arn: &str, writer: WriterHandle, last_id: u64) -> Self {
+        let pending = Arc::new(Mutex::new(Pending::new(Arc::from(arn))));
+        writer.register(pending.clone());
         DurableHistory {
-            arn: Arc::from(arn),
             last_id: AtomicU64::new(last_id),
+            pending,
             writer,
         }
     }
 
-    fn send(
+    fn push(
         &self,
         previous_event_id: u64,
         timestamp: DateTime<Utc>,
-        kind: EventKind,
-        memo: Option<MemoEntry>,
+        kind: &EventKind<'_>,
+        memo: Option<&MemoEntry>,
     ) -> u64 {
         let id = self.last_id.fetch_add(1, Ordering::Relaxed) + 1;
-        self.writer.event(
-            self.arn.clone(),
-            Event {
-                id,
-                previous_event_id,
-                timestamp,
-                kind,
-            },
-            memo,
-        );
+        let big = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.append(id, |out| {
+                codec::encode_parts(id, previous_event_id, timestamp, kind, memo, out)
+            });
+            p.body.len() >= HAND_OVER_BYTES
+        };
+        if big {
+            self.writer.wake();
+        }
         id
     }
 }
 
 impl HistorySink for DurableHistory {
-    fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind) -> u64 {
-        self.send(previous_event_id, timestamp, kind, None)
+    fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind<'_>) -> u64 {
+        self.push(previous_event_id, timestamp, &kind, None)
     }
 
     fn record_with_memo(
         &self,
         previous_event_id: u64,
         timestamp: DateTime<Utc>,
-        kind: EventKind,
+        kind: EventKind<'_>,
         memo: MemoEntry,
     ) -> u64 {
-        self.send(previous_event_id, timestamp, kind, Some(memo))
+        self.push(previous_event_id, timestamp, &kind, Some(&memo))
     }
 
     fn durable(&self) -> bool {
         true
+    }
+
+    fn sync(&self) {
+        self.writer.wake();
     }
 }

@@ -28,12 +28,33 @@ impl MemoryHistory {
 }
 
 impl HistorySink for MemoryHistory {
-    fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind) -> u64 {
+    fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind<'_>) -> u64 {
         let mut events = match self.events.lock() {
             Ok(e) => e,
             Err(poisoned) => poisoned.into_inner(),
         };
         let id = events.len() as u64 + 1;
+        let kind = match kind {
+            // Keep every event whole: resolve "same as the previous output".
+            EventKind::StateEntered {
+                state_type,
+                name,
+                input: None,
+            } => {
+                let input = events
+                    .get((previous_event_id as usize).wrapping_sub(1))
+                    .and_then(|e| match &e.kind {
+                        EventKind::StateExited { output, .. } => Some(output.clone()),
+                        _ => None,
+                    });
+                EventKind::StateEntered {
+                    state_type,
+                    name: std::borrow::Cow::Owned(name.into_owned()),
+                    input,
+                }
+            }
+            k => k.into_owned(),
+        };
         events.push(Event {
             id,
             previous_event_id,

@@ -1,6 +1,7 @@
 //! History events in the shape of AWS's GetExecutionHistory, and the narrow interface through
 //! which the engine reports them.
 
+pub mod codec;
 mod durable;
 mod memory;
 pub mod store;
@@ -11,6 +12,7 @@ pub use store::{MemoEntry, Store};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 
 /// One event of an execution's history.
 #[derive(Debug, Clone)]
@@ -18,22 +20,26 @@ pub struct Event {
     pub id: u64,
     pub previous_event_id: u64,
     pub timestamp: DateTime<Utc>,
-    pub kind: EventKind,
+    pub kind: EventKind<'static>,
 }
 
 /// What happened. State entry and exit are kept typed because they are the hot path; the
 /// rest carry their `*EventDetails` object as AWS names it.
+/// Payloads are borrowed while the engine reports them, so a sink that only encodes them
+/// copies nothing; a sink that keeps them takes ownership (`into_owned`).
 #[derive(Debug, Clone)]
-pub enum EventKind {
+pub enum EventKind<'a> {
     StateEntered {
         state_type: &'static str,
-        name: String,
-        input: Value,
+        name: Cow<'a, str>,
+        /// `None`: the output of the event just before it in its chain (the previous state's
+        /// exit), which durable histories store once.
+        input: Option<Cow<'a, Value>>,
     },
     StateExited {
         state_type: &'static str,
-        name: String,
-        output: Value,
+        name: Cow<'a, str>,
+        output: Cow<'a, Value>,
     },
     Other {
         event_type: String,
@@ -41,7 +47,38 @@ pub enum EventKind {
     },
 }
 
-impl EventKind {
+impl<'a> EventKind<'a> {
+    /// The same event, owning its payloads.
+    pub fn into_owned(self) -> EventKind<'static> {
+        match self {
+            EventKind::StateEntered {
+                state_type,
+                name,
+                input,
+            } => EventKind::StateEntered {
+                state_type,
+                name: Cow::Owned(name.into_owned()),
+                input: input.map(|i| Cow::Owned(i.into_owned())),
+            },
+            EventKind::StateExited {
+                state_type,
+                name,
+                output,
+            } => EventKind::StateExited {
+                state_type,
+                name: Cow::Owned(name.into_owned()),
+                output: Cow::Owned(output.into_owned()),
+            },
+            EventKind::Other {
+                event_type,
+                details,
+            } => EventKind::Other {
+                event_type,
+                details,
+            },
+        }
+    }
+
     pub fn other(event_type: impl Into<String>) -> Self {
         EventKind::Other {
             event_type: event_type.into(),
@@ -89,16 +126,19 @@ impl Event {
         m.insert("previousEventId".into(), json!(self.previous_event_id));
         match &self.kind {
             EventKind::StateEntered { name, input, .. } => {
+                let text = input
+                    .as_ref()
+                    .map(|i| json_text(i))
+                    .unwrap_or_else(|| "null".into());
                 m.insert(
                     "stateEnteredEventDetails".into(),
-                    json!({"name": name, "input": json_text(input),
-                           "inputDetails": {"truncated": false}}),
+                    json!({"name": name, "input": text, "inputDetails": {"truncated": false}}),
                 );
             }
             EventKind::StateExited { name, output, .. } => {
                 m.insert(
                     "stateExitedEventDetails".into(),
-                    json!({"name": name, "output": json_text(output),
+                    json!({"name": name, "output": json_text(output.as_ref()),
                            "outputDetails": {"truncated": false}}),
                 );
             }
@@ -116,7 +156,7 @@ impl Event {
 
 /// Where the engine reports events. Returns the id given to the event.
 pub trait HistorySink: Send + Sync {
-    fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind) -> u64;
+    fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind<'_>) -> u64;
 
     /// Whether recorded events are kept. When not, the engine only numbers events (their ids
     /// appear in error causes) and skips building them.
@@ -129,11 +169,15 @@ pub trait HistorySink: Send + Sync {
         &self,
         previous_event_id: u64,
         timestamp: DateTime<Utc>,
-        kind: EventKind,
+        kind: EventKind<'_>,
         _memo: MemoEntry,
     ) -> u64 {
         self.record(previous_event_id, timestamp, kind)
     }
+
+    /// Hands on whatever the sink buffers, so that readers see it and a crash cannot lose it.
+    /// The engine calls it before it waits (Wait, a task, a retry's back-off) and at the end.
+    fn sync(&self) {}
 
     /// Whether the sink persists events, so that state instance keys are worth computing.
     fn durable(&self) -> bool {
@@ -153,7 +197,7 @@ pub struct NullHistory {
 }
 
 impl HistorySink for NullHistory {
-    fn record(&self, _: u64, _: DateTime<Utc>, _: EventKind) -> u64 {
+    fn record(&self, _: u64, _: DateTime<Utc>, _: EventKind<'_>) -> u64 {
         self.skip()
     }
 

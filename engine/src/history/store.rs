@@ -4,7 +4,7 @@
 //! one row of JSON lines (`event_chunks`), so a run's persistence costs a few inserts, not one
 //! per event. A flush returns once everything sent before it is committed.
 
-use super::{Event, EventKind};
+use super::{codec, Event, EventKind};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
@@ -54,9 +54,9 @@ const MIGRATIONS: &[&str] = &[
         execution_arn TEXT NOT NULL,
         first_id INTEGER NOT NULL,
         last_id INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        PRIMARY KEY (execution_arn, first_id)
-     ) WITHOUT ROWID;",
+        body TEXT NOT NULL
+     );
+     CREATE UNIQUE INDEX event_chunks_by_execution ON event_chunks(execution_arn, first_id);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +75,7 @@ pub enum StoreError {
         known: i64,
     },
     #[error("the database is locked by another process (waited {0} s); try again")]
-    Locked(u64),
+    Locked(f64),
     #[error("no execution matches {0:?}")]
     NotFound(String),
     #[error("{key:?} matches {} executions: {}", .candidates.len(), .candidates.join(", "))]
@@ -93,8 +93,14 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// How long a connection waits for another process's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection waits for another process's write lock: 5 s, or `ASL_BUSY_TIMEOUT_MS`.
+fn busy_timeout() -> Duration {
+    std::env::var("ASL_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(5))
+}
 
 /// One execution as stored: DescribeExecution's fields and what resume needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,17 +172,29 @@ fn connect(path: &Path) -> Result<Connection> {
         source,
     };
     let conn = Connection::open(path).map_err(open_err)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    conn.busy_timeout(busy_timeout()).map_err(open_err)?;
+    // Event chunks are large rows: bigger pages mean shorter overflow chains. Only a new,
+    // empty file takes the setting.
+    conn.pragma_update(None, "page_size", 16384)
+        .map_err(|e| locked_or(e, open_err))?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(|e| locked_or(e, open_err))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
+    // Copying the write-ahead log into the main file is maintenance, not part of a run: leave
+    // it to SQLite's automatic checkpoints (every 1000 pages) instead of every process exit.
+    // Committed data is durable in the log either way.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .map_err(open_err)?;
     Ok(conn)
 }
 
 fn locked_or(e: rusqlite::Error, other: impl FnOnce(rusqlite::Error) -> StoreError) -> StoreError {
     if is_busy(&e) {
-        StoreError::Locked(BUSY_TIMEOUT.as_secs())
+        StoreError::Locked(busy_timeout().as_secs_f64())
     } else {
         other(e)
     }
@@ -447,31 +465,8 @@ impl Store {
                 .map_err(sql)?
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(sql)?;
-            let mut events = Vec::new();
-            let mut memo = Memo::new();
-            for body in bodies {
-                for line in body.lines() {
-                    let Ok(mut v) = serde_json::from_str::<Value>(line) else {
-                        continue;
-                    };
-                    if let Some(m) = v.as_object_mut().and_then(|o| o.remove(MEMO_FIELD)) {
-                        if let Some(key) = m.get("k").and_then(|k| k.as_str()) {
-                            let output = match m.get("o") {
-                                Some(o) => o.clone(),
-                                None => v["stateExitedEventDetails"]["output"]
-                                    .as_str()
-                                    .and_then(|t| serde_json::from_str(t).ok())
-                                    .unwrap_or(Value::Null),
-                            };
-                            let next = m.get("n").and_then(|n| n.as_str()).map(String::from);
-                            memo.insert(key.to_string(), (output, next));
-                        }
-                    }
-                    events.push(v);
-                }
-            }
-            events.sort_by_key(|e| e["id"].as_u64().unwrap_or(0));
-            Ok((events, memo))
+            let d = codec::decode(bodies.iter().flat_map(|b| b.lines()));
+            Ok((d.events, d.memo))
         })
     }
 
@@ -498,16 +493,27 @@ impl Store {
     pub fn abort_orphan(&self, arn: &str, error: &str, cause: &str) -> Result<()> {
         let (_, last) = self.replay_state(arn)?;
         let now = Utc::now();
-        let event = json!({
-            "timestamp": super::iso(now), "type": "ExecutionAborted", "id": last + 1,
-            "previousEventId": last,
-            "executionAbortedEventDetails": {"error": error, "cause": cause},
-        });
+        let mut line = Vec::new();
+        codec::encode(
+            &Event {
+                id: last + 1,
+                previous_event_id: last,
+                timestamp: now,
+                kind: EventKind::with_details(
+                    "ExecutionAborted",
+                    "executionAbortedEventDetails",
+                    json!({"error": error, "cause": cause}),
+                ),
+            },
+            None,
+            &mut line,
+        );
+        let event = String::from_utf8(line).unwrap_or_default();
         self.with(|c| {
             let tx = c.unchecked_transaction().map_err(sql)?;
             tx.execute(
                 "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?2, ?3)",
-                params![arn, last + 1, event.to_string()],
+                params![arn, last + 1, event],
             )
             .map_err(sql)?;
             tx.execute(
@@ -551,8 +557,6 @@ impl Store {
     }
 }
 
-const MEMO_FIELD: &str = "_asl_memo";
-
 const SELECT_EXECUTION: &str = "SELECT arn, name, state_machine_arn, state_machine_name, definition, status,
     input, output, error, cause, start_ms, stop_ms, parent_arn, redrive_count, redrive_ms, owner_pid, options
     FROM executions";
@@ -590,12 +594,59 @@ pub struct Finish {
     pub stop: DateTime<Utc>,
 }
 
+/// Events of one execution encoded but not yet committed, shared by its sink and the writer.
+pub struct Pending {
+    arn: Arc<str>,
+    first: u64,
+    last: u64,
+    pub(super) body: Vec<u8>,
+    /// A buffer the writer gave back, reused so that the engine does not fault in fresh pages.
+    spare: Vec<u8>,
+}
+
+impl Pending {
+    pub fn new(arn: Arc<str>) -> Self {
+        Pending {
+            arn,
+            first: 0,
+            last: 0,
+            body: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Appends event `id`, written by `encode`, as one line.
+    pub(super) fn append(&mut self, id: u64, encode: impl FnOnce(&mut Vec<u8>)) {
+        if self.body.is_empty() {
+            self.first = id;
+        } else {
+            self.body.push(b'\n');
+        }
+        self.last = self.last.max(id);
+        encode(&mut self.body);
+    }
+
+    fn take(&mut self) -> Option<(Arc<str>, u64, u64, Vec<u8>)> {
+        if self.body.is_empty() {
+            return None;
+        }
+        let body = std::mem::replace(&mut self.body, std::mem::take(&mut self.spare));
+        Some((self.arn.clone(), self.first, self.last, body))
+    }
+
+    fn give_back(&mut self, mut buf: Vec<u8>) {
+        if self.spare.capacity() < buf.capacity() {
+            buf.clear();
+            self.spare = buf;
+        }
+    }
+}
+
+type SharedPending = Arc<Mutex<Pending>>;
+
 enum Msg {
-    Event {
-        arn: Arc<str>,
-        event: Event,
-        memo: Option<MemoEntry>,
-    },
+    Register(SharedPending),
+    Wake,
     Finish(Finish),
     Flush(SyncSender<Result<()>>),
     Watch(Arc<str>, StopHook),
@@ -629,8 +680,14 @@ impl Writer {
 }
 
 impl WriterHandle {
-    pub fn event(&self, arn: Arc<str>, event: Event, memo: Option<MemoEntry>) {
-        let _ = self.tx.send(Msg::Event { arn, event, memo });
+    /// Lets the writer take this execution's encoded events from now on.
+    pub fn register(&self, pending: SharedPending) {
+        let _ = self.tx.send(Msg::Register(pending));
+    }
+
+    /// Asks the writer to take what is pending now.
+    pub fn wake(&self) {
+        let _ = self.tx.send(Msg::Wake);
     }
 
     pub fn finish(&self, f: Finish) {
@@ -656,28 +713,27 @@ impl WriterHandle {
 const BATCH: usize = 8192;
 /// How often a watched execution's stop request is looked for.
 const STOP_POLL: Duration = Duration::from_millis(200);
+/// How long encoded events may wait before the writer commits them.
+const DRAIN_EVERY: Duration = Duration::from_millis(100);
 
 fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
     let mut watched: Vec<(Arc<str>, StopHook)> = Vec::new();
+    let mut pendings: Vec<SharedPending> = Vec::new();
     let mut last_poll = std::time::Instant::now();
     loop {
-        let first = if watched.is_empty() {
+        let first = if watched.is_empty() && pendings.is_empty() {
             match rx.recv() {
-                Ok(m) => m,
+                Ok(m) => Some(m),
                 Err(_) => return,
             }
         } else {
-            match rx.recv_timeout(STOP_POLL) {
-                Ok(m) => m,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    poll_stops(&conn, &mut watched);
-                    last_poll = std::time::Instant::now();
-                    continue;
-                }
+            match rx.recv_timeout(DRAIN_EVERY) {
+                Ok(m) => Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         };
-        let mut batch = vec![first];
+        let mut batch: Vec<Msg> = first.into_iter().collect();
         while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(m) => batch.push(m),
@@ -685,7 +741,7 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
             }
         }
         let mut acks = Vec::new();
-        let result = write_batch(&conn, batch, &mut acks, &mut watched);
+        let result = write_batch(&conn, batch, &mut acks, &mut watched, &mut pendings);
         for ack in acks {
             let _ = ack.send(match &result {
                 Ok(()) => Ok(()),
@@ -725,52 +781,44 @@ fn write_batch(
     batch: Vec<Msg>,
     acks: &mut Vec<SyncSender<Result<()>>>,
     watched: &mut Vec<(Arc<str>, StopHook)>,
+    pendings: &mut Vec<SharedPending>,
 ) -> std::result::Result<(), rusqlite::Error> {
-    // Consecutive events of one execution become one chunk row.
-    let mut chunks: Vec<(Arc<str>, u64, u64, String)> = Vec::new();
     let mut finishes = Vec::new();
     for m in batch {
         match m {
-            Msg::Event { arn, event, memo } => {
-                let mut v = event.to_aws();
-                if let Some(m) = memo {
-                    // A state's output is in its event already; an iteration's is not.
-                    let own_output = !matches!(event.kind, EventKind::StateExited { .. });
-                    let mut o = json!({"k": m.key, "n": m.next});
-                    if own_output {
-                        o["o"] = m.output.unwrap_or(Value::Null);
-                    }
-                    v[MEMO_FIELD] = o;
-                }
-                let line = v.to_string();
-                match chunks.last_mut() {
-                    Some((a, _, last, body)) if **a == *arn => {
-                        *last = event.id;
-                        body.push('\n');
-                        body.push_str(&line);
-                    }
-                    _ => chunks.push((arn, event.id, event.id, line)),
-                }
-            }
-            Msg::Finish(f) => {
-                finishes.push((chunks.len(), f));
-            }
+            Msg::Register(p) => pendings.push(p),
+            Msg::Wake => {}
+            Msg::Finish(f) => finishes.push(f),
             Msg::Flush(ack) => acks.push(ack),
             Msg::Watch(arn, flag) => watched.push((arn, flag)),
         }
     }
+    // Everything encoded so far; a finish comes after its execution's last event.
+    let chunks: Vec<(SharedPending, u64, u64, Vec<u8>)> = pendings
+        .iter()
+        .filter_map(|p| {
+            let (_, first, last, body) = p.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+            Some((p.clone(), first, last, body))
+        })
+        .collect();
+    pendings.retain(|p| {
+        let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
+        !finishes.iter().any(|f: &Finish| *f.arn == *arn)
+    });
     if chunks.is_empty() && finishes.is_empty() {
         return Ok(());
     }
     let tx = conn.unchecked_transaction()?;
     {
         let mut insert = tx.prepare_cached(
-            "INSERT OR REPLACE INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (arn, first, last, body) in &chunks {
-            insert.execute(params![&**arn, first, last, body])?;
+        for (p, first, last, body) in &chunks {
+            let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
+            let text = std::str::from_utf8(body).unwrap_or_default();
+            insert.execute(params![&*arn, first, last, text])?;
         }
-        for (_, f) in &finishes {
+        for f in &finishes {
             tx.execute(
                 "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_ms = ?6,
                     owner_pid = NULL, stop_requested = 0 WHERE arn = ?1",
@@ -779,5 +827,9 @@ fn write_batch(
             watched.retain(|(a, _)| **a != *f.arn);
         }
     }
-    tx.commit()
+    tx.commit()?;
+    for (p, _, _, body) in chunks {
+        p.lock().unwrap_or_else(|e| e.into_inner()).give_back(body);
+    }
+    Ok(())
 }

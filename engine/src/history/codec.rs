@@ -1,0 +1,272 @@
+//! The stored form of events: one compact JSON array per event, cheap to write, turned back
+//! into AWS's GetExecutionHistory shape when read.
+//!
+//! `[id, previousEventId, timestamp µs, type, ...]`, then by kind:
+//! - `*StateEntered`: `name`, and `input` — left out when it is the output of the event before
+//!   it (the previous state's exit), which is what a state's input almost always is;
+//! - `*StateExited`: `name`, `output`, and the resume memo's key and next state when present;
+//! - others: the details key and object (or nulls), then the memo key, next and output.
+
+use super::store::MemoEntry;
+use super::{iso, json_text, Event, EventKind};
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// Appends one event's line (without a newline) to `out`.
+pub fn encode(e: &Event, memo: Option<&MemoEntry>, out: &mut Vec<u8>) {
+    encode_parts(e.id, e.previous_event_id, e.timestamp, &e.kind, memo, out)
+}
+
+/// Appends the line of an event given by its parts (without a newline) to `out`.
+pub fn encode_parts(
+    id: u64,
+    previous_event_id: u64,
+    timestamp: DateTime<Utc>,
+    kind: &EventKind<'_>,
+    memo: Option<&MemoEntry>,
+    out: &mut Vec<u8>,
+) {
+    let mut n = itoa::Buffer::new();
+    out.push(b'[');
+    out.extend_from_slice(n.format(id).as_bytes());
+    out.push(b',');
+    out.extend_from_slice(n.format(previous_event_id).as_bytes());
+    out.push(b',');
+    out.extend_from_slice(n.format(timestamp.timestamp_micros()).as_bytes());
+    out.push(b',');
+    let push = |out: &mut Vec<u8>, v: &Value| {
+        let _ = serde_json::to_writer(&mut *out, v);
+    };
+    let push_str = |out: &mut Vec<u8>, s: &str| {
+        let _ = serde_json::to_writer(&mut *out, s);
+    };
+    match kind {
+        EventKind::StateEntered {
+            state_type,
+            name,
+            input,
+        } => {
+            out.push(b'"');
+            out.extend_from_slice(state_type.as_bytes());
+            out.extend_from_slice(b"StateEntered\",");
+            push_str(out, name);
+            if let Some(input) = input {
+                out.push(b',');
+                push(out, input);
+            }
+        }
+        EventKind::StateExited {
+            state_type,
+            name,
+            output,
+        } => {
+            out.push(b'"');
+            out.extend_from_slice(state_type.as_bytes());
+            out.extend_from_slice(b"StateExited\",");
+            push_str(out, name);
+            out.push(b',');
+            push(out, output);
+            if let Some(m) = memo {
+                out.push(b',');
+                push_str(out, &m.key);
+                out.push(b',');
+                match &m.next {
+                    Some(n) => push_str(out, n),
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+        }
+        EventKind::Other {
+            event_type,
+            details,
+        } => {
+            push_str(out, event_type);
+            match details {
+                Some((key, d)) => {
+                    out.push(b',');
+                    push_str(out, key);
+                    out.push(b',');
+                    push(out, d);
+                }
+                None => out.extend_from_slice(b",null,null"),
+            }
+            if let Some(m) = memo {
+                out.push(b',');
+                push_str(out, &m.key);
+                out.push(b',');
+                match &m.next {
+                    Some(n) => push_str(out, n),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.push(b',');
+                push(out, m.output.as_ref().unwrap_or(&Value::Null));
+            }
+        }
+    }
+    out.push(b']');
+}
+
+/// Events decoded from stored lines, in AWS's shape, with the resume memo they carry.
+#[derive(Default)]
+pub struct Decoded {
+    pub events: Vec<Value>,
+    pub memo: HashMap<String, (Value, Option<String>)>,
+}
+
+/// Decodes lines (any order); events come out sorted by id.
+pub fn decode<'a>(lines: impl Iterator<Item = &'a str>) -> Decoded {
+    let mut rows: Vec<Vec<Value>> = lines
+        .filter_map(|l| serde_json::from_str::<Vec<Value>>(l).ok())
+        .filter(|r| r.len() >= 4)
+        .collect();
+    rows.sort_by_key(|r| r[0].as_u64().unwrap_or(0));
+    let mut out = Decoded::default();
+    // Output text of each StateExited, for the StateEntered that follow them.
+    let mut outputs: HashMap<u64, String> = HashMap::new();
+    for r in rows {
+        let id = r[0].as_u64().unwrap_or(0);
+        let prev = r[1].as_u64().unwrap_or(0);
+        let ts = Utc
+            .timestamp_micros(r[2].as_i64().unwrap_or(0))
+            .single()
+            .unwrap_or_default();
+        let ty = r[3].as_str().unwrap_or("").to_string();
+        let mut m = Map::new();
+        m.insert("timestamp".into(), json!(iso(ts)));
+        m.insert("type".into(), json!(ty));
+        m.insert("id".into(), json!(id));
+        m.insert("previousEventId".into(), json!(prev));
+        let arg = |i: usize| r.get(i).cloned().unwrap_or(Value::Null);
+        if ty.ends_with("StateEntered") {
+            let input = match r.get(5) {
+                Some(v) => json_text(v),
+                None => outputs.get(&prev).cloned().unwrap_or_else(|| "null".into()),
+            };
+            m.insert(
+                "stateEnteredEventDetails".into(),
+                json!({"name": arg(4), "input": input, "inputDetails": {"truncated": false}}),
+            );
+        } else if ty.ends_with("StateExited") {
+            let output = arg(5);
+            let text = json_text(&output);
+            m.insert(
+                "stateExitedEventDetails".into(),
+                json!({"name": arg(4), "output": text, "outputDetails": {"truncated": false}}),
+            );
+            if let Some(Value::String(key)) = r.get(6) {
+                let next = r.get(7).and_then(|n| n.as_str()).map(String::from);
+                out.memo.insert(key.clone(), (output, next));
+            }
+            outputs.insert(id, text);
+        } else {
+            if let Value::String(key) = arg(4) {
+                m.insert(key, arg(5));
+            }
+            if let Some(Value::String(key)) = r.get(6) {
+                let next = r.get(7).and_then(|n| n.as_str()).map(String::from);
+                out.memo.insert(key.clone(), (arg(8), next));
+            }
+        }
+        out.events.push(Value::Object(m));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Event;
+
+    use std::borrow::Cow;
+
+    fn event(id: u64, prev: u64, kind: EventKind<'static>) -> Event {
+        Event {
+            id,
+            previous_event_id: prev,
+            timestamp: Utc.timestamp_micros(1_700_000_000_123_456).unwrap(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn round_trip_gives_aws_shapes_and_memo() {
+        let events = [
+            event(
+                1,
+                0,
+                EventKind::with_details(
+                    "ExecutionStarted",
+                    "executionStartedEventDetails",
+                    json!({"input": "{}"}),
+                ),
+            ),
+            event(
+                2,
+                1,
+                EventKind::StateEntered {
+                    state_type: "Pass",
+                    name: "A".into(),
+                    input: Some(Cow::Owned(json!({}))),
+                },
+            ),
+            event(
+                3,
+                2,
+                EventKind::StateExited {
+                    state_type: "Pass",
+                    name: "A".into(),
+                    output: Cow::Owned(json!({"x": 1})),
+                },
+            ),
+            event(
+                4,
+                3,
+                EventKind::StateEntered {
+                    state_type: "Task",
+                    name: "B".into(),
+                    input: None,
+                },
+            ),
+            event(5, 4, EventKind::other("MapStateSucceeded")),
+        ];
+        let memo = MemoEntry {
+            key: "/A#1".into(),
+            next: Some("B".into()),
+            output: None,
+        };
+        let mut lines = Vec::new();
+        for e in &events {
+            let mut buf = Vec::new();
+            encode(e, (e.id == 3).then_some(&memo), &mut buf);
+            lines.push(String::from_utf8(buf).unwrap());
+        }
+        let d = decode(lines.iter().rev().map(|s| s.as_str()));
+        assert_eq!(d.events.len(), 5);
+        assert_eq!(d.events[0]["timestamp"], "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            d.events[0]["executionStartedEventDetails"],
+            json!({"input": "{}"})
+        );
+        assert_eq!(d.events[3]["type"], "TaskStateEntered");
+        assert_eq!(
+            d.events[3]["stateEnteredEventDetails"]["input"],
+            "{\"x\":1}"
+        );
+        assert_eq!(
+            d.events[2]["stateExitedEventDetails"]["output"],
+            "{\"x\":1}"
+        );
+        assert_eq!(
+            d.events[4],
+            json!({"timestamp": "2023-11-14T22:13:20.123Z", "type": "MapStateSucceeded", "id": 5, "previousEventId": 4})
+        );
+        assert_eq!(d.memo["/A#1"], (json!({"x": 1}), Some("B".to_string())));
+        // Events in memory render the same shape.
+        for (e, stored) in events.iter().zip(&d.events) {
+            if e.id != 4 {
+                assert_eq!(&e.to_aws(), stored);
+            }
+        }
+    }
+}
