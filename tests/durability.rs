@@ -1,1 +1,238 @@
-//! placeholder
+//! Durability through the `asl` binary: a run killed with SIGKILL leaves a sound database and a
+//! RUNNING execution that `asl resume` finishes without redoing completed work; a failed run is
+//! redriven from the states that did not succeed.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name)
+}
+
+fn asl(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", db)
+        .args(args)
+        .output()
+        .expect("asl runs")
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn events(db: &Path, exec: &str) -> Vec<Value> {
+    let o = asl(db, &["history", exec, "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    json_of(&o)["events"].as_array().unwrap().clone()
+}
+
+fn count(events: &[Value], ty: &str) -> usize {
+    events.iter().filter(|e| e["type"] == ty).count()
+}
+
+/// Kills the child on drop, so a failing test leaves no process behind.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn sigkill_mid_run_then_resume_finishes_without_redoing_iterations() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = data("fanout-waits.asl.json");
+    let wf = wf.to_str().unwrap();
+
+    // The output of an uninterrupted run, for comparison.
+    let whole = asl(
+        &db,
+        &["run", wf, "--name", "whole", "--wait-scale", "0", "--json"],
+    );
+    assert_eq!(whole.status.code(), Some(0));
+    let expected = json_of(&whole)["output"].clone();
+    assert_eq!(expected["count"], 300);
+
+    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", &db)
+        .args([
+            "run",
+            wf,
+            "--name",
+            "victim",
+            "--wait-scale",
+            "0.01",
+            "--json",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    // Wait (bounded) until some iterations are stored, then kill without warning.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let done_before = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the run stored no iterations in time"
+        );
+        let o = asl(
+            &db,
+            &[
+                "history",
+                "victim",
+                "--json",
+                "--type",
+                "MapIterationSucceeded",
+            ],
+        );
+        let n = if o.status.success() {
+            json_of(&o)["events"].as_array().map_or(0, |a| a.len())
+        } else {
+            0
+        };
+        if n >= 20 {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    guard.0.kill().unwrap(); // SIGKILL
+    guard.0.wait().unwrap();
+    assert!(
+        done_before < 300,
+        "the run finished before it could be interrupted"
+    );
+
+    // The database is sound and the execution is still RUNNING.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(conn);
+    let d = json_of(&asl(&db, &["describe", "victim", "--json"]));
+    assert_eq!(d["status"], "RUNNING");
+    let before = events(&db, "victim");
+    let succeeded_before = count(&before, "MapIterationSucceeded");
+    assert!(succeeded_before >= 20 && succeeded_before < 300);
+
+    let o = asl(&db, &["resume", "victim", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let resumed = json_of(&o);
+    assert_eq!(resumed["status"], "SUCCEEDED");
+    assert_eq!(resumed["output"], expected);
+
+    // Every iteration succeeded exactly once across both processes: none completed before the
+    // kill ran again.
+    let after = events(&db, "victim");
+    let mut per_index = vec![0; 300];
+    for e in after
+        .iter()
+        .filter(|e| e["type"] == "MapIterationSucceeded")
+    {
+        per_index[e["mapIterationSucceededEventDetails"]["index"]
+            .as_u64()
+            .unwrap() as usize] += 1;
+    }
+    assert!(per_index.iter().all(|&n| n == 1), "{per_index:?}");
+    assert_eq!(count(&after, "ExecutionStarted"), 1);
+    assert_eq!(count(&after, "ExecutionSucceeded"), 1);
+    // Event ids stay unique and increasing across the interruption.
+    for (i, e) in after.iter().enumerate() {
+        assert_eq!(e["id"], json!(i + 1));
+    }
+    assert_eq!(
+        json_of(&asl(&db, &["describe", "victim", "--json"]))["status"],
+        "SUCCEEDED"
+    );
+}
+
+#[test]
+fn redrive_reruns_only_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = data("fails-until-redriven.asl.json");
+    let input = json!({"items": (0..12).collect::<Vec<_>>()}).to_string();
+    let o = asl(
+        &db,
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "r1",
+            "--input",
+            &input,
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let first = json_of(&o);
+    assert_eq!(first["status"], "FAILED");
+    assert_eq!(first["error"], "Item.Broken");
+    let iterations_first_run = count(&events(&db, "r1"), "MapIterationStarted");
+
+    // Only failed, timed-out or aborted executions can be redriven; resume is for interrupted ones.
+    let o = asl(&db, &["resume", "r1"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = asl(&db, &["redrive", "r1", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json_of(&o);
+    assert_eq!(v["status"], "SUCCEEDED");
+    let expected: Vec<Value> = (0..12).map(|i| json!({"i": i, "double": 2 * i})).collect();
+    assert_eq!(v["output"], json!(expected));
+
+    let d = json_of(&asl(&db, &["describe", "r1", "--json"]));
+    assert_eq!(d["redriveCount"], 1);
+    assert!(d["redriveDate"].is_string());
+    let all = events(&db, "r1");
+    assert_eq!(count(&all, "ExecutionRedriven"), 1);
+    let redriven = all
+        .iter()
+        .find(|e| e["type"] == "ExecutionRedriven")
+        .unwrap();
+    assert_eq!(redriven["executionRedrivenEventDetails"]["redriveCount"], 1);
+    // The redrive started only the iterations that had not succeeded (item 7, and any the
+    // failure cancelled before they finished).
+    let iterations_after = count(&all, "MapIterationStarted");
+    let succeeded_first = all
+        .iter()
+        .take_while(|e| e["type"] != "ExecutionRedriven")
+        .filter(|e| e["type"] == "MapIterationSucceeded")
+        .count();
+    assert_eq!(
+        iterations_after - iterations_first_run,
+        12 - succeeded_first
+    );
+    // A succeeded execution cannot be redriven again.
+    assert_eq!(asl(&db, &["redrive", "r1"]).status.code(), Some(2));
+}

@@ -38,6 +38,11 @@ pub fn run(a: ResumeArgs, store: &Store, redrive: bool) -> anyhow::Result<i32> {
     let input = serde_json::from_str(&r.input).context("the stored input is not JSON")?;
     let options = Options::from_json(&r.options);
     let (memo, last_event_id) = store.replay_state(&r.arn)?;
+    let memo = if redrive {
+        Store::redrive_memo(memo)
+    } else {
+        memo
+    };
     let now = chrono::Utc::now();
     store.reopen_execution(&r.arn, redrive.then_some(now))?;
     let resume = Resume {

@@ -101,7 +101,7 @@ impl<'a> Run<'a> {
                         "ExecutionStarted",
                         "executionStartedEventDetails",
                         json!({"input": json_text(&self.ctx.input), "inputDetails": {"truncated": false},
-                               "roleArn": self.ctx.role_arn, "stateMachineArn": self.ctx.state_machine_arn}),
+                               "roleArn": self.ctx.role_arn}),
                     )
                 });
             }

@@ -477,6 +477,43 @@ impl Store {
         Ok((memo, last))
     }
 
+    /// What a redrive may replay: like resume, but a Map iteration or Parallel branch that did not
+    /// succeed runs again from its start (as AWS reruns unsuccessful iterations and branches), so
+    /// what happened inside it is forgotten.
+    pub fn redrive_memo(mut memo: Memo) -> Memo {
+        // Branches that reached their end: some state in them exited with no next state.
+        let ended: std::collections::HashSet<String> = memo
+            .iter()
+            .filter(|(_, (_, next))| next.is_none())
+            .filter_map(|(k, _)| k.rfind('/').map(|i| k[..i].to_string()))
+            .collect();
+        let keep = |key: &str, memo: &Memo| {
+            let mut at = 0;
+            while let Some(i) = key[at + 1..].find('/') {
+                let end = at + 1 + i;
+                let prefix = &key[..end];
+                let segment = &prefix[prefix.rfind('/').map_or(0, |p| p + 1)..];
+                let ok = if segment.starts_with('i') {
+                    memo.contains_key(prefix)
+                } else if segment.starts_with('b') {
+                    ended.contains(prefix)
+                } else {
+                    true
+                };
+                if !ok {
+                    return false;
+                }
+                at = end;
+            }
+            true
+        };
+        let drop: Vec<String> = memo.keys().filter(|k| !keep(k, &memo)).cloned().collect();
+        for k in drop {
+            memo.remove(&k);
+        }
+        memo
+    }
+
     /// Asks the process running an execution to stop it.
     pub fn request_stop(&self, arn: &str) -> Result<()> {
         self.with(|c| {
