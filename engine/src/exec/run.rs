@@ -240,7 +240,11 @@ impl<'a> Run<'a> {
                     visits[idx] += 1;
                     format!("{s}/{}#{}", st.name, visits[idx])
                 });
-                if let Some((output, next)) = key.as_ref().and_then(|k| self.memo.get(k)) {
+                let replayed = match &key {
+                    Some(k) if !self.memo.is_empty() => self.memo.get(k),
+                    _ => None,
+                };
+                if let Some((output, next)) = replayed {
                     // Done before the interruption: replay, do not run again.
                     match next {
                         None => return Ok(output.clone()),
@@ -377,8 +381,8 @@ impl<'a> Run<'a> {
         match key {
             Some(k) if self.durable => {
                 let memo = MemoEntry {
-                    key: k.to_string(),
-                    next: next.map(|n| sm.states[n].name.clone()),
+                    key: k,
+                    next: next.map(|n| sm.states[n].name.as_str()),
                     output: None,
                 };
                 *prev = self
@@ -693,9 +697,9 @@ impl<'a> Run<'a> {
                     .await;
                 if let (Ok(output), Some(s), true) = (&r, &scope, self.durable) {
                     let memo = MemoEntry {
-                        key: s.clone(),
+                        key: s,
                         next: None,
-                        output: Some(output.clone()),
+                        output: Some(output),
                     };
                     let kind = EventKind::with_details(
                         "MapIterationSucceeded",

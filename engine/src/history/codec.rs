@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 /// Appends one event's line (without a newline) to `out`.
-pub fn encode(e: &Event, memo: Option<&MemoEntry>, out: &mut Vec<u8>) {
+pub fn encode(e: &Event, memo: Option<&MemoEntry<'_>>, out: &mut Vec<u8>) {
     encode_parts(e.id, e.previous_event_id, e.timestamp, &e.kind, memo, out)
 }
 
@@ -24,7 +24,7 @@ pub fn encode_parts(
     previous_event_id: u64,
     timestamp: DateTime<Utc>,
     kind: &EventKind<'_>,
-    memo: Option<&MemoEntry>,
+    memo: Option<&MemoEntry<'_>>,
     out: &mut Vec<u8>,
 ) {
     let mut n = itoa::Buffer::new();
@@ -69,7 +69,7 @@ pub fn encode_parts(
             push(out, output);
             if let Some(m) = memo {
                 out.push(b',');
-                push_str(out, &m.key);
+                push_str(out, m.key);
                 out.push(b',');
                 match &m.next {
                     Some(n) => push_str(out, n),
@@ -93,14 +93,14 @@ pub fn encode_parts(
             }
             if let Some(m) = memo {
                 out.push(b',');
-                push_str(out, &m.key);
+                push_str(out, m.key);
                 out.push(b',');
                 match &m.next {
                     Some(n) => push_str(out, n),
                     None => out.extend_from_slice(b"null"),
                 }
                 out.push(b',');
-                push(out, m.output.as_ref().unwrap_or(&Value::Null));
+                push(out, m.output.unwrap_or(&Value::Null));
             }
         }
     }

@@ -35,7 +35,7 @@ impl DurableHistory {
         previous_event_id: u64,
         timestamp: DateTime<Utc>,
         kind: &EventKind<'_>,
-        memo: Option<&MemoEntry>,
+        memo: Option<&MemoEntry<'_>>,
     ) -> u64 {
         let id = self.last_id.fetch_add(1, Ordering::Relaxed) + 1;
         let big = {
@@ -62,7 +62,7 @@ impl HistorySink for DurableHistory {
         previous_event_id: u64,
         timestamp: DateTime<Utc>,
         kind: EventKind<'_>,
-        memo: MemoEntry,
+        memo: MemoEntry<'_>,
     ) -> u64 {
         self.push(previous_event_id, timestamp, &kind, Some(&memo))
     }

@@ -170,7 +170,7 @@ pub trait HistorySink: Send + Sync {
         previous_event_id: u64,
         timestamp: DateTime<Utc>,
         kind: EventKind<'_>,
-        _memo: MemoEntry,
+        _memo: MemoEntry<'_>,
     ) -> u64 {
         self.record(previous_event_id, timestamp, kind)
     }

@@ -139,11 +139,11 @@ pub type StopHook = Arc<dyn Fn() + Send + Sync>;
 
 /// What the engine records beside an event so that a resumed run can skip the work: the state
 /// instance (or Map iteration) key, where it went next, and an output the event lacks.
-#[derive(Debug, Clone)]
-pub struct MemoEntry {
-    pub key: String,
-    pub next: Option<String>,
-    pub output: Option<Value>,
+#[derive(Debug, Clone, Copy)]
+pub struct MemoEntry<'a> {
+    pub key: &'a str,
+    pub next: Option<&'a str>,
+    pub output: Option<&'a Value>,
 }
 
 /// What resume and redrive replay instead of running again: per state instance key, the
@@ -181,14 +181,6 @@ fn connect(path: &Path) -> Result<Connection> {
         .map_err(|e| locked_or(e, open_err))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
-    // Copying the write-ahead log into the main file is maintenance, not part of a run: leave
-    // it to SQLite's automatic checkpoints (every 1000 pages) instead of every process exit.
-    // Committed data is durable in the log either way.
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-        true,
-    )
-    .map_err(open_err)?;
     Ok(conn)
 }
 
