@@ -29,9 +29,10 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
             clock: Arc::new(VirtualClock::new(
                 Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             )),
-            resources: Arc::new(Resources {
-                mocks: mocks.map(|m| MockSet::from_config(&m, None, None).unwrap()),
-            }),
+            resources: Arc::new(Resources::new(
+                mocks.map(|m| MockSet::from_config(&m, None, None).unwrap()),
+                Default::default(),
+            )),
             history: history.clone() as Arc<dyn HistorySink>,
             stop: None,
         };
@@ -39,6 +40,7 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
             state_machine_name: "Test".into(),
             execution_name: "exec-1".into(),
             input,
+            start_time: None,
             resume: None,
         };
         let outcome = exec::execute(&def, req, &services).await;

@@ -132,6 +132,10 @@ pub struct RunArgs {
     /// Mocked task responses, in Step Functions Local's MockConfigFile format
     #[arg(long, value_name = "FILE")]
     pub mock_config: Option<PathBuf>,
+    /// The resources file: functions, state machines for nested executions, HTTP connections
+    /// (default: $ASL_RESOURCES, else asl-resources.json beside the workflow, if present)
+    #[arg(long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
     /// The test case of the mock config to use (optional when it has one)
     #[arg(long, value_name = "NAME", requires = "mock_config")]
     pub test_case: Option<String>,

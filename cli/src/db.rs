@@ -1,6 +1,6 @@
 //! Where the execution database lives, and opening it with a clear error.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use asl::history::Store;
 use std::path::{Path, PathBuf};
 
@@ -19,5 +19,14 @@ pub fn path(flag: Option<&Path>) -> PathBuf {
 
 pub fn open(flag: Option<&Path>) -> Result<Store> {
     let p = path(flag);
-    Store::open(&p).with_context(|| format!("execution database {}", p.display()))
+    // Name the file, once: some of the store's messages already do.
+    Store::open(&p).map_err(|e| {
+        let msg = e.to_string();
+        let file = p.display().to_string();
+        if msg.contains(&file) {
+            anyhow::anyhow!(msg)
+        } else {
+            anyhow::anyhow!("{file}: {msg}")
+        }
+    })
 }

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use asl::exec::{self, Outcome, Resume, Services, StartRequest, Status, StopSignal, SystemClock};
 use asl::history::store::{ExecutionRecord, Finish, Store};
 use asl::history::{iso, DurableHistory, HistorySink, NullHistory};
+use asl::resources::config::Config as ResourcesConfig;
 use asl::resources::{mock::MockSet, Resources};
 use asl::Definition;
 use serde_json::{json, Value};
@@ -16,20 +17,34 @@ use std::time::Instant;
 pub struct Options {
     pub mock_config: Option<String>,
     pub test_case: Option<String>,
+    pub resources: Option<String>,
     pub wait_scale: f64,
 }
 
 impl Options {
     pub fn to_json(&self) -> Value {
-        json!({"mockConfig": self.mock_config, "testCase": self.test_case, "waitScale": self.wait_scale})
+        json!({"mockConfig": self.mock_config, "testCase": self.test_case,
+               "resources": self.resources, "waitScale": self.wait_scale})
     }
 
     pub fn from_json(v: &Value) -> Options {
         Options {
             mock_config: v["mockConfig"].as_str().map(String::from),
             test_case: v["testCase"].as_str().map(String::from),
+            resources: v["resources"].as_str().map(String::from),
             wait_scale: v["waitScale"].as_f64().unwrap_or(1.0),
         }
+    }
+
+    /// The resources file, every problem located in it.
+    pub fn resources(&self) -> Result<ResourcesConfig> {
+        let Some(f) = &self.resources else {
+            return Ok(ResourcesConfig::default());
+        };
+        ResourcesConfig::load(Path::new(f)).map_err(|diags| {
+            let lines: Vec<String> = diags.iter().map(|d| format!("{f}: {d}")).collect();
+            anyhow::anyhow!("{f} is not a valid resources file:\n{}", lines.join("\n"))
+        })
     }
 
     pub fn mocks(&self, machine: &str) -> Result<Option<MockSet>> {
@@ -46,6 +61,7 @@ impl Options {
 }
 
 pub struct Launch<'a> {
+    pub start_time: Option<chrono::DateTime<chrono::Utc>>,
     pub def: &'a Definition,
     pub machine_name: String,
     pub execution_name: String,
@@ -60,6 +76,7 @@ pub struct Launch<'a> {
 /// Runs the execution to its end; with a store, every event is committed before this returns.
 pub fn launch(l: Launch) -> Result<Outcome> {
     let mocks = l.options.mocks(&l.machine_name)?;
+    let resources = l.options.resources()?;
     let arn = exec::execution_arn(&l.machine_name, &l.execution_name);
     let stop = Arc::new(StopSignal::default());
     let (history, writer): (Arc<dyn HistorySink>, _) = match l.store {
@@ -79,7 +96,7 @@ pub fn launch(l: Launch) -> Result<Outcome> {
         clock: Arc::new(SystemClock {
             scale: l.options.wait_scale,
         }),
-        resources: Arc::new(Resources { mocks }),
+        resources: Arc::new(Resources::new(mocks, resources)),
         history,
         stop: Some(stop),
     };
@@ -87,10 +104,11 @@ pub fn launch(l: Launch) -> Result<Outcome> {
         state_machine_name: l.machine_name,
         execution_name: l.execution_name,
         input: l.input,
+        start_time: l.start_time,
         resume: l.resume,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .context("cannot start the runtime")?;
     let started = Instant::now();

@@ -52,6 +52,7 @@ pub fn run(a: ResumeArgs, store: &Store, redrive: bool) -> anyhow::Result<i32> {
         redrive_count: redrive.then_some(r.redrive_count + 1),
     };
     let outcome = launch::launch(Launch {
+        start_time: None,
         def: &def,
         machine_name: r.state_machine_name.clone(),
         execution_name: r.name.clone(),

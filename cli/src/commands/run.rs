@@ -37,11 +37,14 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
             .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
             .map(|p| p.display().to_string()),
         test_case: a.test_case.clone(),
+        resources: resources_file(&a).map(|p| p.display().to_string()),
         wait_scale: a.wait_scale,
     };
-    // Check the mocks before anything is stored.
+    // Check the mocks and resources before anything is stored.
     options.mocks(&machine_name)?;
+    options.resources()?;
     let execution_name = a.name.clone().unwrap_or_else(random_uuid);
+    let record = launch::new_record(&def_text, &machine_name, &execution_name, &input, &options);
     let store = if a.no_store {
         None
     } else {
@@ -51,16 +54,11 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
             &machine_name,
             &def_text,
         )?;
-        store.insert_execution(&launch::new_record(
-            &def_text,
-            &machine_name,
-            &execution_name,
-            &input,
-            &options,
-        ))?;
+        store.insert_execution(&record)?;
         Some(store)
     };
     let outcome = launch::launch(Launch {
+        start_time: Some(record.start),
         def: &def,
         machine_name,
         execution_name,
@@ -71,6 +69,19 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         timing: a.timing,
     })?;
     launch::report(&outcome, a.json)
+}
+
+/// `--resources`, else `$ASL_RESOURCES`, else `asl-resources.json` beside the workflow.
+fn resources_file(a: &RunArgs) -> Option<std::path::PathBuf> {
+    let given = a
+        .resources
+        .clone()
+        .or_else(|| std::env::var_os("ASL_RESOURCES").map(Into::into));
+    let found = given.or_else(|| {
+        let beside = a.workflow.parent()?.join("asl-resources.json");
+        beside.exists().then_some(beside)
+    })?;
+    Some(std::fs::canonicalize(&found).unwrap_or(found))
 }
 
 fn random_uuid() -> String {

@@ -72,6 +72,8 @@ pub struct StartRequest {
     pub state_machine_name: String,
     pub execution_name: String,
     pub input: Value,
+    /// When the execution started (default: now), so that the store and the engine agree.
+    pub start_time: Option<DateTime<Utc>>,
     pub resume: Option<Resume>,
 }
 

@@ -50,6 +50,7 @@ impl<'a> Run<'a> {
         let start_time = resume
             .as_ref()
             .map(|r| r.start_time)
+            .or(req.start_time)
             .unwrap_or_else(|| services.clock.now());
         let memo = resume
             .as_mut()

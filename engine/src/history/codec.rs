@@ -231,8 +231,8 @@ mod tests {
             event(5, 4, EventKind::other("MapStateSucceeded")),
         ];
         let memo = MemoEntry {
-            key: "/A#1".into(),
-            next: Some("B".into()),
+            key: "/A#1",
+            next: Some("B"),
             output: None,
         };
         let mut lines = Vec::new();

@@ -61,10 +61,10 @@ const MIGRATIONS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {path}: {source}")]
+    #[error("cannot open the database {path}: {reason}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        reason: rusqlite::Error,
     },
     #[error(
         "the database {path} was written by a newer asl (schema version {found}; this asl knows up to {known}): upgrade asl or use another --db"
@@ -86,9 +86,16 @@ pub enum StoreError {
     #[error("an execution named {0:?} already exists for this state machine")]
     Exists(String),
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     #[error("the history writer stopped")]
     WriterGone,
+}
+
+// Not `#[from]`: the message already holds SQLite's, and a source would repeat it.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sql(e)
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -163,25 +170,40 @@ fn connect(path: &Path) -> Result<Connection> {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+                reason: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
             })?;
         }
     }
-    let open_err = |source| StoreError::Open {
+    let open_err = |reason| StoreError::Open {
         path: path.to_path_buf(),
-        source,
+        reason,
     };
     let conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(busy_timeout()).map_err(open_err)?;
     // Event chunks are large rows: bigger pages mean shorter overflow chains. Only a new,
-    // empty file takes the setting.
-    conn.pragma_update(None, "page_size", 16384)
-        .map_err(|e| locked_or(e, open_err))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(|e| locked_or(e, open_err))?;
+    // empty file takes the setting. Switching to WAL needs a lock that SQLite's busy handler
+    // does not wait for, so that step retries until the busy timeout.
+    retry_busy(|| {
+        conn.pragma_update(None, "page_size", 16384)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+    })
+    .map_err(|e| locked_or(e, open_err))?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
     Ok(conn)
+}
+
+/// Runs `f` again while SQLite answers "busy", for up to the busy timeout.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + busy_timeout();
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn locked_or(e: rusqlite::Error, other: impl FnOnce(rusqlite::Error) -> StoreError) -> StoreError {
@@ -218,9 +240,11 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     if version == SCHEMA_VERSION {
         return Ok(());
     }
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(sql)?;
+    let conn: &Connection = conn;
+    let tx = retry_busy(|| {
+        rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+    })
+    .map_err(sql)?;
     // Re-read inside the write lock: another process may have migrated meanwhile.
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -274,7 +298,12 @@ impl Store {
     pub fn put_state_machine(&self, arn: &str, name: &str, definition: &str) -> Result<u32> {
         self.with(|c| {
             let now = ms(Utc::now());
-            let existing: Option<(String, u32)> = c
+            // Read and write under one write lock: two first runs may race.
+            let tx = retry_busy(|| {
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+            })
+            .map_err(sql)?;
+            let existing: Option<(String, u32)> = tx
                 .query_row(
                     "SELECT definition, revision FROM state_machines WHERE arn = ?1",
                     [arn],
@@ -282,26 +311,28 @@ impl Store {
                 )
                 .optional()
                 .map_err(sql)?;
-            match existing {
-                Some((d, rev)) if d == definition => Ok(rev),
+            let rev = match existing {
+                Some((d, rev)) if d == definition => rev,
                 Some((_, rev)) => {
-                    c.execute(
+                    tx.execute(
                         "UPDATE state_machines SET definition = ?2, revision = ?3, updated_ms = ?4 WHERE arn = ?1",
                         params![arn, definition, rev + 1, now],
                     )
                     .map_err(sql)?;
-                    Ok(rev + 1)
+                    rev + 1
                 }
                 None => {
-                    c.execute(
+                    tx.execute(
                         "INSERT INTO state_machines (arn, name, definition, revision, created_ms, updated_ms)
                          VALUES (?1, ?2, ?3, 1, ?4, ?4)",
                         params![arn, name, definition, now],
                     )
                     .map_err(sql)?;
-                    Ok(1)
+                    1
                 }
-            }
+            };
+            tx.commit().map_err(sql)?;
+            Ok(rev)
         })
     }
 
@@ -382,14 +413,14 @@ impl Store {
                 .collect::<std::result::Result<_, _>>()
                 .map_err(sql)?;
             let found = if found.is_empty() {
-                let pattern = format!("{}%", key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                // A prefix, case-sensitive (LIKE would ignore case).
                 let mut pre = c
                     .prepare(&format!(
-                        "{SELECT_EXECUTION} WHERE arn LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' LIMIT 11"
+                        "{SELECT_EXECUTION} WHERE substr(arn, 1, length(?1)) = ?1 OR substr(name, 1, length(?1)) = ?1 LIMIT 11"
                     ))
                     .map_err(sql)?;
                 let v: Vec<ExecutionRecord> = pre
-                    .query_map([pattern], row_to_record)
+                    .query_map([key], row_to_record)
                     .map_err(sql)?
                     .collect::<std::result::Result<_, _>>()
                     .map_err(sql)?;

@@ -1,10 +1,18 @@
-//! Task resources: what a Task state's `Resource` does when invoked. For now, mocked responses
-//! in Step Functions Local's MockConfigFile format; real resources come behind the same call.
+//! Task resources: what a Task state's `Resource` does when invoked — a mock from a
+//! MockConfigFile when the state has one, else the real thing: the HTTP task, Lambda-like
+//! functions (`lambda:invoke` and legacy function ARNs). The only place that does network or
+//! process IO.
 
+pub mod builtin;
+pub mod config;
+pub mod functions;
+pub mod http;
 pub mod mock;
 
-use crate::failure::Failure;
-use serde_json::Value;
+use crate::failure::{names, Failure};
+use config::Config;
+use functions::Outcome;
+use serde_json::{json, Value};
 
 /// One invocation of a Task state's resource.
 pub struct TaskCall<'a> {
@@ -17,25 +25,130 @@ pub struct TaskCall<'a> {
 #[derive(Default)]
 pub struct Resources {
     pub mocks: Option<mock::MockSet>,
+    pub config: Config,
+    pub http: http::HttpTask,
 }
 
+const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
+const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+
 impl Resources {
-    /// Invokes a task. A Task whose state has no mock fails with `States.Runtime`-free
-    /// `States.TaskFailed`, naming the state and the resource.
+    pub fn new(mocks: Option<mock::MockSet>, config: Config) -> Self {
+        Resources {
+            mocks,
+            config,
+            http: http::HttpTask::new(),
+        }
+    }
+
+    /// Invokes a task and gives its result (before ResultSelector), or its failure.
     pub async fn invoke(&self, call: &TaskCall<'_>) -> Result<Value, Failure> {
         if let Some(mocks) = &self.mocks {
             if let Some(response) = mocks.next_response(call.state_name) {
                 return response.apply(call.resource);
             }
         }
+        let resource = call
+            .resource
+            .strip_suffix(".waitForTaskToken")
+            .unwrap_or(call.resource);
+        if resource == HTTP_INVOKE {
+            return self.http.invoke(call.parameters, &self.config).await;
+        }
+        if resource == LAMBDA_INVOKE {
+            let name = call
+                .parameters
+                .get("FunctionName")
+                .and_then(|n| n.as_str())
+                .ok_or_else(|| {
+                    Failure::from_task(
+                        names::RUNTIME,
+                        format!(
+                            "state '{}': lambda:invoke needs Parameters.FunctionName",
+                            call.state_name
+                        ),
+                    )
+                })?;
+            let payload = call.parameters.get("Payload").cloned().unwrap_or(json!({}));
+            let (payload, request_id) = self.call_function(name, &payload).await?;
+            return Ok(lambda_invoke_result(payload, &request_id));
+        }
+        if is_legacy_lambda(resource) {
+            return self
+                .call_function(resource, call.parameters)
+                .await
+                .map(|(p, _)| p);
+        }
         Err(Failure::new(
-            crate::failure::names::TASK_FAILED,
+            names::TASK_FAILED,
             format!(
-                "state '{}' calls resource '{}', which asl cannot run yet: give it a mock (--mock-config)",
+                "state '{}' calls resource '{}', which asl does not run locally: give it a mock (--mock-config)",
                 call.state_name, call.resource
             ),
         ))
     }
+
+    async fn call_function(&self, name: &str, payload: &Value) -> Result<(Value, String), Failure> {
+        let request_id = new_request_id();
+        let Some(f) = self.config.function(name) else {
+            let arn = if name.starts_with("arn:") {
+                name.to_string()
+            } else {
+                format!(
+                    "arn:aws:lambda:{}:{}:function:{name}",
+                    crate::exec::REGION,
+                    crate::exec::ACCOUNT
+                )
+            };
+            return Err(Failure::from_task(
+                "Lambda.ResourceNotFoundException",
+                format!(
+                    "Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {request_id}): add it to the resources file (functions)"
+                ),
+            ));
+        };
+        match functions::invoke(f, payload, &request_id, &self.http).await {
+            Outcome::Ok(v) => Ok((v, request_id)),
+            Outcome::FunctionError(e) => Err(e.into_failure(&request_id)),
+            Outcome::Service(f) => Err(f),
+        }
+    }
+}
+
+/// What `arn:aws:states:::lambda:invoke` returns: the Invoke response around the payload.
+fn lambda_invoke_result(payload: Value, request_id: &str) -> Value {
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Type": ["application/json"],
+            },
+            "HttpHeaders": {
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-RequestId": request_id,
+                "Content-Type": "application/json",
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    })
+}
+
+fn new_request_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Splits a Task `Resource` ARN into AWS's `resourceType` and `resource` history fields:
@@ -53,5 +166,5 @@ pub fn resource_parts(arn: &str) -> (String, String) {
 
 /// A legacy Lambda function ARN used directly as `Resource`.
 pub fn is_legacy_lambda(arn: &str) -> bool {
-    arn.starts_with("arn:aws:lambda:") || arn.contains(":lambda:") && arn.contains(":function:")
+    arn.contains(":lambda:") && arn.contains(":function:")
 }

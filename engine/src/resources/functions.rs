@@ -1,0 +1,245 @@
+//! Lambda-like functions: a local command, a Lambda-Invoke-API endpoint, or a built-in; their
+//! errors as Lambda reports them (`errorType`, `errorMessage`), which become the workflow's
+//! error names so that Retry and Catch behave as in AWS.
+
+use super::builtin;
+use super::config::Function;
+use super::http::HttpTask;
+use crate::failure::Failure;
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// A function's own failure, as Lambda reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionError {
+    pub error_type: String,
+    pub error_message: String,
+    pub stack_trace: Vec<String>,
+}
+
+impl FunctionError {
+    pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+            stack_trace: Vec::new(),
+        }
+    }
+
+    /// The workflow error: the `errorType` as its name, Lambda's error object as its cause.
+    pub fn into_failure(self, request_id: &str) -> Failure {
+        let mut cause = json!({
+            "errorMessage": self.error_message,
+            "errorType": self.error_type,
+            "requestId": request_id,
+        });
+        if !self.stack_trace.is_empty() {
+            cause["stackTrace"] = json!(self.stack_trace);
+        }
+        Failure::from_task(self.error_type, cause.to_string())
+    }
+
+    /// A function's error object (`{"errorType", "errorMessage", ...}`), if `v` is one.
+    fn from_value(v: &Value) -> Option<FunctionError> {
+        let t = v.get("errorType").and_then(|t| t.as_str())?;
+        Some(FunctionError {
+            error_type: t.to_string(),
+            error_message: v
+                .get("errorMessage")
+                .and_then(|m| m.as_str())
+                .unwrap_or("")
+                .to_string(),
+            stack_trace: v
+                .get("stackTrace")
+                .and_then(|s| s.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Either the function's result, its own error, or a failure of the service around it.
+pub enum Outcome {
+    Ok(Value),
+    FunctionError(FunctionError),
+    Service(Failure),
+}
+
+pub async fn invoke(f: &Function, payload: &Value, request_id: &str, http: &HttpTask) -> Outcome {
+    match f {
+        Function::Builtin(name) => match builtin::call(name, payload, http).await {
+            Ok(v) => Outcome::Ok(v),
+            Err(e) => Outcome::FunctionError(e),
+        },
+        Function::Command {
+            argv,
+            env,
+            timeout_seconds,
+        } => run_command(argv, env, *timeout_seconds, payload, request_id).await,
+        Function::Endpoint { url, name } => call_endpoint(url, name, payload, http).await,
+    }
+}
+
+async fn run_command(
+    argv: &[String],
+    env: &[(String, String)],
+    timeout_seconds: u64,
+    payload: &Value,
+    request_id: &str,
+) -> Outcome {
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("AWS_LAMBDA_REQUEST_ID", request_id)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::FunctionError(FunctionError::new(
+                "Runtime.InvalidEntrypoint",
+                format!("cannot run {:?}: {e}", argv[0]),
+            ))
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = payload.to_string();
+        // A program that does not read its input is not an error.
+        let _ = stdin.write_all(input.as_bytes()).await;
+    }
+    let limit = Duration::from_secs(timeout_seconds);
+    let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => {
+            return Outcome::FunctionError(FunctionError::new(
+                "Runtime.ExitError",
+                format!("RequestId: {request_id} Error: {e}"),
+            ))
+        }
+        Err(_) => {
+            return Outcome::FunctionError(FunctionError::new(
+                "Sandbox.Timedout",
+                format!(
+                "RequestId: {request_id} Error: Task timed out after {timeout_seconds}.00 seconds"
+            ),
+            ))
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        // The program's own error object, on stdout or as the last line of stderr.
+        let reported = serde_json::from_str::<Value>(stdout.trim())
+            .ok()
+            .and_then(|v| FunctionError::from_value(&v))
+            .or_else(|| {
+                stderr
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .and_then(|l| serde_json::from_str::<Value>(l.trim()).ok())
+                    .and_then(|v| FunctionError::from_value(&v))
+            });
+        return Outcome::FunctionError(reported.unwrap_or_else(|| {
+            let code = out
+                .status
+                .code()
+                .map(|c| format!("exit status {c}"))
+                .unwrap_or_else(|| "killed by a signal".into());
+            let tail: String = stderr.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
+            FunctionError::new(
+                "Runtime.ExitError",
+                format!(
+                    "RequestId: {request_id} Error: Runtime exited with error: {code}{}",
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({tail})")
+                    }
+                ),
+            )
+        }));
+    }
+    let text = stdout.trim();
+    if text.is_empty() {
+        return Outcome::Ok(Value::Null);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => Outcome::Ok(v),
+        Err(e) => Outcome::FunctionError(FunctionError::new(
+            "Runtime.InvalidResponse",
+            format!(
+                "the function printed something that is not JSON ({e}): {}",
+                shorten(text)
+            ),
+        )),
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 200 {
+        format!("{}…", s.chars().take(200).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+async fn call_endpoint(url: &str, name: &str, payload: &Value, http: &HttpTask) -> Outcome {
+    let target = format!("{url}/2015-03-31/functions/{name}/invocations");
+    let resp = match http
+        .client()
+        .post(&target)
+        .header("content-type", "application/json")
+        .body(payload.to_string())
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Service(Failure::from_task(
+                "Lambda.SdkClientException",
+                format!("Unable to execute HTTP request: {target}: {e}"),
+            ))
+        }
+    };
+    let status = resp.status();
+    let function_error = resp.headers().get("x-amz-function-error").is_some();
+    let bytes = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => {
+            return Outcome::Service(Failure::from_task(
+                "Lambda.SdkClientException",
+                format!("reading the response of {target}: {e}"),
+            ))
+        }
+    };
+    let body: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    if status.as_u16() == 404 {
+        return Outcome::Service(Failure::from_task(
+            "Lambda.ResourceNotFoundException",
+            format!("Function not found: {name} (at {url})"),
+        ));
+    }
+    if !status.is_success() {
+        return Outcome::Service(Failure::from_task(
+            "Lambda.ServiceException",
+            format!("{target} answered {status}: {body}"),
+        ));
+    }
+    if function_error {
+        return Outcome::FunctionError(
+            FunctionError::from_value(&body)
+                .unwrap_or_else(|| FunctionError::new("Lambda.Unknown", body.to_string())),
+        );
+    }
+    Outcome::Ok(body)
+}

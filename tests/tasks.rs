@@ -1,0 +1,441 @@
+//! Real task resources through `asl run`: the HTTP task against a local server on 127.0.0.1:0,
+//! command functions, a Lambda-Invoke-API endpoint, and the errors of each, as workflow errors
+//! that Retry and Catch see.
+
+use axum::extract::{Path as UrlPath, Query, Request};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{any, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A local server, in a thread of its own, for the life of the test.
+struct Server {
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start() -> Server {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let app = Router::new()
+                    .route("/echo", any(echo))
+                    .route("/status/{code}", any(status))
+                    .route("/token", post(token))
+                    .route("/2015-03-31/functions/{name}/invocations", post(lambda));
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        Server {
+            addr: rx.recv().unwrap(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+/// Echoes what it received.
+async fn echo(Query(q): Query<Vec<(String, String)>>, req: Request) -> impl IntoResponse {
+    let method = req.method().to_string();
+    let headers: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        [("x-served-by", "echo")],
+        Json(json!({
+            "method": method,
+            "query": q,
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+        })),
+    )
+}
+
+async fn status(UrlPath(code): UrlPath<u16>) -> impl IntoResponse {
+    (
+        StatusCode::from_u16(code).unwrap(),
+        Json(json!({"message": format!("status {code}")})),
+    )
+}
+
+async fn token(headers: HeaderMap) -> impl IntoResponse {
+    // client credentials, sent as basic auth
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth.starts_with("Basic ") {
+        Json(json!({"access_token": "tok-123", "token_type": "bearer"})).into_response()
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
+
+async fn lambda(UrlPath(name): UrlPath<String>, Json(event): Json<Value>) -> impl IntoResponse {
+    if name == "failing" {
+        return (
+            [("x-amz-function-error", "Unhandled")],
+            Json(json!({"errorType": "ValueError", "errorMessage": "bad value"})),
+        )
+            .into_response();
+    }
+    Json(json!({"function": name, "event": event})).into_response()
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Runs a one-Task workflow (plus optional Catch) and returns the `--json` outcome.
+    fn run(&self, def: Value, input: Value, resources: Option<Value>) -> Value {
+        let wf = self.file("wf.asl.json", &def.to_string());
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            wf.display().to_string(),
+            "--json".into(),
+            "--input".into(),
+            input.to_string(),
+            "--wait-scale".into(),
+            "0".into(),
+        ];
+        if let Some(r) = resources {
+            let f = self.file("resources.json", &r.to_string());
+            args.push("--resources".into());
+            args.push(f.display().to_string());
+        }
+        let o = self.asl(&args);
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+    }
+
+    fn asl(&self, args: &[String]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_asl"))
+            .env("ASL_DB", self.dir.path().join("asl.db"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+fn task(resource: &str, params: Value) -> Value {
+    json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": resource, "Parameters": params,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}}})
+}
+
+const HTTP: &str = "arn:aws:states:::http:invoke";
+
+#[test]
+fn http_task_sends_every_field_and_returns_aws_result_shape() {
+    let s = Server::start();
+    let env = Env::new();
+    let out = env.run(
+        task(
+            HTTP,
+            json!({
+                "ApiEndpoint": s.url("/echo"), "Method": "POST",
+                "Headers": {"x-trace": "abc"},
+                "QueryParameters": {"page": "2", "tag": ["a", "b"]},
+                "RequestBody": {"order": {"size": "large"}}
+            }),
+        ),
+        json!({}),
+        None,
+    );
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let r = &out["output"];
+    assert_eq!(r["StatusCode"], 200);
+    assert_eq!(r["StatusText"], "OK");
+    assert_eq!(r["Headers"]["x-served-by"], json!(["echo"]));
+    assert_eq!(r["Headers"]["content-type"], json!(["application/json"]));
+    let b = &r["ResponseBody"];
+    assert_eq!(b["method"], "POST");
+    assert_eq!(
+        b["query"],
+        json!([["page", "2"], ["tag", "a"], ["tag", "b"]])
+    );
+    assert_eq!(b["headers"]["x-trace"], "abc");
+    assert_eq!(b["headers"]["content-type"], "application/json");
+    assert_eq!(
+        serde_json::from_str::<Value>(b["body"].as_str().unwrap()).unwrap(),
+        json!({"order": {"size": "large"}})
+    );
+}
+
+#[test]
+fn http_task_url_encodes_bodies_with_the_array_format() {
+    let s = Server::start();
+    let env = Env::new();
+    let out = env.run(
+        task(HTTP, json!({
+            "ApiEndpoint": s.url("/echo"), "Method": "PUT",
+            "RequestBody": {"ids": [1, 2], "name": "x y"},
+            "Transform": {"RequestBodyEncoding": "URL_ENCODED", "RequestEncodingOptions": {"ArrayFormat": "BRACKETS"}}
+        })),
+        json!({}),
+        None,
+    );
+    let b = &out["output"]["ResponseBody"];
+    assert_eq!(b["method"], "PUT");
+    assert_eq!(
+        b["headers"]["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(b["body"], "ids%5B%5D=1&ids%5B%5D=2&name=x+y");
+}
+
+#[test]
+fn http_errors_are_states_http_errors() {
+    let s = Server::start();
+    let env = Env::new();
+    // A non-2xx answer: States.Http.StatusCode.NNN, caught by Catch.
+    let out = env.run(
+        task(
+            HTTP,
+            json!({"ApiEndpoint": s.url("/status/404"), "Method": "GET"}),
+        ),
+        json!({}),
+        None,
+    );
+    assert_eq!(out["status"], "SUCCEEDED");
+    assert_eq!(out["output"]["Error"], "States.Http.StatusCode.404");
+    let cause: Value = serde_json::from_str(out["output"]["Cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["StatusCode"], 404);
+    assert_eq!(cause["ResponseBody"], json!({"message": "status 404"}));
+    // Nobody listening: States.Http.Socket.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = env.run(
+        task(
+            HTTP,
+            json!({"ApiEndpoint": format!("http://{closed}/x"), "Method": "GET"}),
+        ),
+        json!({}),
+        None,
+    );
+    assert_eq!(out["output"]["Error"], "States.Http.Socket", "{out}");
+    // A malformed URL: a located runtime error, not a hang.
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": HTTP,
+        "Parameters": {"ApiEndpoint": "not a url", "Method": "GET"}, "End": true}}});
+    let out = env.run(def, json!({}), None);
+    assert_eq!(out["status"], "FAILED");
+    assert_eq!(out["error"], "States.Runtime");
+    assert!(
+        out["cause"]
+            .as_str()
+            .unwrap()
+            .contains("ApiEndpoint \"not a url\" is not a valid URL"),
+        "{out}"
+    );
+}
+
+#[test]
+fn http_task_authenticates_with_configured_connections() {
+    let s = Server::start();
+    let env = Env::new();
+    let resources = json!({"connections": {
+        "arn:aws:events:us-east-1:123456789012:connection/key/1": {"apiKey": {"name": "x-api-key", "value": "s3cret"}},
+        "arn:aws:events:us-east-1:123456789012:connection/basic/1": {"basic": {"username": "u", "password": "p"}},
+        "arn:aws:events:us-east-1:123456789012:connection/oauth/1": {"oauth": {"tokenUrl": s.url("/token"), "clientId": "id", "clientSecret": "sec"}}
+    }});
+    let call = |conn: &str| {
+        env.run(
+            task(HTTP, json!({"ApiEndpoint": s.url("/echo"), "Method": "GET",
+                "Authentication": {"ConnectionArn": format!("arn:aws:events:us-east-1:123456789012:connection/{conn}/1")}})),
+            json!({}),
+            Some(resources.clone()),
+        )["output"]["ResponseBody"]["headers"]
+            .clone()
+    };
+    assert_eq!(call("key")["x-api-key"], "s3cret");
+    assert_eq!(call("basic")["authorization"], "Basic dTpw");
+    assert_eq!(call("oauth")["authorization"], "Bearer tok-123");
+}
+
+fn script(env: &Env, name: &str, body: &str) -> String {
+    env.file(name, body).display().to_string()
+}
+
+#[test]
+fn command_functions_success_errors_crashes_and_time_outs() {
+    let env = Env::new();
+    let ok = script(
+        &env,
+        "ok.py",
+        "import json,sys\ne=json.load(sys.stdin)\nprint(json.dumps({'doubled': e['n']*2}))\n",
+    );
+    let err = script(&env, "err.py", "import json\nprint(json.dumps({'errorType':'OrderRejected','errorMessage':'no pizza'}))\nraise SystemExit(1)\n");
+    let crash = script(
+        &env,
+        "crash.py",
+        "import sys\nsys.stderr.write('segfault-ish\\n')\nraise SystemExit(3)\n",
+    );
+    let text = script(&env, "text.py", "print('hello')\n");
+    let resources = json!({"functions": {
+        "ok": {"command": ["python3", ok]},
+        "err": {"command": ["python3", err]},
+        "crash": {"command": ["python3", crash]},
+        "text": {"command": ["python3", text]},
+        "slow": {"command": ["sleep", "30"], "timeoutSeconds": 1},
+        "missing": {"command": ["/no/such/program"]}
+    }});
+    let invoke = |name: &str| {
+        env.run(
+            task(
+                "arn:aws:states:::lambda:invoke",
+                json!({"FunctionName": name, "Payload": {"n": 21}}),
+            ),
+            json!({}),
+            Some(resources.clone()),
+        )["output"]
+            .clone()
+    };
+    let ok = invoke("ok");
+    assert_eq!(ok["Payload"], json!({"doubled": 42}));
+    assert_eq!(ok["StatusCode"], 200);
+    assert_eq!(ok["ExecutedVersion"], "$LATEST");
+    let e = invoke("err");
+    assert_eq!(e["Error"], "OrderRejected");
+    let cause: Value = serde_json::from_str(e["Cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["errorMessage"], "no pizza");
+    assert_eq!(invoke("crash")["Error"], "Runtime.ExitError");
+    assert!(invoke("crash")["Cause"]
+        .as_str()
+        .unwrap()
+        .contains("exit status 3"));
+    assert_eq!(invoke("text")["Error"], "Runtime.InvalidResponse");
+    assert_eq!(invoke("slow")["Error"], "Sandbox.Timedout");
+    assert_eq!(invoke("missing")["Error"], "Runtime.InvalidEntrypoint");
+    assert_eq!(
+        invoke("nobody")["Error"],
+        "Lambda.ResourceNotFoundException"
+    );
+    // A legacy function ARN as Resource returns the payload itself.
+    let out = env.run(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:ok", "End": true}}}),
+        json!({"n": 5}),
+        Some(resources.clone()),
+    );
+    assert_eq!(out["output"], json!({"doubled": 10}));
+}
+
+#[test]
+fn function_errors_drive_retry_by_their_own_names() {
+    let env = Env::new();
+    let counter = env.dir.path().join("count");
+    let flaky = script(
+        &env,
+        "flaky.py",
+        &format!(
+            "import json,os\np={:?}\nn=int(open(p).read()) if os.path.exists(p) else 0\nopen(p,'w').write(str(n+1))\n\
+             if n < 2:\n    print(json.dumps({{'errorType':'Transient','errorMessage':'try again'}}))\n    raise SystemExit(1)\n\
+             print(json.dumps({{'attempt': n}}))\n",
+            counter.display().to_string()
+        ),
+    );
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "flaky"}, "OutputPath": "$.Payload",
+        "Retry": [{"ErrorEquals": ["Transient"], "IntervalSeconds": 1, "MaxAttempts": 3}], "End": true}}});
+    let out = env.run(
+        def,
+        json!({}),
+        Some(json!({"functions": {"flaky": {"command": ["python3", flaky]}}})),
+    );
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"attempt": 2}));
+}
+
+#[test]
+fn lambda_invoke_api_endpoints() {
+    let s = Server::start();
+    let env = Env::new();
+    let resources = json!({"functions": {
+        "remote": {"endpoint": s.url("")},
+        "failing": {"endpoint": s.url("")}
+    }});
+    let out = env.run(
+        task("arn:aws:states:::lambda:invoke", json!({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:remote", "Payload": {"x": 1}})),
+        json!({}),
+        Some(resources.clone()),
+    );
+    assert_eq!(
+        out["output"]["Payload"],
+        json!({"function": "remote", "event": {"x": 1}})
+    );
+    let out = env.run(
+        task(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "failing", "Payload": {}}),
+        ),
+        json!({}),
+        Some(resources),
+    );
+    assert_eq!(out["output"]["Error"], "ValueError");
+}
+
+#[test]
+fn a_resources_file_with_errors_is_a_located_error() {
+    let env = Env::new();
+    let wf = env.file("wf.asl.json", &task(HTTP, json!({})).to_string());
+    let res = env.file(
+        "bad.json",
+        r#"{"functions": {"f": {"command": "not-a-list"}}, "extras": 1}"#,
+    );
+    let o = env.asl(&[
+        "run".into(),
+        wf.display().to_string(),
+        "--resources".into(),
+        res.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("/functions/f/command: command must be a non-empty array"),
+        "{err}"
+    );
+    assert!(err.contains("/extras"), "{err}");
+    // Nothing was stored for a run that could not start.
+    let o = env.asl(&["executions".into(), "--json".into()]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["executions"], json!([]));
+}
