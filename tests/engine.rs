@@ -35,6 +35,8 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
             )),
             history: history.clone() as Arc<dyn HistorySink>,
             stop: None,
+            children: None,
+            callbacks: None,
         };
         let req = StartRequest {
             state_machine_name: "Test".into(),

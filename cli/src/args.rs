@@ -37,6 +37,30 @@ pub enum Command {
     Redrive(ResumeArgs),
     /// Delete executions that ended before a given age, with their events
     Prune(PruneArgs),
+    /// Complete a callback task (`.waitForTaskToken`) by its task token, from any process
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TaskCommand {
+    /// The task succeeded with this output (SendTaskSuccess)
+    Success {
+        token: String,
+        /// The task's output, as JSON text
+        #[arg(long, default_value = "{}")]
+        output: String,
+    },
+    /// The task failed (SendTaskFailure)
+    Failure {
+        token: String,
+        #[arg(long, default_value = "")]
+        error: String,
+        #[arg(long, default_value = "")]
+        cause: String,
+    },
+    /// The task is still alive (SendTaskHeartbeat), resetting its HeartbeatSeconds
+    Heartbeat { token: String },
 }
 
 #[derive(Args, Debug)]

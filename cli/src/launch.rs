@@ -1,10 +1,11 @@
 //! Running one execution (new, resumed or redriven) with its history in the store, and
 //! printing how it ended. Shared by `run`, `resume` and `redrive`.
 
+use crate::host::{Host, Job};
 use anyhow::{Context, Result};
-use asl::exec::{self, Outcome, Resume, Services, StartRequest, Status, StopSignal, SystemClock};
-use asl::history::store::{ExecutionRecord, Finish, Store};
-use asl::history::{iso, DurableHistory, HistorySink, NullHistory};
+use asl::exec::{self, Clock, Outcome, Resume, Services, StartRequest, Status, SystemClock};
+use asl::history::store::{ExecutionRecord, Store};
+use asl::history::{iso, NullHistory};
 use asl::resources::config::Config as ResourcesConfig;
 use asl::resources::{mock::MockSet, Resources};
 use asl::Definition;
@@ -62,68 +63,73 @@ impl Options {
 
 pub struct Launch<'a> {
     pub start_time: Option<chrono::DateTime<chrono::Utc>>,
-    pub def: &'a Definition,
+    pub def: Definition,
     pub machine_name: String,
     pub execution_name: String,
     pub input: Value,
     pub options: &'a Options,
     pub resume: Option<Resume>,
-    /// Where the history goes; `None` keeps nothing.
-    pub store: Option<&'a Store>,
+    /// Where the history goes; `None` keeps nothing (and nested executions and callbacks are
+    /// not available).
+    pub store: Option<Arc<Store>>,
     pub timing: bool,
 }
 
-/// Runs the execution to its end; with a store, every event is committed before this returns.
+/// Runs the execution to its end (and the children it started without waiting); with a
+/// store, every event is committed before this returns.
 pub fn launch(l: Launch) -> Result<Outcome> {
     let mocks = l.options.mocks(&l.machine_name)?;
-    let resources = l.options.resources()?;
-    let arn = exec::execution_arn(&l.machine_name, &l.execution_name);
-    let stop = Arc::new(StopSignal::default());
-    let (history, writer): (Arc<dyn HistorySink>, _) = match l.store {
-        Some(store) => {
-            let writer = store.writer()?;
-            let last = l.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
-            let s = stop.clone();
-            writer.watch_stop(Arc::from(arn.as_str()), Arc::new(move || s.raise()));
-            (
-                Arc::new(DurableHistory::new(&arn, writer.clone(), last)),
-                Some(writer),
-            )
-        }
-        None => (Arc::new(NullHistory::default()), None),
-    };
-    let services = Services {
-        clock: Arc::new(SystemClock {
-            scale: l.options.wait_scale,
-        }),
-        resources: Arc::new(Resources::new(mocks, resources)),
-        history,
-        stop: Some(stop),
-    };
-    let req = StartRequest {
-        state_machine_name: l.machine_name,
-        execution_name: l.execution_name,
-        input: l.input,
-        start_time: l.start_time,
-        resume: l.resume,
-    };
+    let resources = Arc::new(Resources::new(mocks, l.options.resources()?));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock {
+        scale: l.options.wait_scale,
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
+    let local = tokio::task::LocalSet::new();
     let started = Instant::now();
-    let outcome = rt.block_on(exec::execute(l.def, req, &services));
-    if let Some(w) = writer {
-        w.finish(Finish {
-            arn: outcome.execution_arn.clone(),
-            status: outcome.status.as_str().to_string(),
-            output: outcome.output.as_ref().map(|o| o.to_string()),
-            error: outcome.error.clone(),
-            cause: outcome.cause.clone(),
-            stop: outcome.stop_date,
-        });
-        w.flush().context("cannot store the execution's history")?;
-    }
+    let outcome = match l.store {
+        Some(store) => {
+            let host = Host::new(store, resources, clock)?;
+            let job = Job {
+                def: std::rc::Rc::new(l.def),
+                machine_name: l.machine_name,
+                execution_name: l.execution_name,
+                input: l.input,
+                start_time: l.start_time,
+                resume: l.resume,
+                parent_stop: None,
+            };
+            let outcome = local.block_on(&rt, async {
+                let outcome = host.execute(job).await;
+                host.wait_for_children().await;
+                outcome
+            });
+            host.writer()
+                .flush()
+                .context("cannot store the execution's history")?;
+            outcome
+        }
+        None => {
+            let services = Services {
+                clock,
+                resources,
+                history: Arc::new(NullHistory::default()),
+                stop: None,
+                children: None,
+                callbacks: None,
+            };
+            let req = StartRequest {
+                state_machine_name: l.machine_name,
+                execution_name: l.execution_name,
+                input: l.input,
+                start_time: l.start_time,
+                resume: l.resume,
+            };
+            local.block_on(&rt, exec::execute(&l.def, req, &services))
+        }
+    };
     if l.timing {
         eprintln!(
             "@@bench {}",

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod db;
+mod host;
 mod launch;
 mod load;
 mod render;

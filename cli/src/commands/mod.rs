@@ -6,7 +6,10 @@ mod history;
 mod prune;
 mod resume;
 mod run;
+
+pub use run::random_uuid;
 mod stop;
+mod task;
 mod validate;
 
 use crate::args::{Cli, Command};
@@ -21,8 +24,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Describe(a) => describe::run(a, &db::open(db_flag)?),
         Command::History(a) => history::run(a, &db::open(db_flag)?),
         Command::Stop(a) => stop::run(a, &db::open(db_flag)?),
-        Command::Resume(a) => resume::run(a, &db::open(db_flag)?, false),
-        Command::Redrive(a) => resume::run(a, &db::open(db_flag)?, true),
+        Command::Resume(a) => resume::run(a, std::sync::Arc::new(db::open(db_flag)?), false),
+        Command::Redrive(a) => resume::run(a, std::sync::Arc::new(db::open(db_flag)?), true),
         Command::Prune(a) => prune::run(a, &db::open(db_flag)?),
+        Command::Task(c) => task::run(c, &db::open(db_flag)?),
     }
 }

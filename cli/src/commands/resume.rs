@@ -11,7 +11,7 @@ use asl::history::store::Store;
 use asl::Definition;
 use std::path::Path;
 
-pub fn run(a: ResumeArgs, store: &Store, redrive: bool) -> anyhow::Result<i32> {
+pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow::Result<i32> {
     let r = store.find_execution(&a.execution)?;
     if redrive {
         if !matches!(r.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
@@ -53,7 +53,7 @@ pub fn run(a: ResumeArgs, store: &Store, redrive: bool) -> anyhow::Result<i32> {
     };
     let outcome = launch::launch(Launch {
         start_time: None,
-        def: &def,
+        def,
         machine_name: r.state_machine_name.clone(),
         execution_name: r.name.clone(),
         input,

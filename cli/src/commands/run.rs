@@ -55,17 +55,17 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
             &def_text,
         )?;
         store.insert_execution(&record)?;
-        Some(store)
+        Some(std::sync::Arc::new(store))
     };
     let outcome = launch::launch(Launch {
         start_time: Some(record.start),
-        def: &def,
+        def,
         machine_name,
         execution_name,
         input,
         options: &options,
         resume: None,
-        store: store.as_ref(),
+        store,
         timing: a.timing,
     })?;
     launch::report(&outcome, a.json)
@@ -84,7 +84,7 @@ fn resources_file(a: &RunArgs) -> Option<std::path::PathBuf> {
     Some(std::fs::canonicalize(&found).unwrap_or(found))
 }
 
-fn random_uuid() -> String {
+pub fn random_uuid() -> String {
     let b: [u8; 16] = rand::random();
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     // Version 4, variant 10xx.

@@ -18,7 +18,7 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
         println!("ABORTED  {}", r.arn);
         return Ok(0);
     }
-    store.request_stop(&r.arn)?;
+    store.request_stop(&r.arn, error, cause)?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         let now = store.get_execution(&r.arn)?;

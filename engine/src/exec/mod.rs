@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod context;
+mod nested;
 mod run;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
@@ -28,6 +29,50 @@ pub struct Services {
     pub history: Arc<dyn HistorySink>,
     /// Set when someone asks to stop the execution (`asl stop`).
     pub stop: Option<Arc<StopSignal>>,
+    /// Starts nested executions (`states:startExecution`); none: such tasks fail.
+    pub children: Option<Arc<dyn ChildHost>>,
+    /// Delivers task-token callbacks (`.waitForTaskToken`); none: such tasks fail.
+    pub callbacks: Option<Arc<dyn Callbacks>>,
+}
+
+/// A nested execution to start.
+pub struct ChildRequest {
+    /// The state machine's name or ARN, as the task's `StateMachineArn` gives it.
+    pub state_machine: String,
+    pub name: Option<String>,
+    pub input: Value,
+    pub parent_arn: String,
+    /// The parent's stop signal: stopping the parent stops its children.
+    pub parent_stop: Option<Arc<StopSignal>>,
+}
+
+pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+/// Runs nested executions for `states:startExecution` tasks.
+pub trait ChildHost {
+    /// Runs a child to its end (`.sync`, `.sync:2`).
+    fn run<'a>(&'a self, req: ChildRequest) -> LocalFuture<'a, Result<Outcome, crate::Failure>>;
+    /// Starts a child and returns at once with its ARN and start date (no suffix).
+    fn spawn(&self, req: ChildRequest) -> Result<(String, DateTime<Utc>), crate::Failure>;
+}
+
+/// What happens to a task token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenEvent {
+    Heartbeat,
+    Success(Value),
+    Failure { error: String, cause: String },
+}
+
+/// Task tokens: registered before the task is sent, completed by someone else
+/// (`asl task success|failure|heartbeat`, from any process).
+pub trait Callbacks {
+    fn register(
+        &self,
+        token: &str,
+        execution_arn: &str,
+        state_name: &str,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, crate::Failure>;
 }
 
 /// A request to stop an execution, raised from any thread and awaited by the scheduler.
@@ -35,6 +80,8 @@ pub struct Services {
 pub struct StopSignal {
     raised: std::sync::atomic::AtomicBool,
     notify: tokio::sync::Notify,
+    /// The error and cause to record with the abort.
+    reason: std::sync::Mutex<(Option<String>, Option<String>)>,
 }
 
 impl StopSignal {
@@ -42,6 +89,20 @@ impl StopSignal {
         self.raised.store(true, std::sync::atomic::Ordering::SeqCst);
         self.notify.notify_waiters();
         self.notify.notify_one();
+    }
+
+    pub fn raise_with(&self, error: Option<String>, cause: Option<String>) {
+        if let Ok(mut r) = self.reason.lock() {
+            *r = (
+                error.filter(|e| !e.is_empty()),
+                cause.filter(|c| !c.is_empty()),
+            );
+        }
+        self.raise();
+    }
+
+    pub fn reason(&self) -> (Option<String>, Option<String>) {
+        self.reason.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     pub fn is_raised(&self) -> bool {

@@ -180,8 +180,27 @@ impl<'a> Run<'a> {
                 )
             }
             Err(f) if f.error == ABORTED && f.cause.is_empty() => {
-                self.emit(&mut last, || EventKind::other("ExecutionAborted"));
-                (Status::Aborted, None, None, None)
+                let (error, cause) = self
+                    .services
+                    .stop
+                    .as_ref()
+                    .map(|s| s.reason())
+                    .unwrap_or_default();
+                self.emit(&mut last, || {
+                    let mut d = serde_json::Map::new();
+                    if let Some(e) = &error {
+                        d.insert("error".into(), json!(e));
+                    }
+                    if let Some(c) = &cause {
+                        d.insert("cause".into(), json!(c));
+                    }
+                    EventKind::with_details(
+                        "ExecutionAborted",
+                        "executionAbortedEventDetails",
+                        Value::Object(d),
+                    )
+                });
+                (Status::Aborted, None, error, cause)
             }
             Err(f) => {
                 let mut details = serde_json::Map::new();
@@ -479,7 +498,10 @@ impl<'a> Run<'a> {
                     Some(p) => p.eval(&env)?,
                     None => effective.clone(),
                 };
-                let result = self.run_task(st, task, &params, &env, prev).await?;
+                let token = ctx.task_token.clone();
+                let result = self
+                    .run_task(st, task, &params, &env, prev, token)
+                    .await?;
                 self.select(st, result, &ctx)
             }
             Kind::Parallel { branches } => {
@@ -511,6 +533,7 @@ impl<'a> Run<'a> {
         params: &Value,
         env: &Env<'_>,
         prev: &mut u64,
+        token: Option<String>,
     ) -> Result<Value, Failure> {
         let (resource_type, resource) = resource_parts(&task.resource);
         let timeout = resolve_seconds(task.timeout.as_ref(), env)?;
@@ -541,7 +564,13 @@ impl<'a> Run<'a> {
             parameters: params,
         };
         self.services.history.sync();
-        let invoke = self.services.resources.invoke(&call);
+        let invoke = super::nested::invoke(
+            self.services,
+            &call,
+            &self.ctx.execution_arn,
+            token.as_deref(),
+            heartbeat,
+        );
         let result = match timeout {
             None => invoke.await,
             Some(secs) => {
@@ -574,7 +603,7 @@ impl<'a> Run<'a> {
                 }
             }
             Err(f) => {
-                let ty = if f.error == names::TIMEOUT {
+                let ty = if f.error == names::TIMEOUT || f.error == names::HEARTBEAT_TIMEOUT {
                     ("TaskTimedOut", "taskTimedOutEventDetails")
                 } else {
                     ("TaskFailed", "taskFailedEventDetails")

@@ -30,6 +30,11 @@ impl DurableHistory {
         }
     }
 
+    /// The id of the last event given out.
+    pub fn last_id(&self) -> u64 {
+        self.last_id.load(Ordering::Relaxed)
+    }
+
     fn push(
         &self,
         previous_event_id: u64,

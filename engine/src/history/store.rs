@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -57,6 +57,22 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
      );
      CREATE UNIQUE INDEX event_chunks_by_execution ON event_chunks(execution_arn, first_id);",
+    // 2: why an execution was stopped, and task tokens for callbacks.
+    "ALTER TABLE executions ADD COLUMN stop_error TEXT;
+     ALTER TABLE executions ADD COLUMN stop_cause TEXT;
+     CREATE TABLE task_tokens (
+        token TEXT PRIMARY KEY,
+        execution_arn TEXT NOT NULL,
+        state_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        output TEXT,
+        error TEXT,
+        cause TEXT,
+        heartbeats INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        completed_ms INTEGER
+     );
+     CREATE INDEX task_tokens_by_execution ON task_tokens(execution_arn);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +103,10 @@ pub enum StoreError {
     Exists(String),
     #[error("database error: {0}")]
     Sql(rusqlite::Error),
+    #[error("Invalid Token: no task waits on token {0:?}")]
+    InvalidToken(String),
+    #[error("Task Timed Out: the task of token {0:?} has already ended")]
+    TaskDone(String),
     #[error("the history writer stopped")]
     WriterGone,
 }
@@ -141,8 +161,19 @@ pub struct ExecutionFilter {
     pub limit: Option<usize>,
 }
 
-/// Called from the writer thread when a stop is requested.
-pub type StopHook = Arc<dyn Fn() + Send + Sync>;
+/// Called from the writer thread when a stop is requested, with the error and cause given.
+pub type StopHook = Arc<dyn Fn(Option<String>, Option<String>) + Send + Sync>;
+
+/// Called from the writer thread when a watched task token changes: heartbeats, then an end.
+pub type TokenHook = Box<dyn FnMut(crate::exec::TokenEvent) + Send>;
+
+/// What `asl task` does to a token.
+#[derive(Debug, Clone)]
+pub enum TokenOutcome {
+    Heartbeat,
+    Success(Value),
+    Failure { error: String, cause: String },
+}
 
 /// What the engine records beside an event so that a resumed run can skip the work: the state
 /// instance (or Map iteration) key, where it went next, and an output the event lacks.
@@ -537,14 +568,65 @@ impl Store {
         memo
     }
 
-    /// Asks the process running an execution to stop it.
-    pub fn request_stop(&self, arn: &str) -> Result<()> {
+    /// Asks the process running an execution to stop it, with the error and cause to record.
+    pub fn request_stop(&self, arn: &str, error: &str, cause: &str) -> Result<()> {
         self.with(|c| {
             c.execute(
-                "UPDATE executions SET stop_requested = 1 WHERE arn = ?1 AND status = 'RUNNING'",
-                [arn],
+                "UPDATE executions SET stop_requested = 1, stop_error = ?2, stop_cause = ?3
+                 WHERE arn = ?1 AND status = 'RUNNING'",
+                params![arn, error, cause],
             )
             .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    /// Records a task token that a callback task waits on.
+    pub fn register_token(&self, token: &str, arn: &str, state: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO task_tokens (token, execution_arn, state_name, status, created_ms)
+                 VALUES (?1, ?2, ?3, 'WAITING', ?4)",
+                params![token, arn, state, ms(Utc::now())],
+            )
+            .map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    /// Completes a waiting task token (`SendTaskSuccess`/`SendTaskFailure`), or records a
+    /// heartbeat (`SendTaskHeartbeat`). Errors name what AWS's API would.
+    pub fn complete_token(&self, token: &str, outcome: TokenOutcome) -> Result<()> {
+        self.with(|c| {
+            let tx = retry_busy(|| {
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+            })
+            .map_err(sql)?;
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM task_tokens WHERE token = ?1", [token], |r| r.get(0))
+                .optional()
+                .map_err(sql)?;
+            match status.as_deref() {
+                None => return Err(StoreError::InvalidToken(token.to_string())),
+                Some("WAITING") => {}
+                Some(_) => return Err(StoreError::TaskDone(token.to_string())),
+            }
+            match outcome {
+                TokenOutcome::Heartbeat => tx.execute(
+                    "UPDATE task_tokens SET heartbeats = heartbeats + 1 WHERE token = ?1",
+                    [token],
+                ),
+                TokenOutcome::Success(output) => tx.execute(
+                    "UPDATE task_tokens SET status = 'SUCCEEDED', output = ?2, completed_ms = ?3 WHERE token = ?1",
+                    params![token, output.to_string(), ms(Utc::now())],
+                ),
+                TokenOutcome::Failure { error, cause } => tx.execute(
+                    "UPDATE task_tokens SET status = 'FAILED', error = ?2, cause = ?3, completed_ms = ?4 WHERE token = ?1",
+                    params![token, error, cause, ms(Utc::now())],
+                ),
+            }
+            .map_err(sql)?;
+            tx.commit().map_err(sql)?;
             Ok(())
         })
     }
@@ -710,6 +792,7 @@ enum Msg {
     Finish(Finish),
     Flush(SyncSender<Result<()>>),
     Watch(Arc<str>, StopHook),
+    WatchToken(String, TokenHook),
 }
 
 struct Writer {
@@ -759,6 +842,11 @@ impl WriterHandle {
         let _ = self.tx.send(Msg::Watch(arn, hook));
     }
 
+    /// Calls `hook` with what happens to `token` (polled with the stop requests).
+    pub fn watch_token(&self, token: String, hook: TokenHook) {
+        let _ = self.tx.send(Msg::WatchToken(token, hook));
+    }
+
     /// Blocks until everything sent before is committed.
     pub fn flush(&self) -> Result<()> {
         let (tx, rx) = mpsc::sync_channel(1);
@@ -772,16 +860,17 @@ impl WriterHandle {
 /// Most events one transaction takes; more wait for the next one.
 const BATCH: usize = 8192;
 /// How often a watched execution's stop request is looked for.
-const STOP_POLL: Duration = Duration::from_millis(200);
+const STOP_POLL: Duration = Duration::from_millis(100);
 /// How long encoded events may wait before the writer commits them.
 const DRAIN_EVERY: Duration = Duration::from_millis(100);
 
 fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
     let mut watched: Vec<(Arc<str>, StopHook)> = Vec::new();
+    let mut tokens: Vec<WatchedToken> = Vec::new();
     let mut pendings: Vec<SharedPending> = Vec::new();
     let mut last_poll = std::time::Instant::now();
     loop {
-        let first = if watched.is_empty() && pendings.is_empty() {
+        let first = if watched.is_empty() && pendings.is_empty() && tokens.is_empty() {
             match rx.recv() {
                 Ok(m) => Some(m),
                 Err(_) => return,
@@ -793,12 +882,22 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         };
-        let mut batch: Vec<Msg> = first.into_iter().collect();
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
-                Err(_) => break,
+        let mut batch: Vec<Msg> = Vec::new();
+        let mut next = first;
+        while let Some(m) = next {
+            match m {
+                Msg::WatchToken(token, hook) => tokens.push(WatchedToken {
+                    token,
+                    hook,
+                    heartbeats: 0,
+                }),
+                m => batch.push(m),
             }
+            next = if batch.len() < BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         let mut acks = Vec::new();
         let result = write_batch(&conn, batch, &mut acks, &mut watched, &mut pendings);
@@ -810,8 +909,9 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
                 ))),
             });
         }
-        if !watched.is_empty() && last_poll.elapsed() >= STOP_POLL {
+        if (!watched.is_empty() || !tokens.is_empty()) && last_poll.elapsed() >= STOP_POLL {
             poll_stops(&conn, &mut watched);
+            poll_tokens(&conn, &mut tokens);
             last_poll = std::time::Instant::now();
         }
     }
@@ -819,20 +919,68 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
 
 fn poll_stops(conn: &Connection, watched: &mut Vec<(Arc<str>, StopHook)>) {
     watched.retain(|(arn, hook)| {
-        let requested: Option<i64> = conn
+        let requested: Option<(i64, Option<String>, Option<String>)> = conn
             .query_row(
-                "SELECT stop_requested FROM executions WHERE arn = ?1",
+                "SELECT stop_requested, stop_error, stop_cause FROM executions WHERE arn = ?1",
                 [&**arn],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .ok()
             .flatten();
-        if requested == Some(1) {
-            hook();
+        if let Some((1, error, cause)) = requested {
+            hook(error, cause);
             return false;
         }
         true
+    });
+}
+
+/// status, output, error, cause, heartbeats
+type TokenRow = (String, Option<String>, Option<String>, Option<String>, i64);
+
+/// A watched token: its hook and the heartbeats already reported.
+struct WatchedToken {
+    token: String,
+    hook: TokenHook,
+    heartbeats: i64,
+}
+
+fn poll_tokens(conn: &Connection, tokens: &mut Vec<WatchedToken>) {
+    tokens.retain_mut(|w| {
+        let row: Option<TokenRow> = conn
+            .query_row(
+                "SELECT status, output, error, cause, heartbeats FROM task_tokens WHERE token = ?1",
+                [&w.token],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        let Some((status, output, error, cause, heartbeats)) = row else {
+            return true;
+        };
+        if heartbeats > w.heartbeats {
+            w.heartbeats = heartbeats;
+            (w.hook)(crate::exec::TokenEvent::Heartbeat);
+        }
+        match status.as_str() {
+            "SUCCEEDED" => {
+                let v = output
+                    .and_then(|o| serde_json::from_str(&o).ok())
+                    .unwrap_or(Value::Null);
+                (w.hook)(crate::exec::TokenEvent::Success(v));
+                false
+            }
+            "FAILED" => {
+                (w.hook)(crate::exec::TokenEvent::Failure {
+                    error: error.unwrap_or_default(),
+                    cause: cause.unwrap_or_default(),
+                });
+                false
+            }
+            _ => true,
+        }
     });
 }
 
@@ -851,6 +999,7 @@ fn write_batch(
             Msg::Finish(f) => finishes.push(f),
             Msg::Flush(ack) => acks.push(ack),
             Msg::Watch(arn, flag) => watched.push((arn, flag)),
+            Msg::WatchToken(..) => {}
         }
     }
     // Everything encoded so far; a finish comes after its execution's last event.

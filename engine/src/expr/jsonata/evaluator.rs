@@ -435,8 +435,12 @@ impl<'h> Evaluator<'h> {
                 input_seq = result_seq.clone();
             }
         }
+        let mut tuples_for_group = Vec::new();
         if is_tuple {
             let ts = tuples.unwrap_or_default();
+            if node.group.is_some() {
+                tuples_for_group = ts.clone();
+            }
             if node.tuple {
                 result_seq = Value::array_flags(ts, SEQUENCE | TUPLE_STREAM);
             } else {
@@ -454,7 +458,8 @@ impl<'h> Evaluator<'h> {
             }
         }
         if let Some(g) = &node.group {
-            result_seq = self.eval_group(g, result_seq, env)?;
+            let grouped_input = if is_tuple { Value::array_flags(tuples_for_group, SEQUENCE | TUPLE_STREAM) } else { result_seq };
+            result_seq = self.eval_group(g, grouped_input, env)?;
         }
         Ok(result_seq)
     }
@@ -619,7 +624,8 @@ impl<'h> Evaluator<'h> {
         let ts = input.has_flag(TUPLE_STREAM);
         let flags = SEQUENCE | if ts { TUPLE_STREAM } else { 0 };
         let items: Vec<Value> = match &input {
-            Value::Array(a) => a.items.clone(),
+            Value::Array(a) => a.items.iter().filter(|v| v.is_defined()).cloned().collect(),
+            Value::Undefined => Vec::new(),
             other => vec![other.clone()],
         };
         let mut results = Vec::new();

@@ -107,6 +107,11 @@ impl Signature {
         Ok(Signature { params, definition: sig.to_string() })
     }
 
+    /// The number of parameters (the arity a higher-order function sees).
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+
     /// Greedy backtracking match of the symbols against the params (like jsonata's regex);
     /// returns the matched length per param. `anchored` requires consuming all symbols.
     fn matches(&self, syms: &[char], upto: usize, anchored: bool) -> Option<Vec<usize>> {
@@ -174,14 +179,14 @@ impl Signature {
                         return Err(Error::new("T0411").set("index", ai + 1).val(describe(context)));
                     }
                 } else {
-                    out.push(args.get(ai).cloned().unwrap_or_default());
+                    out.push(args.get_mut(ai).map(std::mem::take).unwrap_or_default());
                     ai += 1;
                 }
                 continue;
             }
             for k in 0..len {
-                let single = syms[ai];
-                let arg = std::mem::take(&mut args[ai]);
+                let single = syms.get(ai).copied().unwrap_or('m');
+                let arg = args.get_mut(ai).map(std::mem::take).unwrap_or_default();
                 if p.kind == 'a' {
                     if single == 'm' {
                         out.push(Value::Undefined);

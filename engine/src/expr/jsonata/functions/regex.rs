@@ -137,10 +137,6 @@ pub fn compile(pattern: &str, flags: &str) -> Result<regex::Regex> {
                     out.push_str("\\}");
                 }
             }
-            ' ' | '#' if !in_class => {
-                out.push('\\');
-                out.push(c);
-            }
             _ => out.push(c),
         }
         i += 1;

@@ -1,0 +1,300 @@
+//! The execution host: runs executions with their history in the store, and runs the nested
+//! executions they start (`states:startExecution`), each an execution of its own with its
+//! parent recorded. Lives on one thread (a tokio LocalSet).
+
+use asl::exec::{
+    self, ChildHost, ChildRequest, Clock, LocalFuture, Outcome, Resume, Services, StartRequest,
+    Status, StopSignal,
+};
+use asl::history::callbacks::StoreCallbacks;
+use asl::history::store::{ExecutionRecord, Finish, Store, WriterHandle};
+use asl::history::{DurableHistory, EventKind, HistorySink};
+use asl::resources::Resources;
+use asl::{Definition, Failure};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Weak};
+
+pub struct Host {
+    store: Arc<Store>,
+    writer: WriterHandle,
+    resources: Arc<Resources>,
+    clock: Arc<dyn Clock>,
+    /// Child definitions, loaded once per state machine.
+    definitions: RefCell<HashMap<String, Rc<(Definition, String)>>>,
+    /// Children started without waiting, awaited before the process ends.
+    spawned: RefCell<Vec<tokio::task::JoinHandle<()>>>,
+    me: Weak<Host>,
+}
+
+/// One execution to run through the host.
+pub struct Job {
+    pub def: Rc<Definition>,
+    pub machine_name: String,
+    pub execution_name: String,
+    pub input: Value,
+    pub start_time: Option<DateTime<Utc>>,
+    pub resume: Option<Resume>,
+    pub parent_stop: Option<Arc<StopSignal>>,
+}
+
+impl Host {
+    pub fn new(
+        store: Arc<Store>,
+        resources: Arc<Resources>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Arc<Host>> {
+        let writer = store.writer()?;
+        Ok(Arc::new_cyclic(|me| Host {
+            store,
+            writer,
+            resources,
+            clock,
+            definitions: RefCell::new(HashMap::new()),
+            spawned: RefCell::new(Vec::new()),
+            me: me.clone(),
+        }))
+    }
+
+    fn me(&self) -> Arc<Host> {
+        self.me.upgrade().expect("the host lives while it runs")
+    }
+
+    /// Runs an execution whose record is stored; every event is committed when this returns.
+    pub async fn execute(&self, job: Job) -> Outcome {
+        let arn = exec::execution_arn(&job.machine_name, &job.execution_name);
+        let stop = Arc::new(StopSignal::default());
+        if let Some(parent) = job.parent_stop.clone() {
+            // Stopping the parent stops its children.
+            let child = stop.clone();
+            tokio::task::spawn_local(async move {
+                parent.wait().await;
+                let (e, c) = parent.reason();
+                child.raise_with(e, c);
+            });
+        }
+        let s = stop.clone();
+        self.writer.watch_stop(
+            Arc::from(arn.as_str()),
+            Arc::new(move |e, c| s.raise_with(e, c)),
+        );
+        let last = job.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
+        let history = Arc::new(DurableHistory::new(&arn, self.writer.clone(), last));
+        let services = Services {
+            clock: self.clock.clone(),
+            resources: self.resources.clone(),
+            history: history.clone(),
+            stop: Some(stop),
+            children: Some(self.me() as Arc<dyn ChildHost>),
+            callbacks: Some(Arc::new(StoreCallbacks::new(
+                self.store.clone(),
+                self.writer.clone(),
+            ))),
+        };
+        let req = StartRequest {
+            state_machine_name: job.machine_name,
+            execution_name: job.execution_name,
+            input: job.input,
+            start_time: job.start_time,
+            resume: job.resume,
+        };
+        // If this future is dropped half-way (its parent was aborted), the record still ends.
+        let mut guard = AbortGuard {
+            writer: self.writer.clone(),
+            history: history.clone(),
+            arn: arn.clone(),
+            armed: true,
+        };
+        let outcome = exec::execute(&job.def, req, &services).await;
+        guard.armed = false;
+        self.writer.finish(finish_of(&outcome));
+        outcome
+    }
+
+    /// Waits for children started without waiting (fire-and-forget).
+    pub async fn wait_for_children(&self) {
+        loop {
+            let batch: Vec<_> = self.spawned.borrow_mut().drain(..).collect();
+            if batch.is_empty() {
+                return;
+            }
+            for h in batch {
+                let _ = h.await;
+            }
+        }
+    }
+
+    pub fn writer(&self) -> &WriterHandle {
+        &self.writer
+    }
+
+    /// The child's definition and record, stored before it runs.
+    fn prepare(&self, req: &ChildRequest) -> Result<(Job, String), Failure> {
+        let Some((name, machine)) = self.resources.config.machine(&req.state_machine) else {
+            let arn = if req.state_machine.starts_with("arn:") {
+                req.state_machine.clone()
+            } else {
+                exec::state_machine_arn(&req.state_machine)
+            };
+            return Err(Failure::from_task(
+                "StepFunctions.StateMachineDoesNotExistException",
+                format!(
+                    "State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist): register it in the resources file (stateMachines)"
+                ),
+            ));
+        };
+        let name = name.to_string();
+        let loaded = self.definitions.borrow().get(&name).cloned();
+        let loaded = match loaded {
+            Some(l) => l,
+            None => {
+                let text = std::fs::read_to_string(&machine.definition).map_err(|e| {
+                    Failure::from_task(
+                        "StepFunctions.StateMachineDoesNotExistException",
+                        format!("cannot read {}: {e}", machine.definition.display()),
+                    )
+                })?;
+                let text = asl::definition::substitute(&text, &machine.subs);
+                let def = Definition::from_json(&text).map_err(|e| {
+                    let detail = match e {
+                        asl::definition::Error::Invalid(d) => d
+                            .iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        other => other.to_string(),
+                    };
+                    Failure::from_task(
+                        "StepFunctions.InvalidDefinitionException",
+                        format!("{}: {detail}", machine.definition.display()),
+                    )
+                })?;
+                let l = Rc::new((def, text));
+                self.definitions
+                    .borrow_mut()
+                    .insert(name.clone(), l.clone());
+                l
+            }
+        };
+        let execution_name = req
+            .name
+            .clone()
+            .unwrap_or_else(crate::commands::random_uuid);
+        let arn = exec::execution_arn(&name, &execution_name);
+        let store_err = |e: asl::history::store::StoreError| match e {
+            asl::history::store::StoreError::Exists(_) => Failure::from_task(
+                "StepFunctions.ExecutionAlreadyExistsException",
+                format!("Execution Already Exists: '{arn}'"),
+            ),
+            other => Failure::new("States.TaskFailed", other.to_string()),
+        };
+        self.store
+            .put_state_machine(&exec::state_machine_arn(&name), &name, &loaded.1)
+            .map_err(store_err)?;
+        let start = Utc::now();
+        self.store
+            .insert_execution(&ExecutionRecord {
+                arn: arn.clone(),
+                name: execution_name.clone(),
+                state_machine_arn: exec::state_machine_arn(&name),
+                state_machine_name: name.clone(),
+                definition: loaded.1.clone(),
+                status: "RUNNING".into(),
+                input: req.input.to_string(),
+                output: None,
+                error: None,
+                cause: None,
+                start,
+                stop: None,
+                parent_arn: Some(req.parent_arn.clone()),
+                redrive_count: 0,
+                redrive: None,
+                owner_pid: Some(std::process::id()),
+                options: json!({}),
+            })
+            .map_err(store_err)?;
+        // Definitions are cheap to share; the job owns its copy of the parsed one.
+        let def = Rc::new(loaded.0.clone());
+        Ok((
+            Job {
+                def,
+                machine_name: name,
+                execution_name,
+                input: req.input.clone(),
+                start_time: Some(start),
+                resume: None,
+                parent_stop: req.parent_stop.clone(),
+            },
+            arn,
+        ))
+    }
+}
+
+impl ChildHost for Host {
+    fn run<'a>(&'a self, req: ChildRequest) -> LocalFuture<'a, Result<Outcome, Failure>> {
+        Box::pin(async move {
+            let (job, _) = self.prepare(&req)?;
+            Ok(self.execute(job).await)
+        })
+    }
+
+    fn spawn(&self, req: ChildRequest) -> Result<(String, DateTime<Utc>), Failure> {
+        let (job, arn) = self.prepare(&req)?;
+        let start = job.start_time.unwrap_or_else(Utc::now);
+        let host = self.me();
+        let handle = tokio::task::spawn_local(async move {
+            host.execute(job).await;
+        });
+        self.spawned.borrow_mut().push(handle);
+        Ok((arn, start))
+    }
+}
+
+pub fn finish_of(o: &Outcome) -> Finish {
+    Finish {
+        arn: o.execution_arn.clone(),
+        status: o.status.as_str().to_string(),
+        output: o.output.as_ref().map(|v| v.to_string()),
+        error: o.error.clone(),
+        cause: o.cause.clone(),
+        stop: o.stop_date,
+    }
+}
+
+/// Ends an execution's record as ABORTED if its run is dropped before it finishes.
+struct AbortGuard {
+    writer: WriterHandle,
+    history: Arc<DurableHistory>,
+    arn: String,
+    armed: bool,
+}
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let now = Utc::now();
+        let last = self.history.last_id();
+        self.history.record(
+            last,
+            now,
+            EventKind::with_details(
+                "ExecutionAborted",
+                "executionAbortedEventDetails",
+                json!({"cause": "the parent execution stopped"}),
+            ),
+        );
+        self.writer.finish(Finish {
+            arn: self.arn.clone(),
+            status: Status::Aborted.as_str().to_string(),
+            output: None,
+            error: None,
+            cause: Some("the parent execution stopped".into()),
+            stop: now,
+        });
+    }
+}

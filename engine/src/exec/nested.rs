@@ -1,0 +1,180 @@
+//! Tasks that involve the engine itself: nested executions (`states:startExecution`, `.sync`,
+//! `.sync:2`) and callbacks (`.waitForTaskToken`, with `HeartbeatSeconds`). Everything else
+//! goes to the resources.
+
+use super::{ChildRequest, Outcome, Services, Status, TokenEvent};
+use crate::failure::{names, Failure};
+use crate::resources::TaskCall;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const START_EXECUTION: &str = "arn:aws:states:::states:startExecution";
+const CALLBACK: &str = ".waitForTaskToken";
+
+pub(super) async fn invoke(
+    services: &Services,
+    call: &TaskCall<'_>,
+    execution_arn: &str,
+    token: Option<&str>,
+    heartbeat: Option<u64>,
+) -> Result<Value, Failure> {
+    // A mocked state returns its mock, whatever the resource.
+    if services
+        .resources
+        .mocks
+        .as_ref()
+        .is_some_and(|m| m.has(call.state_name))
+    {
+        return services.resources.invoke(call).await;
+    }
+    let base = call.resource.strip_suffix(CALLBACK);
+    let Some(base) = base else {
+        return match call.resource.strip_prefix(START_EXECUTION) {
+            Some(mode) => start_execution(services, call, execution_arn, mode).await,
+            None => services.resources.invoke(call).await,
+        };
+    };
+    // A callback: register the token, send the task (when asl can), then wait for the token.
+    let Some(token) = token else {
+        return Err(Failure::runtime("a callback task has no task token"));
+    };
+    let callbacks = services.callbacks.as_ref().ok_or_else(|| {
+        Failure::new(
+            names::TASK_FAILED,
+            "callback tasks need the execution database (run without --no-store)",
+        )
+    })?;
+    let mut events = callbacks.register(token, execution_arn, call.state_name)?;
+    let sent = if base == START_EXECUTION {
+        start_execution(services, call, execution_arn, "")
+            .await
+            .map(|_| ())
+    } else if knows(base) {
+        services.resources.invoke(call).await.map(|_| ())
+    } else {
+        // An integration asl cannot send (SQS, SNS, ...): the token waits for
+        // `asl task success|failure`.
+        Ok(())
+    };
+    sent?;
+    loop {
+        let next = events.recv();
+        let event = match heartbeat {
+            None => next.await,
+            Some(secs) => {
+                let sleep = services.clock.sleep(Duration::from_secs(secs));
+                tokio::select! {
+                    biased;
+                    e = next => e,
+                    _ = sleep => return Err(Failure::new(names::HEARTBEAT_TIMEOUT, "")),
+                }
+            }
+        };
+        match event {
+            Some(TokenEvent::Heartbeat) => continue,
+            Some(TokenEvent::Success(v)) => return Ok(v),
+            Some(TokenEvent::Failure { error, cause }) => {
+                return Err(Failure::from_task(error, cause))
+            }
+            None => {
+                return Err(Failure::new(
+                    names::TASK_FAILED,
+                    "the task token can no longer be completed",
+                ))
+            }
+        }
+    }
+}
+
+/// Resources that asl runs itself, and so can send for a callback task.
+fn knows(resource: &str) -> bool {
+    resource == "arn:aws:states:::lambda:invoke" || resource == "arn:aws:states:::http:invoke"
+}
+
+async fn start_execution(
+    services: &Services,
+    call: &TaskCall<'_>,
+    execution_arn: &str,
+    mode: &str,
+) -> Result<Value, Failure> {
+    let host = services.children.as_ref().ok_or_else(|| {
+        Failure::new(
+            names::TASK_FAILED,
+            "nested executions need the execution database (run without --no-store)",
+        )
+    })?;
+    let p = call.parameters;
+    let machine = p
+        .get("StateMachineArn")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| Failure::runtime("startExecution needs Parameters.StateMachineArn"))?;
+    let input = match p.get("Input") {
+        None => json!({}),
+        // AWS takes Input as JSON text or as JSON.
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+        Some(v) => v.clone(),
+    };
+    let req = ChildRequest {
+        state_machine: machine.to_string(),
+        name: p.get("Name").and_then(|v| v.as_str()).map(String::from),
+        input,
+        parent_arn: execution_arn.to_string(),
+        parent_stop: services.stop.clone(),
+    };
+    match mode {
+        "" => {
+            let (arn, start) = host.spawn(req)?;
+            Ok(json!({"ExecutionArn": arn, "StartDate": start.timestamp_millis()}))
+        }
+        ".sync" | ".sync:2" => {
+            let outcome = host.run(req).await?;
+            let as_json = mode == ".sync:2";
+            let record = describe(&outcome, as_json);
+            if outcome.status == Status::Succeeded {
+                Ok(record)
+            } else {
+                Err(Failure::from_task(names::TASK_FAILED, record.to_string()))
+            }
+        }
+        other => Err(Failure::runtime(format!(
+            "unsupported startExecution variant {other:?}: use .sync, .sync:2, .waitForTaskToken or none"
+        ))),
+    }
+}
+
+/// The child as the `.sync` integrations return it: DescribeExecution's fields, payloads as
+/// JSON text (`.sync`) or as JSON (`.sync:2`).
+pub fn describe(o: &Outcome, as_json: bool) -> Value {
+    let payload = |v: &Value| {
+        if as_json {
+            v.clone()
+        } else {
+            Value::String(v.to_string())
+        }
+    };
+    let mut d = json!({
+        "ExecutionArn": o.execution_arn,
+        "Input": payload(&o.input),
+        "InputDetails": {"Included": true},
+        "Name": o.name,
+        "StartDate": o.start_date.timestamp_millis(),
+        "StateMachineArn": o.state_machine_arn,
+        "Status": o.status.as_str(),
+        "StopDate": o.stop_date.timestamp_millis(),
+    });
+    if let Some(out) = &o.output {
+        d["Output"] = payload(out);
+        d["OutputDetails"] = json!({"Included": true});
+    }
+    if let Some(e) = &o.error {
+        d["Error"] = json!(e);
+    }
+    if let Some(c) = &o.cause {
+        d["Cause"] = json!(c);
+    }
+    if as_json {
+        d["RedriveCount"] = json!(0);
+        d["RedriveStatus"] = json!("NOT_REDRIVABLE");
+    }
+    d
+}

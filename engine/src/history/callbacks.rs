@@ -1,0 +1,45 @@
+//! Task tokens through the database, so that `asl task success|failure|heartbeat` works from
+//! any process: the token is registered before the task is sent, and the writer thread tells
+//! the waiting task what happened to it.
+
+use super::store::{Store, WriterHandle};
+use crate::exec::{Callbacks, TokenEvent};
+use crate::failure::{names, Failure};
+use std::sync::Arc;
+
+pub struct StoreCallbacks {
+    store: Arc<Store>,
+    writer: WriterHandle,
+}
+
+impl StoreCallbacks {
+    pub fn new(store: Arc<Store>, writer: WriterHandle) -> Self {
+        StoreCallbacks { store, writer }
+    }
+}
+
+impl Callbacks for StoreCallbacks {
+    fn register(
+        &self,
+        token: &str,
+        execution_arn: &str,
+        state_name: &str,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, Failure> {
+        self.store
+            .register_token(token, execution_arn, state_name)
+            .map_err(|e| {
+                Failure::new(
+                    names::TASK_FAILED,
+                    format!("cannot record the task token: {e}"),
+                )
+            })?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.writer.watch_token(
+            token.to_string(),
+            Box::new(move |event| {
+                let _ = tx.send(event);
+            }),
+        );
+        Ok(rx)
+    }
+}

@@ -1,0 +1,346 @@
+//! Nested executions (`states:startExecution`, `.sync`, `.sync:2`) and callbacks
+//! (`.waitForTaskToken` completed by `asl task` from another process), through the binary.
+
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Env {
+    fn new() -> Env {
+        let env = Env {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        env.file(
+            "child.asl.json",
+            &json!({"StartAt": "Check", "States": {
+                "Check": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "IsPresent": true, "Next": "Boom"}], "Default": "Work"},
+                "Boom": {"Type": "Fail", "Error": "Child.Failed", "Cause": "asked to fail"},
+                "Work": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)", "parent.$": "$.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"}, "End": true}}})
+            .to_string(),
+        );
+        env.file(
+            "sleeper.asl.json",
+            &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}).to_string(),
+        );
+        env.file(
+            "asl-resources.json",
+            &json!({"stateMachines": {
+                "Child": {"definition": "child.asl.json"},
+                "Sleeper": {"definition": "sleeper.asl.json"}
+            }})
+            .to_string(),
+        );
+        env
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_asl"));
+        c.env("ASL_DB", self.dir.path().join("asl.db")).args(args);
+        c
+    }
+
+    fn asl(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn run(&self, def: Value, input: Value, name: &str) -> Value {
+        let wf = self.file(&format!("{name}.asl.json"), &def.to_string());
+        let o = self.asl(&[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            name,
+            "--input",
+            &input.to_string(),
+            "--json",
+            "--wait-scale",
+            "0",
+        ]);
+        json_of(&o)
+    }
+
+    fn describe(&self, exec: &str) -> Value {
+        json_of(&self.asl(&["describe", exec, "--json"]))
+    }
+
+    /// Polls (bounded) until `f` gives a value.
+    fn wait_for<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn with_parent(mut input: Value) -> Value {
+    input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$"] = json!("$$.Execution.Id");
+    input
+}
+
+fn start(mode: &str, input: Value) -> Value {
+    json!({"StartAt": "Start", "States": {"Start": {"Type": "Task",
+        "Resource": format!("arn:aws:states:::states:startExecution{mode}"),
+        "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:Child",
+                       "Input": with_parent(input)},
+        "End": true}}})
+}
+
+#[test]
+fn a_parent_runs_sync2_children_in_a_map() {
+    let env = Env::new();
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.ns", "MaxConcurrency": 2,
+        "ItemProcessor": {"StartAt": "Child", "States": {"Child": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": "Child", "Input": {"n.$": "$", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}},
+            "OutputPath": "$.Output", "End": true}}},
+        "End": true}}});
+    let out = env.run(def, json!({"ns": [1, 2, 3]}), "parent");
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let parent_arn = out["executionArn"].as_str().unwrap();
+    let outputs = out["output"].as_array().unwrap();
+    assert_eq!(outputs.len(), 3);
+    for (i, o) in outputs.iter().enumerate() {
+        assert_eq!(o["doubled"], json!(2 * (i + 1)));
+        assert_eq!(o["parent"], parent_arn);
+    }
+    // Each child is an execution of its own, with its parent recorded.
+    let list = json_of(&env.asl(&["executions", "--state-machine", "Child", "--json"]));
+    let children = list["executions"].as_array().unwrap();
+    assert_eq!(children.len(), 3);
+    for c in children {
+        assert_eq!(c["status"], "SUCCEEDED");
+        let d = env.describe(c["executionArn"].as_str().unwrap());
+        assert_eq!(d["parentExecutionArn"], parent_arn);
+        let h = json_of(&env.asl(&["history", c["executionArn"].as_str().unwrap(), "--json"]));
+        assert_eq!(
+            h["events"].as_array().unwrap().last().unwrap()["type"],
+            "ExecutionSucceeded"
+        );
+    }
+}
+
+#[test]
+fn sync_gives_text_payloads_and_a_failing_child_fails_the_task() {
+    let env = Env::new();
+    let out = env.run(start(".sync", json!({"n": 4})), json!({}), "p1");
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let r = &out["output"];
+    assert_eq!(r["Status"], "SUCCEEDED");
+    assert!(r["Output"].is_string());
+    assert_eq!(
+        serde_json::from_str::<Value>(r["Output"].as_str().unwrap()).unwrap()["doubled"],
+        8
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(r["Input"].as_str().unwrap()).unwrap()["n"],
+        4
+    );
+    assert!(r["StartDate"].is_number() && r["StopDate"].is_number());
+
+    let out = env.run(start(".sync:2", json!({"fail": true})), json!({}), "p2");
+    assert_eq!(out["status"], "FAILED");
+    assert_eq!(out["error"], "States.TaskFailed");
+    let cause: Value = serde_json::from_str(out["cause"].as_str().unwrap()).unwrap();
+    assert_eq!(cause["Status"], "FAILED");
+    assert_eq!(cause["Error"], "Child.Failed");
+    assert_eq!(cause["Cause"], "asked to fail");
+}
+
+#[test]
+fn fire_and_forget_children_finish_and_unknown_machines_fail() {
+    let env = Env::new();
+    let out = env.run(start("", json!({"n": 1})), json!({}), "p3");
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let child = out["output"]["ExecutionArn"].as_str().unwrap();
+    assert!(out["output"]["StartDate"].is_number());
+    // The process waits for the children it started before it exits.
+    assert_eq!(env.describe(child)["status"], "SUCCEEDED");
+
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:Nope"}, "End": true}}});
+    let out = env.run(def, json!({}), "p4");
+    assert_eq!(
+        out["error"],
+        "StepFunctions.StateMachineDoesNotExistException"
+    );
+    assert!(out["cause"].as_str().unwrap().starts_with(
+        "State Machine Does Not Exist: 'arn:aws:states:us-east-1:123456789012:stateMachine:Nope'"
+    ));
+}
+
+#[test]
+fn stopping_the_parent_stops_its_children() {
+    let env = Env::new();
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "Sleeper"}, "End": true}}});
+    let wf = env.file("parent.asl.json", &def.to_string());
+    let child = env
+        .cmd(&["run", wf.to_str().unwrap(), "--name", "boss", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let sleeper = env.wait_for("the child to start", || {
+        let list = json_of(&env.asl(&["executions", "--state-machine", "Sleeper", "--json"]));
+        list["executions"].as_array()?.first()?["executionArn"]
+            .as_str()
+            .map(String::from)
+    });
+    let o = env.asl(&[
+        "stop",
+        "boss",
+        "--error",
+        "Operator.Stop",
+        "--cause",
+        "enough",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let status = guard.0.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let boss = env.describe("boss");
+    assert_eq!(boss["status"], "ABORTED");
+    assert_eq!(boss["error"], "Operator.Stop");
+    assert_eq!(env.describe(&sleeper)["status"], "ABORTED");
+}
+
+fn callback_def(heartbeat: Option<u64>) -> Value {
+    let mut task = json!({"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "https://sqs.example/q", "MessageBody": {"token.$": "$$.Task.Token"}},
+        "End": true});
+    if let Some(h) = heartbeat {
+        task["HeartbeatSeconds"] = json!(h);
+    }
+    json!({"StartAt": "Ask", "States": {"Ask": task}})
+}
+
+/// Starts a callback workflow in a process of its own and gives its task token.
+fn start_waiting(env: &Env, name: &str, def: Value, scale: &str) -> (Guard, String) {
+    let wf = env.file(&format!("{name}.asl.json"), &def.to_string());
+    let child = env
+        .cmd(&[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            name,
+            "--json",
+            "--wait-scale",
+            scale,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = Guard(child);
+    let token = env.wait_for("the task to be scheduled", || {
+        let o = env.asl(&["history", name, "--json", "--type", "TaskScheduled"]);
+        if !o.status.success() {
+            return None;
+        }
+        let h = json_of(&o);
+        let e = h["events"].as_array()?.first()?.clone();
+        let params: Value =
+            serde_json::from_str(e["taskScheduledEventDetails"]["parameters"].as_str()?).ok()?;
+        params["MessageBody"]["token"].as_str().map(String::from)
+    });
+    (guard, token)
+}
+
+fn finish(mut g: Guard) -> Value {
+    let mut out = String::new();
+    use std::io::Read;
+    g.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    g.0.wait().unwrap();
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn callbacks_are_completed_from_another_process() {
+    let env = Env::new();
+    let (g, token) = start_waiting(&env, "cb1", callback_def(None), "1");
+    let o = env.asl(&["task", "heartbeat", &token]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = env.asl(&[
+        "task",
+        "success",
+        &token,
+        "--output",
+        r#"{"approved": true}"#,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = finish(g);
+    assert_eq!(out["status"], "SUCCEEDED");
+    assert_eq!(out["output"], json!({"approved": true}));
+    // A token cannot be completed twice, and an unknown one is an error.
+    let o = env.asl(&["task", "success", &token]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = env.asl(&["task", "failure", "no-such-token"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid Token"));
+
+    let (g, token) = start_waiting(&env, "cb2", callback_def(None), "1");
+    let o = env.asl(&[
+        "task", "failure", &token, "--error", "Rejected", "--cause", "no",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = finish(g);
+    assert_eq!(out["status"], "FAILED");
+    assert_eq!(out["error"], "Rejected");
+    assert_eq!(out["cause"], "no");
+}
+
+#[test]
+fn a_silent_worker_misses_its_heartbeat() {
+    let env = Env::new();
+    // HeartbeatSeconds 2 at a wait scale of 0.1: 200 ms without a heartbeat.
+    let (g, _token) = start_waiting(&env, "cb3", callback_def(Some(2)), "0.1");
+    let out = finish(g);
+    assert_eq!(out["status"], "FAILED");
+    assert_eq!(out["error"], "States.HeartbeatTimeout");
+    let h = json_of(&env.asl(&["history", "cb3", "--json", "--type", "TaskTimedOut"]));
+    assert_eq!(h["events"].as_array().unwrap().len(), 1);
+}
