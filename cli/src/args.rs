@@ -37,9 +37,66 @@ pub enum Command {
     Redrive(ResumeArgs),
     /// Delete executions that ended before a given age, with their events
     Prune(PruneArgs),
+    /// Run the pizza load workflow against the bundled pizza API (or --api), with live
+    /// progress, and print the load report
+    Load(LoadArgs),
+    /// Load report of an execution and all its children: requests, failures, latency percentiles
+    Report(ReportArgs),
     /// Complete a callback task (`.waitForTaskToken`) by its task token, from any process
     #[command(subcommand)]
     Task(TaskCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// How many order workflows run at once at the end of the ramp
+    #[arg(long, default_value_t = 10)]
+    pub target_concurrency: u32,
+    /// How long the ramp up to the target lasts (e.g. 10s, 1m)
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub ramp_up: String,
+    /// How long the target concurrency is then held
+    #[arg(long, default_value = "20s", value_name = "DURATION")]
+    pub duration: String,
+    /// By how much concurrency rises each round (default: a tenth of the target, at least 1)
+    #[arg(long)]
+    pub step: Option<u32>,
+    /// How often each order is read after it is created
+    #[arg(long, default_value_t = 7)]
+    pub fetches: u32,
+    /// Seconds each order workflow waits between creating and reading an order
+    #[arg(long, default_value_t = 1)]
+    pub wait_seconds: u32,
+    /// Use this pizza API (its base URL, serving /order-api and /admin-api) instead of the bundled one
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// Latency the bundled API adds to every request: N or MIN-MAX milliseconds
+    #[arg(long, value_name = "MS")]
+    pub api_latency_ms: Option<String>,
+    /// Fraction of requests the bundled API answers with 500
+    #[arg(long, default_value_t = 0.0)]
+    pub api_error_rate: f64,
+    /// Also write the HTML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print the report as JSON instead of tables
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The execution: its ARN, its name, or a unique prefix of either
+    pub execution: String,
+    /// Print the report as JSON
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print the per-state and per-endpoint rows as CSV
+    #[arg(long)]
+    pub csv: bool,
+    /// Also write a self-contained HTML page with charts to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -8,7 +8,7 @@ use asl::exec::{
 };
 use asl::history::callbacks::StoreCallbacks;
 use asl::history::store::{ExecutionRecord, Finish, Store, WriterHandle};
-use asl::history::{DurableHistory, EventKind, HistorySink};
+use asl::history::{DurableHistory, EventKind, HistorySink, Progress};
 use asl::resources::Resources;
 use asl::{Definition, Failure};
 use chrono::{DateTime, Utc};
@@ -27,6 +27,8 @@ pub struct Host {
     definitions: RefCell<HashMap<String, Rc<(Definition, String)>>>,
     /// Children started without waiting, awaited before the process ends.
     spawned: RefCell<Vec<tokio::task::JoinHandle<()>>>,
+    /// Counters for a progress display, when one is shown.
+    pub progress: Option<Arc<Progress>>,
     me: Weak<Host>,
 }
 
@@ -47,6 +49,15 @@ impl Host {
         resources: Arc<Resources>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Arc<Host>> {
+        Host::with_progress(store, resources, clock, None)
+    }
+
+    pub fn with_progress(
+        store: Arc<Store>,
+        resources: Arc<Resources>,
+        clock: Arc<dyn Clock>,
+        progress: Option<Arc<Progress>>,
+    ) -> anyhow::Result<Arc<Host>> {
         let writer = store.writer()?;
         Ok(Arc::new_cyclic(|me| Host {
             store,
@@ -55,6 +66,7 @@ impl Host {
             clock,
             definitions: RefCell::new(HashMap::new()),
             spawned: RefCell::new(Vec::new()),
+            progress,
             me: me.clone(),
         }))
     }
@@ -82,7 +94,10 @@ impl Host {
             Arc::new(move |e, c| s.raise_with(e, c)),
         );
         let last = job.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
-        let history = Arc::new(DurableHistory::new(&arn, self.writer.clone(), last));
+        let history = Arc::new(
+            DurableHistory::new(&arn, self.writer.clone(), last)
+                .with_progress(self.progress.clone()),
+        );
         let services = Services {
             clock: self.clock.clone(),
             resources: self.resources.clone(),
@@ -158,6 +173,7 @@ impl Host {
                     )
                 })?;
                 let text = asl::definition::substitute(&text, &machine.subs);
+                let text = asl::definition::substitute(&text, &self.resources.config.run_subs);
                 let def = Definition::from_json(&text).map_err(|e| {
                     let detail = match e {
                         asl::definition::Error::Invalid(d) => d

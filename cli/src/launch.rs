@@ -16,6 +16,8 @@ use std::time::Instant;
 
 /// What `run` stores so that `resume` and `redrive` can start the same run again.
 pub struct Options {
+    /// `--sub` pairs, which nested state machines get too.
+    pub subs: Vec<(String, String)>,
     pub mock_config: Option<String>,
     pub test_case: Option<String>,
     pub resources: Option<String>,
@@ -25,13 +27,24 @@ pub struct Options {
 impl Options {
     pub fn to_json(&self) -> Value {
         json!({"mockConfig": self.mock_config, "testCase": self.test_case,
-               "resources": self.resources, "waitScale": self.wait_scale})
+               "resources": self.resources, "waitScale": self.wait_scale,
+               "subs": self.subs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()})
     }
 
     pub fn from_json(v: &Value) -> Options {
         Options {
             mock_config: v["mockConfig"].as_str().map(String::from),
             test_case: v["testCase"].as_str().map(String::from),
+            subs: v["subs"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| {
+                            Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             resources: v["resources"].as_str().map(String::from),
             wait_scale: v["waitScale"].as_f64().unwrap_or(1.0),
         }
@@ -39,13 +52,15 @@ impl Options {
 
     /// The resources file, every problem located in it.
     pub fn resources(&self) -> Result<ResourcesConfig> {
-        let Some(f) = &self.resources else {
-            return Ok(ResourcesConfig::default());
+        let mut cfg = match &self.resources {
+            None => ResourcesConfig::default(),
+            Some(f) => ResourcesConfig::load(Path::new(f)).map_err(|diags| {
+                let lines: Vec<String> = diags.iter().map(|d| format!("{f}: {d}")).collect();
+                anyhow::anyhow!("{f} is not a valid resources file:\n{}", lines.join("\n"))
+            })?,
         };
-        ResourcesConfig::load(Path::new(f)).map_err(|diags| {
-            let lines: Vec<String> = diags.iter().map(|d| format!("{f}: {d}")).collect();
-            anyhow::anyhow!("{f} is not a valid resources file:\n{}", lines.join("\n"))
-        })
+        cfg.run_subs = self.subs.clone();
+        Ok(cfg)
     }
 
     pub fn mocks(&self, machine: &str) -> Result<Option<MockSet>> {

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod db;
 mod host;
+mod html;
 mod launch;
 mod load;
 mod render;

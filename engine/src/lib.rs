@@ -10,6 +10,7 @@ pub mod exec;
 pub mod expr;
 pub mod failure;
 pub mod history;
+pub mod report;
 pub mod resources;
 pub mod states;
 

@@ -3,7 +3,9 @@
 mod describe;
 mod executions;
 mod history;
+mod load;
 mod prune;
+pub mod report;
 mod resume;
 mod run;
 
@@ -28,5 +30,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Redrive(a) => resume::run(a, std::sync::Arc::new(db::open(db_flag)?), true),
         Command::Prune(a) => prune::run(a, &db::open(db_flag)?),
         Command::Task(c) => task::run(c, &db::open(db_flag)?),
+        Command::Report(a) => report::run(a, &db::open(db_flag)?),
+        Command::Load(a) => load::run(a, db_flag),
     }
 }

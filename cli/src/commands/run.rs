@@ -31,6 +31,7 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         .clone()
         .unwrap_or_else(|| load::machine_name(&a.workflow));
     let options = Options {
+        subs: subs.clone(),
         mock_config: a
             .mock_config
             .as_ref()

@@ -134,9 +134,67 @@ pub struct MapState {
     pub tolerated_failure_count: Option<Number>,
     pub tolerated_failure_percentage: Option<Number>,
     pub label: Option<String>,
-    pub item_reader: Option<Value>,
-    pub item_batcher: Option<Value>,
-    pub result_writer: Option<Value>,
+    /// `ProcessorConfig.ExecutionType` of a DISTRIBUTED Map (STANDARD when absent).
+    pub express: bool,
+    /// The `ItemProcessor` as written (without `ProcessorConfig`): the definition that a
+    /// DISTRIBUTED Map's child executions are recorded with.
+    pub processor_source: Arc<Value>,
+    pub item_reader: Option<ItemReader>,
+    pub item_batcher: Option<ItemBatcher>,
+    pub result_writer: Option<ResultWriter>,
+}
+
+/// `ItemReader`: where a DISTRIBUTED Map reads its items (S3, here a local directory).
+#[derive(Debug)]
+pub struct ItemReader {
+    pub resource: ReaderResource,
+    /// `Parameters` (`Bucket`, `Key`, `Prefix`...), evaluated against the state's input.
+    pub parameters: Option<Template>,
+    pub input_type: Option<InputType>,
+    pub csv_headers: Option<Vec<String>>,
+    /// The `CSVDelimiter` byte (`,` by default).
+    pub csv_delimiter: u8,
+    pub max_items: Option<Number>,
+    /// `ItemsPointer`: a JSON pointer to the array inside a JSON file.
+    pub items_pointer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderResource {
+    GetObject,
+    ListObjectsV2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputType {
+    Json,
+    Jsonl,
+    Csv,
+    Manifest,
+}
+
+/// `ItemBatcher`: several items per child execution.
+#[derive(Debug)]
+pub struct ItemBatcher {
+    pub max_items_per_batch: Option<Number>,
+    pub max_input_bytes_per_batch: Option<Number>,
+    pub batch_input: Option<Template>,
+}
+
+/// `ResultWriter`: the child executions' results exported to files (and/or reshaped).
+#[derive(Debug)]
+pub struct ResultWriter {
+    /// `Parameters` (`Bucket`, `Prefix`); none when only `WriterConfig` is given.
+    pub parameters: Option<Template>,
+    pub transformation: Transformation,
+    pub jsonl: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transformation {
+    None,
+    Compact,
+    Flatten,
 }
 
 #[derive(Debug, Clone)]

@@ -743,7 +743,10 @@ fn error_equals(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Vec<String>
                 if s == names::ALL && list.len() > 1 {
                     d.push(&eptr, "States.ALL must appear alone in ErrorEquals");
                 }
-                if s.starts_with("States.") && !KNOWN_STATES_ERRORS.contains(&s) {
+                if s.starts_with("States.")
+                    && !KNOWN_STATES_ERRORS.contains(&s)
+                    && !is_http_error(s)
+                {
                     d.push(&eptr, format!("unknown error name {s:?}"));
                 }
                 out.push(s.to_string());
@@ -752,6 +755,13 @@ fn error_equals(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Vec<String>
         }
     }
     out
+}
+
+/// The HTTP task's error names: `States.Http.Socket`, `States.Http.StatusCode.NNN`.
+fn is_http_error(s: &str) -> bool {
+    s == "States.Http.Socket"
+        || s.strip_prefix("States.Http.StatusCode.")
+            .is_some_and(|c| c.len() == 3 && c.chars().all(|ch| ch.is_ascii_digit()))
 }
 
 fn parse_retry(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Vec<Retrier> {
@@ -948,6 +958,7 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
         d,
     );
     let mut distributed = false;
+    let mut express = false;
     if let Some(pc) = pm.get("ProcessorConfig") {
         let cptr = format!("{pptr}/ProcessorConfig");
         match pc.as_object() {
@@ -965,6 +976,15 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
                     Some(other) => d.push(
                         format!("{cptr}/Mode"),
                         format!("Mode must be INLINE or DISTRIBUTED, not {other:?}"),
+                    ),
+                }
+                match pc.get("ExecutionType") {
+                    None => {}
+                    Some(Value::String(t)) if t == "STANDARD" => {}
+                    Some(Value::String(t)) if t == "EXPRESS" => express = true,
+                    Some(other) => d.push(
+                        format!("{cptr}/ExecutionType"),
+                        format!("ExecutionType must be STANDARD or EXPRESS, not {other}"),
                     ),
                 }
             }
@@ -1011,6 +1031,41 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
             );
         }
     }
+    let item_reader = m
+        .get("ItemReader")
+        .and_then(|v| parse_item_reader(v, &format!("{ptr}/ItemReader"), d));
+    let item_batcher = m
+        .get("ItemBatcher")
+        .and_then(|v| parse_item_batcher(v, &format!("{ptr}/ItemBatcher"), d));
+    let result_writer = m
+        .get("ResultWriter")
+        .and_then(|v| parse_result_writer(v, &format!("{ptr}/ResultWriter"), d));
+    if !distributed {
+        for key in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+            if m.contains_key(key) {
+                d.push(
+                    format!("{ptr}/{key}"),
+                    format!("{key} needs a DISTRIBUTED Map (ItemProcessor.ProcessorConfig.Mode)"),
+                );
+            }
+        }
+    }
+    if let Some(Value::String(label)) = m.get("Label") {
+        if label.chars().count() > 40
+            || label.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+            })
+        {
+            d.push(
+                format!("{ptr}/Label"),
+                "Label must be at most 40 characters, without spaces, brackets, wildcards or special characters",
+            );
+        }
+    }
+    let mut processor_source = proc.clone();
+    if let Some(o) = processor_source.as_object_mut() {
+        o.remove("ProcessorConfig");
+    }
     Some(MapState {
         items_path,
         item_selector,
@@ -1020,8 +1075,268 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
         tolerated_failure_count,
         tolerated_failure_percentage,
         label: m.get("Label").and_then(|v| v.as_str()).map(String::from),
-        item_reader: m.get("ItemReader").cloned(),
-        item_batcher: m.get("ItemBatcher").cloned(),
-        result_writer: m.get("ResultWriter").cloned(),
+        express,
+        processor_source: Arc::new(processor_source),
+        item_reader,
+        item_batcher,
+        result_writer,
+    })
+}
+
+/// `Parameters` of an `ItemReader` or `ResultWriter`: a payload template.
+fn parameters_field(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Template> {
+    match m.get("Parameters") {
+        None => None,
+        Some(Value::Object(_)) => template_field(m, "Parameters", ptr, d),
+        Some(_) => {
+            d.push(format!("{ptr}/Parameters"), "Parameters must be an object");
+            None
+        }
+    }
+}
+
+fn parse_item_reader(v: &Value, ptr: &str, d: &mut Diags) -> Option<ItemReader> {
+    let Some(m) = v.as_object() else {
+        d.push(ptr, "ItemReader must be an object");
+        return None;
+    };
+    check_fields(
+        m,
+        ptr,
+        &["Resource", "Parameters", "ReaderConfig"],
+        "an ItemReader",
+        d,
+    );
+    let resource = match m.get("Resource").and_then(|r| r.as_str()) {
+        Some("arn:aws:states:::s3:getObject") => ReaderResource::GetObject,
+        Some("arn:aws:states:::s3:listObjectsV2") => ReaderResource::ListObjectsV2,
+        Some(other) => {
+            d.push(
+                format!("{ptr}/Resource"),
+                format!("unsupported ItemReader resource {other:?}: use arn:aws:states:::s3:getObject or arn:aws:states:::s3:listObjectsV2"),
+            );
+            return None;
+        }
+        None => {
+            d.push(ptr, "an ItemReader needs a Resource");
+            return None;
+        }
+    };
+    let parameters = parameters_field(m, ptr, d);
+    let mut reader = ItemReader {
+        resource,
+        parameters,
+        input_type: None,
+        csv_headers: None,
+        csv_delimiter: b',',
+        max_items: None,
+        items_pointer: None,
+    };
+    let Some(rc) = m.get("ReaderConfig") else {
+        if resource == ReaderResource::GetObject {
+            d.push(
+                ptr,
+                "an ItemReader with s3:getObject needs ReaderConfig.InputType",
+            );
+        }
+        return Some(reader);
+    };
+    let cptr = format!("{ptr}/ReaderConfig");
+    let Some(rc) = rc.as_object() else {
+        d.push(cptr, "ReaderConfig must be an object");
+        return None;
+    };
+    check_fields(
+        rc,
+        &cptr,
+        &[
+            "InputType",
+            "CSVHeaderLocation",
+            "CSVHeaders",
+            "CSVDelimiter",
+            "MaxItems",
+            "MaxItemsPath",
+            "ItemsPointer",
+        ],
+        "a ReaderConfig",
+        d,
+    );
+    reader.input_type = match rc.get("InputType").and_then(|t| t.as_str()) {
+        None => None,
+        Some("JSON") => Some(InputType::Json),
+        Some("JSONL") => Some(InputType::Jsonl),
+        Some("CSV") => Some(InputType::Csv),
+        Some("MANIFEST") => Some(InputType::Manifest),
+        Some(other) => {
+            d.push(
+                format!("{cptr}/InputType"),
+                format!("InputType must be CSV, JSON, JSONL or MANIFEST, not {other:?}"),
+            );
+            None
+        }
+    };
+    if resource == ReaderResource::GetObject && reader.input_type.is_none() {
+        d.push(&cptr, "an ItemReader with s3:getObject needs InputType");
+    }
+    let location = rc.get("CSVHeaderLocation").and_then(|t| t.as_str());
+    match (location, rc.get("CSVHeaders")) {
+        (None | Some("FIRST_ROW"), None) => {}
+        (Some("GIVEN"), Some(Value::Array(h))) => {
+            let headers: Vec<String> = h
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect();
+            if headers.len() != h.len() || headers.is_empty() {
+                d.push(
+                    format!("{cptr}/CSVHeaders"),
+                    "CSVHeaders must be a non-empty array of strings",
+                );
+            }
+            reader.csv_headers = Some(headers);
+        }
+        (Some("GIVEN"), _) => d.push(
+            &cptr,
+            "CSVHeaderLocation GIVEN needs CSVHeaders, an array of strings",
+        ),
+        (None | Some("FIRST_ROW"), Some(_)) => d.push(
+            format!("{cptr}/CSVHeaders"),
+            "CSVHeaders needs CSVHeaderLocation GIVEN",
+        ),
+        (Some(other), _) => d.push(
+            format!("{cptr}/CSVHeaderLocation"),
+            format!("CSVHeaderLocation must be FIRST_ROW or GIVEN, not {other:?}"),
+        ),
+    }
+    reader.csv_delimiter = match rc.get("CSVDelimiter").and_then(|t| t.as_str()) {
+        None | Some("COMMA") => b',',
+        Some("PIPE") => b'|',
+        Some("SEMICOLON") => b';',
+        Some("SPACE") => b' ',
+        Some("TAB") => b'\t',
+        Some(other) => {
+            d.push(
+                format!("{cptr}/CSVDelimiter"),
+                format!("CSVDelimiter must be COMMA, PIPE, SEMICOLON, SPACE or TAB, not {other:?}"),
+            );
+            b','
+        }
+    };
+    reader.max_items = number_field(rc, "MaxItems", &cptr, false, d);
+    match rc.get("ItemsPointer") {
+        None => {}
+        Some(Value::String(p)) if p.is_empty() || p.starts_with('/') => {
+            reader.items_pointer = Some(p.clone())
+        }
+        Some(_) => d.push(
+            format!("{cptr}/ItemsPointer"),
+            "ItemsPointer must be a JSON pointer (\"/items\")",
+        ),
+    }
+    Some(reader)
+}
+
+fn parse_item_batcher(v: &Value, ptr: &str, d: &mut Diags) -> Option<ItemBatcher> {
+    let Some(m) = v.as_object() else {
+        d.push(ptr, "ItemBatcher must be an object");
+        return None;
+    };
+    check_fields(
+        m,
+        ptr,
+        &[
+            "MaxItemsPerBatch",
+            "MaxItemsPerBatchPath",
+            "MaxInputBytesPerBatch",
+            "MaxInputBytesPerBatchPath",
+            "BatchInput",
+        ],
+        "an ItemBatcher",
+        d,
+    );
+    let batcher = ItemBatcher {
+        max_items_per_batch: number_field(m, "MaxItemsPerBatch", ptr, true, d),
+        max_input_bytes_per_batch: number_field(m, "MaxInputBytesPerBatch", ptr, true, d),
+        batch_input: template_field(m, "BatchInput", ptr, d),
+    };
+    if batcher.max_items_per_batch.is_none() && batcher.max_input_bytes_per_batch.is_none() {
+        d.push(
+            ptr,
+            "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch (or their Path forms)",
+        );
+    }
+    Some(batcher)
+}
+
+fn parse_result_writer(v: &Value, ptr: &str, d: &mut Diags) -> Option<ResultWriter> {
+    let Some(m) = v.as_object() else {
+        d.push(ptr, "ResultWriter must be an object");
+        return None;
+    };
+    check_fields(
+        m,
+        ptr,
+        &["Resource", "Parameters", "WriterConfig"],
+        "a ResultWriter",
+        d,
+    );
+    match (m.get("Resource"), m.get("Parameters")) {
+        (None, None) if !m.contains_key("WriterConfig") => {
+            d.push(
+                ptr,
+                "a ResultWriter needs Resource and Parameters, or WriterConfig",
+            );
+        }
+        (None, None) => {}
+        (Some(Value::String(r)), Some(_)) if r == "arn:aws:states:::s3:putObject" => {}
+        (Some(Value::String(r)), _) if r != "arn:aws:states:::s3:putObject" => d.push(
+            format!("{ptr}/Resource"),
+            format!("unsupported ResultWriter resource {r:?}: use arn:aws:states:::s3:putObject"),
+        ),
+        _ => d.push(ptr, "a ResultWriter needs both Resource and Parameters"),
+    }
+    let parameters = parameters_field(m, ptr, d);
+    let exporting = parameters.is_some();
+    let mut transformation = if exporting {
+        Transformation::None
+    } else {
+        Transformation::Compact
+    };
+    let mut jsonl = false;
+    if let Some(wc) = m.get("WriterConfig") {
+        let wptr = format!("{ptr}/WriterConfig");
+        let Some(wc) = wc.as_object() else {
+            d.push(wptr, "WriterConfig must be an object");
+            return None;
+        };
+        check_fields(
+            wc,
+            &wptr,
+            &["Transformation", "OutputType"],
+            "a WriterConfig",
+            d,
+        );
+        match wc.get("Transformation").and_then(|t| t.as_str()) {
+            None => {}
+            Some("NONE") => transformation = Transformation::None,
+            Some("COMPACT") => transformation = Transformation::Compact,
+            Some("FLATTEN") => transformation = Transformation::Flatten,
+            Some(other) => d.push(
+                format!("{wptr}/Transformation"),
+                format!("Transformation must be NONE, COMPACT or FLATTEN, not {other:?}"),
+            ),
+        }
+        match wc.get("OutputType").and_then(|t| t.as_str()) {
+            None | Some("JSON") => {}
+            Some("JSONL") => jsonl = true,
+            Some(other) => d.push(
+                format!("{wptr}/OutputType"),
+                format!("OutputType must be JSON or JSONL, not {other:?}"),
+            ),
+        }
+    }
+    Some(ResultWriter {
+        parameters,
+        transformation,
+        jsonl,
     })
 }

@@ -48,12 +48,36 @@ pub struct ChildRequest {
 
 pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
 
+/// One child execution of a DISTRIBUTED Map (STANDARD): its definition is the Map's
+/// `ItemProcessor`, its state machine `PARENT/LABEL`.
+pub struct MapChild {
+    pub def: crate::Definition,
+    pub machine_name: String,
+    pub execution_name: String,
+    pub input: Value,
+    pub parent_arn: String,
+    pub map_run_arn: String,
+    /// The parent's stop signal: stopping the parent stops its children.
+    pub parent_stop: Option<Arc<StopSignal>>,
+}
+
 /// Runs nested executions for `states:startExecution` tasks.
 pub trait ChildHost {
     /// Runs a child to its end (`.sync`, `.sync:2`).
     fn run<'a>(&'a self, req: ChildRequest) -> LocalFuture<'a, Result<Outcome, crate::Failure>>;
     /// Starts a child and returns at once with its ARN and start date (no suffix).
     fn spawn(&self, req: ChildRequest) -> Result<(String, DateTime<Utc>), crate::Failure>;
+    /// Runs a DISTRIBUTED Map's STANDARD child as an execution of its own, recorded under its
+    /// parent with its history. `None`: this host does not record them (the Map runs the child
+    /// in-process, unrecorded).
+    fn run_map_child<'a>(
+        &'a self,
+        _child: MapChild,
+    ) -> Option<LocalFuture<'a, Result<Outcome, crate::Failure>>> {
+        None
+    }
+    /// How a Map Run stands (DescribeMapRun's shape), reported as it progresses and when it ends.
+    fn map_run_progress(&self, _execution_arn: &str, _map_run: &Value) {}
 }
 
 /// What happens to a task token.

@@ -107,6 +107,49 @@ pub fn encode_parts(
     out.push(b']');
 }
 
+/// An event as stored, with its timestamp at full (microsecond) resolution.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub id: u64,
+    pub previous_event_id: u64,
+    pub timestamp_us: i64,
+    pub event_type: String,
+    /// The state name of `*StateEntered`/`*StateExited` events.
+    pub name: Option<String>,
+    /// The details object of other events.
+    pub details: Value,
+}
+
+/// Stored lines as raw events, sorted by id (for reports, which want microseconds).
+pub fn decode_raw<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<RawEvent> {
+    let mut out: Vec<RawEvent> = lines
+        .filter_map(|l| serde_json::from_str::<Vec<Value>>(l).ok())
+        .filter(|r| r.len() >= 4)
+        .map(|r| {
+            let ty = r[3].as_str().unwrap_or("").to_string();
+            let state = ty.ends_with("StateEntered") || ty.ends_with("StateExited");
+            RawEvent {
+                id: r[0].as_u64().unwrap_or(0),
+                previous_event_id: r[1].as_u64().unwrap_or(0),
+                timestamp_us: r[2].as_i64().unwrap_or(0),
+                name: if state {
+                    r.get(4).and_then(|n| n.as_str()).map(String::from)
+                } else {
+                    None
+                },
+                details: if state {
+                    Value::Null
+                } else {
+                    r.get(5).cloned().unwrap_or(Value::Null)
+                },
+                event_type: ty,
+            }
+        })
+        .collect();
+    out.sort_by_key(|e| e.id);
+    out
+}
+
 /// Events decoded from stored lines, in AWS's shape, with the resume memo they carry.
 #[derive(Default)]
 pub struct Decoded {

@@ -16,6 +16,43 @@ pub struct DurableHistory {
     last_id: AtomicU64,
     pending: Arc<Mutex<Pending>>,
     writer: WriterHandle,
+    progress: Option<Arc<Progress>>,
+}
+
+/// Live counters over the executions of a run, for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub executions_started: AtomicU64,
+    pub executions_ended: AtomicU64,
+    pub tasks_started: AtomicU64,
+    pub tasks_ended: AtomicU64,
+    pub tasks_failed: AtomicU64,
+}
+
+impl Progress {
+    fn count(&self, kind: &EventKind<'_>) {
+        let EventKind::Other { event_type, .. } = kind else {
+            return;
+        };
+        let c = match event_type.as_str() {
+            "ExecutionStarted" => &self.executions_started,
+            "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" => {
+                &self.executions_ended
+            }
+            "TaskStarted" => &self.tasks_started,
+            "TaskSucceeded" => &self.tasks_ended,
+            "TaskFailed" | "TaskTimedOut" => {
+                self.tasks_failed.fetch_add(1, Ordering::Relaxed);
+                &self.tasks_ended
+            }
+            _ => return,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
 }
 
 impl DurableHistory {
@@ -27,7 +64,14 @@ impl DurableHistory {
             last_id: AtomicU64::new(last_id),
             pending,
             writer,
+            progress: None,
         }
+    }
+
+    /// Counts executions and tasks into `progress` as events are recorded.
+    pub fn with_progress(mut self, progress: Option<Arc<Progress>>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// The id of the last event given out.
@@ -43,6 +87,9 @@ impl DurableHistory {
         memo: Option<&MemoEntry<'_>>,
     ) -> u64 {
         let id = self.last_id.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(p) = &self.progress {
+            p.count(kind);
+        }
         let big = {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             p.append(id, |out| {

@@ -7,7 +7,7 @@ mod durable;
 mod memory;
 pub mod store;
 
-pub use durable::DurableHistory;
+pub use durable::{DurableHistory, Progress};
 pub use memory::MemoryHistory;
 pub use store::{MemoEntry, Store};
 

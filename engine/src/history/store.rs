@@ -524,6 +524,36 @@ impl Store {
         })
     }
 
+    /// An execution's events as stored, with microsecond timestamps.
+    pub fn raw_events(&self, arn: &str) -> Result<Vec<codec::RawEvent>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM event_chunks WHERE execution_arn = ?1 ORDER BY first_id")
+                .map_err(sql)?;
+            let bodies = stmt
+                .query_map([arn], |r| r.get::<_, String>(0))
+                .map_err(sql)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(sql)?;
+            Ok(codec::decode_raw(bodies.iter().flat_map(|b| b.lines())))
+        })
+    }
+
+    /// An execution and every execution below it (children, grandchildren, ...).
+    pub fn family(&self, arn: &str) -> Result<Vec<ExecutionRecord>> {
+        let mut out = vec![self.get_execution(arn)?];
+        let mut i = 0;
+        while i < out.len() {
+            let kids = self.list_executions(&ExecutionFilter {
+                parent_arn: Some(out[i].arn.clone()),
+                ..Default::default()
+            })?;
+            out.extend(kids);
+            i += 1;
+        }
+        Ok(out)
+    }
+
     /// What a resumed or redriven run replays, and the last event id so far.
     pub fn replay_state(&self, arn: &str) -> Result<(Memo, u64)> {
         let (events, memo) = self.events_with_memo(arn)?;

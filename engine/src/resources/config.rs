@@ -54,6 +54,8 @@ pub struct Config {
     pub functions: HashMap<String, Function>,
     pub machines: HashMap<String, Machine>,
     pub connections: HashMap<String, Connection>,
+    /// `--sub` values of the run, applied to nested state machines after their own.
+    pub run_subs: Vec<(String, String)>,
 }
 
 /// The default `timeoutSeconds` of a command function (Lambda's default is 3 s; ours is kinder).

@@ -104,15 +104,11 @@ impl HttpTask {
             .and_then(|a| a.get("ConnectionArn"))
             .and_then(|c| c.as_str())
         {
-            let conn = config.connections.get(arn).ok_or_else(|| {
-                Failure::from_task(
-                    "States.Http.Socket",
-                    format!(
-                        "no connection {arn} is configured in the resources file (connections)"
-                    ),
-                )
-            })?;
-            req = self.authenticate(req, arn, conn).await?;
+            // A connection the resources file does not configure sends no credentials: local
+            // APIs mostly need none, and the definition stays deployable as it is.
+            if let Some(conn) = config.connections.get(arn) {
+                req = self.authenticate(req, arn, conn).await?;
+            }
         }
         if let Some(body) = p.get("RequestBody") {
             let transform = p.get("Transform");

@@ -7,6 +7,7 @@ pub mod builtin;
 pub mod config;
 pub mod functions;
 pub mod http;
+pub mod items;
 pub mod mock;
 
 use crate::failure::{names, Failure};
@@ -27,6 +28,8 @@ pub struct Resources {
     pub mocks: Option<mock::MockSet>,
     pub config: Config,
     pub http: http::HttpTask,
+    /// Local directories standing for S3 buckets (DISTRIBUTED Map's ItemReader/ResultWriter).
+    pub buckets: items::Buckets,
 }
 
 const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
@@ -38,6 +41,7 @@ impl Resources {
             mocks,
             config,
             http: http::HttpTask::new(),
+            buckets: items::Buckets::default(),
         }
     }
 

@@ -30,12 +30,22 @@ impl std::error::Error for Error {}
 impl Error {
     /// An error with the standard message for `code`, filling `{{token}}` and `{{value}}`.
     pub fn new(code: &str) -> Error {
-        Error { code: code.to_string(), message: template(code).to_string(), position: None, token: None }
+        Error {
+            code: code.to_string(),
+            message: template(code).to_string(),
+            position: None,
+            token: None,
+        }
     }
 
     /// An error with an explicit message.
     pub fn msg(code: &str, message: impl Into<String>) -> Error {
-        Error { code: code.to_string(), message: message.into(), position: None, token: None }
+        Error {
+            code: code.to_string(),
+            message: message.into(),
+            position: None,
+            token: None,
+        }
     }
 
     pub(crate) fn at(mut self, pos: usize) -> Error {
@@ -60,7 +70,9 @@ impl Error {
     }
 
     pub(crate) fn set(mut self, key: &str, value: impl fmt::Display) -> Error {
-        self.message = self.message.replace(&format!("{{{{{key}}}}}"), &value.to_string());
+        self.message = self
+            .message
+            .replace(&format!("{{{{{key}}}}}"), &value.to_string());
         self
     }
 

@@ -19,10 +19,16 @@ pub struct Frame {
 
 impl Frame {
     pub fn root() -> Rc<Frame> {
-        Rc::new(Frame { vars: RefCell::new(Vec::new()), parent: None })
+        Rc::new(Frame {
+            vars: RefCell::new(Vec::new()),
+            parent: None,
+        })
     }
     pub fn child(parent: &Rc<Frame>) -> Rc<Frame> {
-        Rc::new(Frame { vars: RefCell::new(Vec::new()), parent: Some(parent.clone()) })
+        Rc::new(Frame {
+            vars: RefCell::new(Vec::new()),
+            parent: Some(parent.clone()),
+        })
     }
     pub fn bind(&self, name: Arc<str>, v: Value) {
         let mut vars = self.vars.borrow_mut();
@@ -170,7 +176,10 @@ impl<'h> Evaluator<'h> {
     fn check_time(&mut self) -> Result<()> {
         if let Some(limit) = self.time_limit {
             if self.start.elapsed() > limit {
-                return Err(Error::msg("U1001", "Expression evaluation timeout: Check for infinite loop"));
+                return Err(Error::msg(
+                    "U1001",
+                    "Expression evaluation timeout: Check for infinite loop",
+                ));
             }
         }
         Ok(())
@@ -179,7 +188,7 @@ impl<'h> Evaluator<'h> {
     /// Periodic time check for long-running loops inside functions.
     pub fn tick(&mut self) -> Result<()> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 1024 == 0 {
+        if self.ticks.is_multiple_of(1024) {
             self.check_time()?;
         }
         Ok(())
@@ -195,7 +204,9 @@ impl<'h> Evaluator<'h> {
             self.depth -= 1;
             return Err(e);
         }
-        let r = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.eval_full(node, input, env));
+        let r = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
+            self.eval_full(node, input, env)
+        });
         self.depth -= 1;
         r
     }
@@ -203,7 +214,7 @@ impl<'h> Evaluator<'h> {
     fn eval_full(&mut self, node: &Node, input: &Value, env: &Rc<Frame>) -> Result<Value> {
         let mut result = self.eval_inner(node, input, env)?;
         for stage in node.predicate.iter() {
-            if let Stage::Filter(pred, _) = stage {
+            if let Stage::Filter(pred) = stage {
                 result = self.eval_filter(pred, result, env)?;
             }
         }
@@ -242,7 +253,10 @@ impl<'h> Evaluator<'h> {
                         }
                         Ok(Value::Number(-n))
                     }
-                    other => Err(Error::new("D1002").tok("-").val(describe(&other)).at(node.pos)),
+                    other => Err(Error::new("D1002")
+                        .tok("-")
+                        .val(describe(&other))
+                        .at(node.pos)),
                 }
             }
             Kind::Array(items) => {
@@ -264,7 +278,10 @@ impl<'h> Evaluator<'h> {
                         }
                     }
                 }
-                Ok(Value::array_flags(result, if node.consarray { CONS } else { 0 }))
+                Ok(Value::array_flags(
+                    result,
+                    if node.consarray { CONS } else { 0 },
+                ))
             }
             Kind::Object(g) => self.eval_group(g, input.clone(), env),
             Kind::Name(n) => Ok(lookup(input, n)),
@@ -294,7 +311,11 @@ impl<'h> Evaluator<'h> {
                         results.push(v.clone());
                     }
                 }
-                Ok(if is_seq { Value::seq(results) } else { Value::array(results) })
+                Ok(if is_seq {
+                    Value::seq(results)
+                } else {
+                    Value::array(results)
+                })
             }
             Kind::Descendant => {
                 if input.is_undefined() {
@@ -308,7 +329,11 @@ impl<'h> Evaluator<'h> {
                     Ok(Value::seq(out))
                 }
             }
-            Kind::Parent(_) => Ok(node.label.as_ref().and_then(|l| env.lookup(l)).unwrap_or_default()),
+            Kind::Parent(_) => Ok(node
+                .label
+                .as_ref()
+                .and_then(|l| env.lookup(l))
+                .unwrap_or_default()),
             Kind::Variable(name) => {
                 if name.is_empty() {
                     if let Value::Array(a) = input {
@@ -320,7 +345,10 @@ impl<'h> Evaluator<'h> {
                 }
                 Ok(self.lookup_var(env, name))
             }
-            Kind::Regex(def) => Ok(Value::func(Func::Regex(Rc::new(RegexVal { re: def.re.clone(), source: def.source.clone() })))),
+            Kind::Regex(def) => Ok(Value::func(Func::Regex(Rc::new(RegexVal {
+                re: def.re.clone(),
+                source: def.source.clone(),
+            })))),
             Kind::Condition(c, t, e) => {
                 let cond = self.eval(c, input, env)?;
                 if truthy(&cond) == Some(true) {
@@ -364,11 +392,16 @@ impl<'h> Evaluator<'h> {
                 if !p.is_func() {
                     return Err(Error::new("T1008").tok(proc_name(proc)).at(node.pos));
                 }
-                Ok(Value::func(Func::Partial { target: p, args: evargs }))
+                Ok(Value::func(Func::Partial {
+                    target: p,
+                    args: evargs,
+                }))
             }
-            Kind::Lambda(def) => {
-                Ok(Value::func(Func::Lambda(Lambda { def: def.clone(), input: input.clone(), env: env.clone() })))
-            }
+            Kind::Lambda(def) => Ok(Value::func(Func::Lambda(Lambda {
+                def: def.clone(),
+                input: input.clone(),
+                env: env.clone(),
+            }))),
             Kind::Apply(l, r) => {
                 let lhs = self.eval(l, input, env)?;
                 if let Kind::Function { proc, args } = &r.kind {
@@ -383,7 +416,10 @@ impl<'h> Evaluator<'h> {
                 }
                 self.apply(&func, vec![lhs], &Value::Null)
             }
-            Kind::Transform(def) => Ok(Value::func(Func::Transform { def: def.clone(), env: env.clone() })),
+            Kind::Transform(def) => Ok(Value::func(Func::Transform {
+                def: def.clone(),
+                env: env.clone(),
+            })),
             Kind::Sort(terms) => self.eval_sort(node, terms, input, env),
             Kind::Placeholder => Ok(Value::Undefined),
         }
@@ -394,7 +430,7 @@ impl<'h> Evaluator<'h> {
             return v;
         }
         if let Some(h) = self.host.get(name) {
-            return Value::func(Func::Host(Rc::from(name), h.clone()));
+            return Value::func(Func::Host(h.clone()));
         }
         if let Some(b) = functions::builtin(name) {
             return Value::func(Func::Builtin(b));
@@ -404,9 +440,19 @@ impl<'h> Evaluator<'h> {
 
     // ----- paths -------------------------------------------------------------------------
 
-    fn eval_path(&mut self, node: &Node, steps: &[Node], input: &Value, env: &Rc<Frame>) -> Result<Value> {
+    fn eval_path(
+        &mut self,
+        node: &Node,
+        steps: &[Node],
+        input: &Value,
+        env: &Rc<Frame>,
+    ) -> Result<Value> {
         let first_is_var = matches!(steps.first().map(|s| &s.kind), Some(Kind::Variable(_)));
-        let mut input_seq = if input.is_array() && !first_is_var { input.clone() } else { Value::seq(vec![input.clone()]) };
+        let mut input_seq = if input.is_array() && !first_is_var {
+            input.clone()
+        } else {
+            Value::seq(vec![input.clone()])
+        };
         let mut result_seq = Value::Undefined;
         let mut is_tuple = false;
         let mut tuples: Option<Vec<Value>> = None;
@@ -458,13 +504,23 @@ impl<'h> Evaluator<'h> {
             }
         }
         if let Some(g) = &node.group {
-            let grouped_input = if is_tuple { Value::array_flags(tuples_for_group, SEQUENCE | TUPLE_STREAM) } else { result_seq };
+            let grouped_input = if is_tuple {
+                Value::array_flags(tuples_for_group, SEQUENCE | TUPLE_STREAM)
+            } else {
+                result_seq
+            };
             result_seq = self.eval_group(g, grouped_input, env)?;
         }
         Ok(result_seq)
     }
 
-    fn eval_step(&mut self, step: &Node, input: &Value, env: &Rc<Frame>, last: bool) -> Result<Value> {
+    fn eval_step(
+        &mut self,
+        step: &Node,
+        input: &Value,
+        env: &Rc<Frame>,
+        last: bool,
+    ) -> Result<Value> {
         if let Kind::Sort(terms) = &step.kind {
             let mut result = self.eval_sort(step, terms, input, env)?;
             if !step.stages.is_empty() {
@@ -476,7 +532,7 @@ impl<'h> Evaluator<'h> {
         for item in input.members().iter() {
             let mut res = self.eval(step, item, env)?;
             for stage in step.stages.iter() {
-                if let Stage::Filter(pred, _) = stage {
+                if let Stage::Filter(pred) = stage {
                     res = self.eval_filter(pred, res, env)?;
                 }
             }
@@ -514,7 +570,12 @@ impl<'h> Evaluator<'h> {
         if let Kind::Sort(terms) = &step.kind {
             let mut result = match tuples {
                 Some(tb) => {
-                    let sorted = self.eval_sort(step, terms, &Value::array_flags(tb, SEQUENCE | TUPLE_STREAM), env)?;
+                    let sorted = self.eval_sort(
+                        step,
+                        terms,
+                        &Value::array_flags(tb, SEQUENCE | TUPLE_STREAM),
+                        env,
+                    )?;
                     sorted.members().to_vec()
                 }
                 None => {
@@ -532,7 +593,11 @@ impl<'h> Evaluator<'h> {
                 }
             };
             if !step.stages.is_empty() {
-                let r = self.eval_stages(&step.stages, Value::array_flags(result, SEQUENCE | TUPLE_STREAM), env)?;
+                let r = self.eval_stages(
+                    &step.stages,
+                    Value::array_flags(result, SEQUENCE | TUPLE_STREAM),
+                    env,
+                )?;
                 result = r.members().to_vec();
             }
             return Ok(result);
@@ -563,7 +628,7 @@ impl<'h> Evaluator<'h> {
                 other => vec![other.clone()],
             };
             let base = match t {
-                Value::Object(o) => (**o).clone(),
+                Value::Object(o) => o.0.clone(),
                 _ => Map::new(),
             };
             for (bb, item) in items.into_iter().enumerate() {
@@ -592,7 +657,11 @@ impl<'h> Evaluator<'h> {
             }
         }
         if !step.stages.is_empty() {
-            let r = self.eval_stages(&step.stages, Value::array_flags(result, SEQUENCE | TUPLE_STREAM), env)?;
+            let r = self.eval_stages(
+                &step.stages,
+                Value::array_flags(result, SEQUENCE | TUPLE_STREAM),
+                env,
+            )?;
             result = r.members().to_vec();
         }
         Ok(result)
@@ -602,7 +671,7 @@ impl<'h> Evaluator<'h> {
         let mut result = input;
         for stage in stages {
             match stage {
-                Stage::Filter(pred, _) => result = self.eval_filter(pred, result, env)?,
+                Stage::Filter(pred) => result = self.eval_filter(pred, result, env)?,
                 Stage::Index(name) => {
                     if let Value::Array(a) = &result {
                         let flags = a.flags.get();
@@ -688,8 +757,16 @@ impl<'h> Evaluator<'h> {
         }
         let mut groups: indexmap::IndexMap<String, (Value, usize)> = indexmap::IndexMap::new();
         for item in items.iter() {
-            let env2 = if reduce { frame_from_tuple(env, item) } else { env.clone() };
-            let ctx = if reduce { tuple_get(item, "@") } else { item.clone() };
+            let env2 = if reduce {
+                frame_from_tuple(env, item)
+            } else {
+                env.clone()
+            };
+            let ctx = if reduce {
+                tuple_get(item, "@")
+            } else {
+                item.clone()
+            };
             for (pi, (knode, _)) in group.pairs.iter().enumerate() {
                 let key = self.eval(knode, &ctx, &env2)?;
                 let key = match key {
@@ -713,7 +790,7 @@ impl<'h> Evaluator<'h> {
             let v = if reduce {
                 let tuple = reduce_tuple_stream(&data);
                 let mut t = match tuple {
-                    Value::Object(o) => (*o).clone(),
+                    Value::Object(o) => o.0.clone(),
                     _ => Map::new(),
                 };
                 let ctx = t.shift_remove("@").unwrap_or_default();
@@ -729,7 +806,13 @@ impl<'h> Evaluator<'h> {
         Ok(Value::object(result))
     }
 
-    fn eval_sort(&mut self, node: &Node, terms: &[SortTerm], input: &Value, env: &Rc<Frame>) -> Result<Value> {
+    fn eval_sort(
+        &mut self,
+        node: &Node,
+        terms: &[SortTerm],
+        input: &Value,
+        env: &Rc<Frame>,
+    ) -> Result<Value> {
         let arr = match input {
             Value::Undefined => return Ok(Value::Undefined),
             Value::Array(a) => a,
@@ -795,7 +878,12 @@ impl<'h> Evaluator<'h> {
                             1
                         }
                     }
-                    _ => return Err(Error::new("T2007").val(describe(aa)).set("value2", describe(bb)).at(pos)),
+                    _ => {
+                        return Err(Error::new("T2007")
+                            .val(describe(aa))
+                            .set("value2", describe(bb))
+                            .at(pos))
+                    }
                 };
                 if comp == 0 {
                     continue;
@@ -810,12 +898,23 @@ impl<'h> Evaluator<'h> {
         let idx: Vec<usize> = (0..arr.items.len()).collect();
         let sorted = merge_sort(idx, &mut |a, b| cmp(a, b))?;
         let items = sorted.into_iter().map(|i| arr.items[i].clone()).collect();
-        Ok(Value::array_flags(items, if is_tuple { TUPLE_STREAM | SEQUENCE } else { 0 }))
+        Ok(Value::array_flags(
+            items,
+            if is_tuple { TUPLE_STREAM | SEQUENCE } else { 0 },
+        ))
     }
 
     // ----- operators ---------------------------------------------------------------------
 
-    fn eval_binary(&mut self, node: &Node, op: BinOp, l: &Node, r: &Node, input: &Value, env: &Rc<Frame>) -> Result<Value> {
+    fn eval_binary(
+        &mut self,
+        node: &Node,
+        op: BinOp,
+        l: &Node,
+        r: &Node,
+        input: &Value,
+        env: &Rc<Frame>,
+    ) -> Result<Value> {
         let lhs = self.eval(l, input, env)?;
         let annotate = |e: Error| e.at(node.pos).tok(op.symbol());
         if op == BinOp::And || op == BinOp::Or {
@@ -858,7 +957,8 @@ impl<'h> Evaluator<'h> {
                 }
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let comparable = |v: &Value| matches!(v, Value::Undefined | Value::String(_) | Value::Number(_));
+                let comparable =
+                    |v: &Value| matches!(v, Value::Undefined | Value::String(_) | Value::Number(_));
                 if !comparable(&lhs) || !comparable(&rhs) {
                     let bad = if !comparable(&lhs) { &lhs } else { &rhs };
                     return Err(annotate(Error::new("T2010").val(describe(bad))));
@@ -870,7 +970,11 @@ impl<'h> Evaluator<'h> {
                     (Value::Number(a), Value::Number(b)) => a.partial_cmp(b),
                     (Value::String(a), Value::String(b)) => Some(js_str_cmp(a, b)),
                     _ => {
-                        return Err(annotate(Error::new("T2009").val(describe(&lhs)).set("value2", describe(&rhs))));
+                        return Err(annotate(
+                            Error::new("T2009")
+                                .val(describe(&lhs))
+                                .set("value2", describe(&rhs)),
+                        ));
                     }
                 };
                 use std::cmp::Ordering::*;
@@ -883,8 +987,16 @@ impl<'h> Evaluator<'h> {
                 })
             }
             BinOp::Concat => {
-                let ls = if lhs.is_undefined() { String::new() } else { functions::string::to_string(&lhs).map_err(annotate)? };
-                let rs = if rhs.is_undefined() { String::new() } else { functions::string::to_string(&rhs).map_err(annotate)? };
+                let ls = if lhs.is_undefined() {
+                    String::new()
+                } else {
+                    functions::string::to_string(&lhs).map_err(annotate)?
+                };
+                let rs = if rhs.is_undefined() {
+                    String::new()
+                } else {
+                    functions::string::to_string(&rhs).map_err(annotate)?
+                };
                 Value::string(ls + &rs)
             }
             BinOp::Range => {
@@ -951,7 +1063,8 @@ impl<'h> Evaluator<'h> {
         for a in args {
             evargs.push(self.eval(a, input, env)?);
         }
-        self.apply(&p, evargs, input).map_err(|e| e.at(node.pos).tok(proc_name(proc)))
+        self.apply(&p, evargs, input)
+            .map_err(|e| e.at(node.pos).tok(proc_name(proc)))
     }
 
     /// Applies a function value to arguments, running tail calls in a loop.
@@ -967,14 +1080,18 @@ impl<'h> Evaluator<'h> {
             };
             let Some(f) = thunk else { break };
             let Func::Lambda(l) = &*f else { break };
-            let Kind::Function { proc, args } = &l.def.body.kind else { break };
+            let Kind::Function { proc, args } = &l.def.body.kind else {
+                break;
+            };
             let next = self.eval(proc, &l.input, &l.env)?;
             let mut evargs = Vec::with_capacity(args.len());
             for a in args {
                 evargs.push(self.eval(a, &l.input, &l.env)?);
             }
             let pos = l.def.body.pos;
-            result = self.apply_inner(&next, evargs, input).map_err(|e| e.at(pos).tok(proc_name(proc)))?;
+            result = self
+                .apply_inner(&next, evargs, input)
+                .map_err(|e| e.at(pos).tok(proc_name(proc)))?;
             self.tick()?;
         }
         Ok(result)
@@ -997,7 +1114,7 @@ impl<'h> Evaluator<'h> {
                 let args = b.signature().validate(args, input)?;
                 (b.f)(self, args, input)
             }
-            Func::Host(_, h) => {
+            Func::Host(h) => {
                 let args = match &h.signature {
                     Some(sig) => sig.validate(args, input)?,
                     None => args,
@@ -1009,7 +1126,10 @@ impl<'h> Evaluator<'h> {
                 let r = (h.f)(&jargs)?;
                 Ok(r.as_ref().map(from_json).unwrap_or_default())
             }
-            Func::Partial { target, args: pargs } => {
+            Func::Partial {
+                target,
+                args: pargs,
+            } => {
                 let mut supplied = args.into_iter();
                 let mut full = Vec::with_capacity(pargs.len());
                 for a in pargs {
@@ -1110,7 +1230,7 @@ fn reduce_tuple_stream(data: &Value) -> Value {
     match data {
         Value::Array(a) => {
             let mut result = match a.items.first() {
-                Some(Value::Object(o)) => (**o).clone(),
+                Some(Value::Object(o)) => o.0.clone(),
                 _ => Map::new(),
             };
             for t in a.items.iter().skip(1) {
@@ -1128,7 +1248,10 @@ fn reduce_tuple_stream(data: &Value) -> Value {
 }
 
 /// Stable merge sort; `swap(a, b)` is true when `a` must come after `b`.
-pub fn merge_sort<T: Clone>(items: Vec<T>, swap: &mut dyn FnMut(T, T) -> Result<bool>) -> Result<Vec<T>> {
+pub fn merge_sort<T: Clone>(
+    items: Vec<T>,
+    swap: &mut dyn FnMut(T, T) -> Result<bool>,
+) -> Result<Vec<T>> {
     if items.len() <= 1 {
         return Ok(items);
     }

@@ -13,7 +13,10 @@ pub enum Tok {
     True,
     False,
     Null,
-    Regex { pattern: String, flags: String },
+    Regex {
+        pattern: String,
+        flags: String,
+    },
     End,
 }
 
@@ -25,15 +28,38 @@ pub struct Token {
 }
 
 const OPERATORS: &[&str] = &[
-    "..", ":=", "!=", ">=", "<=", "**", "~>", ".", "[", "]", "{", "}", "(", ")", ",", "@", "#", ";", ":", "?", "+",
-    "-", "*", "/", "%", "|", "=", "<", ">", "^", "&", "!", "~",
+    "..", ":=", "!=", ">=", "<=", "**", "~>", ".", "[", "]", "{", "}", "(", ")", ",", "@", "#",
+    ";", ":", "?", "+", "-", "*", "/", "%", "|", "=", "<", ">", "^", "&", "!", "~",
 ];
 
 fn is_op_char(c: char) -> bool {
     matches!(
         c,
-        '.' | '[' | ']' | '{' | '}' | '(' | ')' | ',' | '@' | '#' | ';' | ':' | '?' | '+' | '-' | '*' | '/' | '%' | '|'
-            | '=' | '<' | '>' | '^' | '&' | '!' | '~'
+        '.' | '['
+            | ']'
+            | '{'
+            | '}'
+            | '('
+            | ')'
+            | ','
+            | '@'
+            | '#'
+            | ';'
+            | ':'
+            | '?'
+            | '+'
+            | '-'
+            | '*'
+            | '/'
+            | '%'
+            | '|'
+            | '='
+            | '<'
+            | '>'
+            | '^'
+            | '&'
+            | '!'
+            | '~'
     )
 }
 
@@ -48,11 +74,10 @@ pub const SURROGATE_BASE: u32 = 0x10_F800;
 
 impl Lexer {
     pub fn new(src: &str) -> Lexer {
-        Lexer { chars: src.chars().collect(), pos: 0 }
-    }
-
-    pub fn len(&self) -> usize {
-        self.chars.len()
+        Lexer {
+            chars: src.chars().collect(),
+            pos: 0,
+        }
     }
 
     fn at(&self, i: usize) -> Option<char> {
@@ -88,7 +113,12 @@ impl Lexer {
             break;
         }
         let c = match self.at(self.pos) {
-            None => return Ok(Token { tok: Tok::End, pos: self.pos }),
+            None => {
+                return Ok(Token {
+                    tok: Tok::End,
+                    pos: self.pos,
+                })
+            }
             Some(c) => c,
         };
         if !infix && c == '/' {
@@ -102,12 +132,22 @@ impl Lexer {
                 let mut it = op.chars();
                 if it.next() == Some(c) && it.next() == next {
                     self.pos += 2;
-                    return Ok(Token { tok: Tok::Op(op), pos: self.pos });
+                    return Ok(Token {
+                        tok: Tok::Op(op),
+                        pos: self.pos,
+                    });
                 }
             }
-            let op = OPERATORS.iter().find(|o| o.len() == 1 && o.starts_with(c)).copied().unwrap_or(".");
+            let op = OPERATORS
+                .iter()
+                .find(|o| o.len() == 1 && o.starts_with(c))
+                .copied()
+                .unwrap_or(".");
             self.pos += 1;
-            return Ok(Token { tok: Tok::Op(op), pos: self.pos });
+            return Ok(Token {
+                tok: Tok::Op(op),
+                pos: self.pos,
+            });
         }
         if c == '"' || c == '\'' {
             return self.string(c);
@@ -122,7 +162,10 @@ impl Lexer {
                 if d == '`' {
                     let name: String = self.chars[start..self.pos].iter().collect();
                     self.pos += 1;
-                    return Ok(Token { tok: Tok::Name(name), pos: self.pos });
+                    return Ok(Token {
+                        tok: Tok::Name(name),
+                        pos: self.pos,
+                    });
                 }
                 self.pos += 1;
             }
@@ -162,7 +205,7 @@ impl Lexer {
         while let Some(c) = self.at(self.pos) {
             if c == '/' && depth == 0 {
                 let mut backslashes = 0;
-                while self.pos >= backslashes + 1 && self.at(self.pos - backslashes - 1) == Some('\\') {
+                while self.pos > backslashes && self.at(self.pos - backslashes - 1) == Some('\\') {
                     backslashes += 1;
                 }
                 if backslashes % 2 == 0 {
@@ -176,7 +219,10 @@ impl Lexer {
                         self.pos += 1;
                     }
                     let flags: String = self.chars[fstart..self.pos].iter().collect();
-                    return Ok(Token { tok: Tok::Regex { pattern, flags }, pos: self.pos });
+                    return Ok(Token {
+                        tok: Tok::Regex { pattern, flags },
+                        pos: self.pos,
+                    });
                 }
             }
             let escaped = self.pos > 0 && self.at(self.pos - 1) == Some('\\');
@@ -202,24 +248,22 @@ impl Lexer {
                     None => break,
                 };
                 match e {
-                    '"' | '\\' | '/' | '\'' if e != '\'' || true => {
-                        // jsonata accepts only \" \\ \/ and the control escapes; \' is not special
-                        if e == '\'' {
-                            return Err(Error::new("S0103").tok("'").at(self.pos));
-                        }
-                        s.push(e)
-                    }
+                    '"' | '\\' | '/' => s.push(e),
                     'b' => s.push('\u{8}'),
                     'f' => s.push('\u{c}'),
                     'n' => s.push('\n'),
                     'r' => s.push('\r'),
                     't' => s.push('\t'),
                     'u' => {
-                        let code = self.hex4(self.pos + 1).ok_or_else(|| Error::new("S0104").at(self.pos))?;
+                        let code = self
+                            .hex4(self.pos + 1)
+                            .ok_or_else(|| Error::new("S0104").at(self.pos))?;
                         self.pos += 4;
                         if (0xD800..0xDC00).contains(&code) {
                             // high surrogate: try to pair with a following \uDCxx
-                            if self.at(self.pos + 1) == Some('\\') && self.at(self.pos + 2) == Some('u') {
+                            if self.at(self.pos + 1) == Some('\\')
+                                && self.at(self.pos + 2) == Some('u')
+                            {
                                 if let Some(low) = self.hex4(self.pos + 3) {
                                     if (0xDC00..0xE000).contains(&low) {
                                         let cp = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
@@ -230,9 +274,15 @@ impl Lexer {
                                     }
                                 }
                             }
-                            s.push(char::from_u32(SURROGATE_BASE + (code - 0xD800)).unwrap_or('\u{FFFD}'));
+                            s.push(
+                                char::from_u32(SURROGATE_BASE + (code - 0xD800))
+                                    .unwrap_or('\u{FFFD}'),
+                            );
                         } else if (0xDC00..0xE000).contains(&code) {
-                            s.push(char::from_u32(SURROGATE_BASE + (code - 0xD800)).unwrap_or('\u{FFFD}'));
+                            s.push(
+                                char::from_u32(SURROGATE_BASE + (code - 0xD800))
+                                    .unwrap_or('\u{FFFD}'),
+                            );
                         } else {
                             s.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
                         }
@@ -244,7 +294,10 @@ impl Lexer {
             }
             if c == quote {
                 self.pos += 1;
-                return Ok(Token { tok: Tok::Str(s), pos: self.pos });
+                return Ok(Token {
+                    tok: Tok::Str(s),
+                    pos: self.pos,
+                });
             }
             s.push(c);
             self.pos += 1;
@@ -295,6 +348,9 @@ impl Lexer {
         if !n.is_finite() {
             return Err(Error::new("S0102").tok(text).at(self.pos));
         }
-        Ok(Token { tok: Tok::Num(n), pos: self.pos })
+        Ok(Token {
+            tok: Tok::Num(n),
+            pos: self.pos,
+        })
     }
 }

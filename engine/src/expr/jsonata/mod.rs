@@ -30,7 +30,8 @@ pub struct Limits {
 }
 
 /// A native function body: JSON arguments (`None` = undefined) to a JSON result.
-pub type NativeFn = dyn Fn(&[Option<serde_json::Value>]) -> Result<Option<serde_json::Value>, Error> + Send + Sync;
+pub type NativeFn =
+    dyn Fn(&[Option<serde_json::Value>]) -> Result<Option<serde_json::Value>, Error> + Send + Sync;
 
 /// A host-provided function, with an optional JSONata signature validated before each call.
 #[derive(Clone)]
@@ -42,7 +43,11 @@ pub struct HostFunction {
 
 impl std::fmt::Debug for HostFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HostFunction({:?})", self.signature.as_ref().map(|s| s.definition.as_str()))
+        write!(
+            f,
+            "HostFunction({:?})",
+            self.signature.as_ref().map(|s| s.definition.as_str())
+        )
     }
 }
 
@@ -61,14 +66,24 @@ impl Functions {
     /// Registers `name` (without `$`). `signature` uses JSONata's syntax, e.g. `"<a<j>n:a>"`.
     pub fn register<F>(&mut self, name: &str, signature: Option<&str>, f: F) -> Result<(), Error>
     where
-        F: Fn(&[Option<serde_json::Value>]) -> Result<Option<serde_json::Value>, Error> + Send + Sync + 'static,
+        F: Fn(&[Option<serde_json::Value>]) -> Result<Option<serde_json::Value>, Error>
+            + Send
+            + Sync
+            + 'static,
     {
         let sig = match signature {
             Some(s) => Some(Arc::new(signature::Signature::parse(s)?)),
             None => None,
         };
         let arity = sig.as_ref().map(|s| s.param_count()).unwrap_or(1);
-        self.map.insert(name.to_string(), HostFunction { signature: sig, arity, f: Arc::new(f) });
+        self.map.insert(
+            name.to_string(),
+            HostFunction {
+                signature: sig,
+                arity,
+                f: Arc::new(f),
+            },
+        );
         Ok(())
     }
 
@@ -95,7 +110,10 @@ impl Expression {
     /// Compiles an expression; syntax errors carry JSONata's `S0xxx` codes.
     pub fn parse(src: &str) -> Result<Expression, Error> {
         let root = parser::parse(src).map_err(|e| e.finish())?;
-        Ok(Expression { root: Arc::new(root), source: Arc::from(src) })
+        Ok(Expression {
+            root: Arc::new(root),
+            source: Arc::from(src),
+        })
     }
 
     /// The source text.

@@ -15,7 +15,12 @@ struct P {
     kind: PK,
     pos: usize,
     keep_array: bool,
+    /// Height of this subtree, bounded so that no later pass can exhaust the stack.
+    depth: usize,
 }
+
+/// Maximum nesting of an expression's syntax tree.
+const MAX_AST_DEPTH: usize = 1000;
 
 #[derive(Debug)]
 enum PK {
@@ -38,21 +43,62 @@ enum PK {
     ArrayCons(Vec<P>),
     ObjectCons(Vec<(P, P)>),
     Block(Vec<P>),
-    Call { proc: Box<P>, args: Vec<P>, partial: bool },
-    Lambda { params: Vec<String>, sig: Option<Signature>, body: Box<P> },
+    Call {
+        proc: Box<P>,
+        args: Vec<P>,
+        partial: bool,
+    },
+    Lambda {
+        params: Vec<String>,
+        sig: Option<Signature>,
+        body: Box<P>,
+    },
     Condition(Box<P>, Box<P>, Option<Box<P>>),
     Transform(Box<P>, Box<P>, Option<Box<P>>),
 }
 
 impl P {
     fn new(kind: PK, pos: usize) -> P {
-        P { kind, pos, keep_array: false }
+        let d = |p: &P| p.depth;
+        let depth = 1 + match &kind {
+            PK::Binary(_, a, b) | PK::Predicate(a, b) => d(a).max(d(b)),
+            PK::Sort(a, terms) => terms.iter().map(|t| d(&t.1)).max().unwrap_or(0).max(d(a)),
+            PK::Group(a, pairs) => pairs
+                .iter()
+                .map(|(k, v)| d(k).max(d(v)))
+                .max()
+                .unwrap_or(0)
+                .max(d(a)),
+            PK::Neg(a) => d(a),
+            PK::ArrayCons(v) | PK::Block(v) => v.iter().map(d).max().unwrap_or(0),
+            PK::ObjectCons(pairs) => pairs.iter().map(|(k, v)| d(k).max(d(v))).max().unwrap_or(0),
+            PK::Call { proc, args, .. } => args.iter().map(d).max().unwrap_or(0).max(d(proc)),
+            PK::Lambda { body, .. } => d(body),
+            PK::Condition(a, b, c) | PK::Transform(a, b, c) => {
+                d(a).max(d(b)).max(c.as_deref().map(d).unwrap_or(0))
+            }
+            _ => 0,
+        };
+        P {
+            kind,
+            pos,
+            keep_array: false,
+            depth,
+        }
     }
+}
+
+fn too_deep(p: &P) -> Result<()> {
+    if p.depth > MAX_AST_DEPTH {
+        return Err(Error::msg("U1001", "The expression is nested too deeply").at(p.pos));
+    }
+    Ok(())
 }
 
 struct Parser {
     lexer: Lexer,
     tok: Token,
+    nesting: usize,
 }
 
 fn lbp(t: &Tok) -> u32 {
@@ -90,8 +136,8 @@ fn tok_text(t: &Tok) -> String {
 }
 
 const KNOWN_OPS: &[&str] = &[
-    ".", "[", "]", "{", "}", "(", ")", ",", "@", "#", ";", ":", "?", "+", "-", "*", "/", "%", "|", "=", "<", ">", "^",
-    "**", "..", ":=", "!=", "<=", ">=", "~>", "and", "or", "in", "&",
+    ".", "[", "]", "{", "}", "(", ")", ",", "@", "#", ";", ":", "?", "+", "-", "*", "/", "%", "|",
+    "=", "<", ">", "^", "**", "..", ":=", "!=", "<=", ">=", "~>", "and", "or", "in", "&",
 ];
 
 impl Parser {
@@ -103,8 +149,15 @@ impl Parser {
     fn advance(&mut self, expect: Option<&str>, infix: bool) -> Result<()> {
         if let Some(id) = expect {
             if !self.is_op(id) {
-                let code = if matches!(self.tok.tok, Tok::End) { "S0203" } else { "S0202" };
-                return Err(Error::new(code).set("value", id).tok(tok_text(&self.tok.tok)).at(self.tok.pos));
+                let code = if matches!(self.tok.tok, Tok::End) {
+                    "S0203"
+                } else {
+                    "S0202"
+                };
+                return Err(Error::new(code)
+                    .set("value", id)
+                    .tok(tok_text(&self.tok.tok))
+                    .at(self.tok.pos));
             }
         }
         let t = self.lexer.next(infix)?;
@@ -118,14 +171,26 @@ impl Parser {
     }
 
     fn expression(&mut self, rbp: u32) -> Result<P> {
+        if self.nesting >= MAX_AST_DEPTH {
+            return Err(Error::msg("U1001", "The expression is nested too deeply").at(self.tok.pos));
+        }
+        self.nesting += 1;
+        let r = self.expression_inner(rbp);
+        self.nesting -= 1;
+        r
+    }
+
+    fn expression_inner(&mut self, rbp: u32) -> Result<P> {
         stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
             let t = self.tok.clone();
             self.advance(None, true)?;
             let mut left = self.nud(t)?;
+            too_deep(&left)?;
             while rbp < lbp(&self.tok.tok) {
                 let t = self.tok.clone();
                 self.advance(None, false)?;
                 left = self.led(t, left)?;
+                too_deep(&left)?;
             }
             Ok(left)
         })
@@ -173,7 +238,8 @@ impl Parser {
                                 let rpos = self.tok.pos;
                                 self.advance(Some(".."), false)?;
                                 let rhs = self.expression(0)?;
-                                item = P::new(PK::Binary("..", Box::new(item), Box::new(rhs)), rpos);
+                                item =
+                                    P::new(PK::Binary("..", Box::new(item), Box::new(rhs)), rpos);
                             }
                             items.push(item);
                             if !self.is_op(",") {
@@ -199,7 +265,10 @@ impl Parser {
                         delete = Some(Box::new(self.expression(0)?));
                     }
                     self.advance(Some("|"), false)?;
-                    P::new(PK::Transform(Box::new(pattern), Box::new(update), delete), pos)
+                    P::new(
+                        PK::Transform(Box::new(pattern), Box::new(update), delete),
+                        pos,
+                    )
                 }
                 other => return Err(Error::new("S0211").tok(other).at(pos)),
             },
@@ -261,7 +330,10 @@ impl Parser {
                                         PK::Name(n) => n.clone(),
                                         _ => String::new(),
                                     };
-                                    return Err(Error::new("S0208").set("value", i + 1).tok(tok).at(a.pos));
+                                    return Err(Error::new("S0208")
+                                        .set("value", i + 1)
+                                        .tok(tok)
+                                        .at(a.pos));
                                 }
                             }
                         }
@@ -270,7 +342,8 @@ impl Parser {
                             let sig_pos = self.tok.pos;
                             let mut depth = 1;
                             let mut text = String::from("<");
-                            while depth > 0 && !self.is_op("{") && !matches!(self.tok.tok, Tok::End) {
+                            while depth > 0 && !self.is_op("{") && !matches!(self.tok.tok, Tok::End)
+                            {
                                 self.advance(None, false)?;
                                 if self.is_op(">") {
                                     depth -= 1;
@@ -285,10 +358,24 @@ impl Parser {
                         self.advance(Some("{"), false)?;
                         let body = self.expression(0)?;
                         self.advance(Some("}"), true)?;
-                        return Ok(P::new(PK::Lambda { params, sig, body: Box::new(body) }, pos));
+                        return Ok(P::new(
+                            PK::Lambda {
+                                params,
+                                sig,
+                                body: Box::new(body),
+                            },
+                            pos,
+                        ));
                     }
                 }
-                P::new(PK::Call { proc: Box::new(left), args, partial }, pos)
+                P::new(
+                    PK::Call {
+                        proc: Box::new(left),
+                        args,
+                        partial,
+                    },
+                    pos,
+                )
             }
             "[" => {
                 if self.is_op("]") {
@@ -355,8 +442,8 @@ impl Parser {
                 }
                 P::new(PK::Condition(Box::new(left), Box::new(then), els), pos)
             }
-            "." | "+" | "-" | "*" | "/" | "%" | "=" | "<" | ">" | "!=" | "<=" | ">=" | "&" | "and" | "or" | "in"
-            | "~>" => {
+            "." | "+" | "-" | "*" | "/" | "%" | "=" | "<" | ">" | "!=" | "<=" | ">=" | "&"
+            | "and" | "or" | "in" | "~>" => {
                 let rhs = self.expression(lbp(&Tok::Op(op)))?;
                 P::new(PK::Binary(op, Box::new(left), Box::new(rhs)), pos)
             }
@@ -435,7 +522,6 @@ pub struct TransformDef {
     pub pattern: Node,
     pub update: Node,
     pub delete: Option<Node>,
-    pub pos: usize,
 }
 
 #[derive(Debug)]
@@ -452,7 +538,7 @@ pub struct SortTerm {
 
 #[derive(Debug)]
 pub enum Stage {
-    Filter(Node, usize),
+    Filter(Node),
     Index(Arc<str>),
 }
 
@@ -482,8 +568,14 @@ pub enum Kind {
     Condition(Box<Node>, Box<Node>, Option<Box<Node>>),
     Block(Vec<Node>),
     Bind(Arc<str>, Box<Node>),
-    Function { proc: Box<Node>, args: Vec<Node> },
-    Partial { proc: Box<Node>, args: Vec<Option<Node>> },
+    Function {
+        proc: Box<Node>,
+        args: Vec<Node>,
+    },
+    Partial {
+        proc: Box<Node>,
+        args: Vec<Option<Node>>,
+    },
     Lambda(Arc<LambdaDef>),
     Apply(Box<Node>, Box<Node>),
     Transform(Arc<TransformDef>),
@@ -586,7 +678,11 @@ struct Processor {
 pub fn parse(src: &str) -> Result<Node> {
     let mut lexer = Lexer::new(src);
     let first = lexer.next(false)?;
-    let mut p = Parser { lexer, tok: first };
+    let mut p = Parser {
+        lexer,
+        tok: first,
+        nesting: 0,
+    };
     if let Tok::Op(o) = &p.tok.tok {
         if !KNOWN_OPS.contains(o) {
             return Err(Error::new("S0204").tok(*o).at(p.tok.pos));
@@ -596,7 +692,10 @@ pub fn parse(src: &str) -> Result<Node> {
     if !matches!(p.tok.tok, Tok::End) {
         return Err(Error::new("S0201").tok(tok_text(&p.tok.tok)).at(p.tok.pos));
     }
-    let mut proc = Processor { slots: Vec::new(), next_label: 0 };
+    let mut proc = Processor {
+        slots: Vec::new(),
+        next_label: 0,
+    };
     let mut node = proc.process(raw)?;
     if matches!(node.kind, Kind::Parent(_)) || !node.seeking_parent.is_empty() {
         return Err(Error::new("S0217").tok(node.type_name()).at(node.pos));
@@ -628,7 +727,9 @@ fn binop(op: &str) -> BinOp {
 
 fn push_ancestry(result: &mut Node, value: &Node) {
     if !value.seeking_parent.is_empty() {
-        result.seeking_parent.extend(value.seeking_parent.iter().copied());
+        result
+            .seeking_parent
+            .extend(value.seeking_parent.iter().copied());
     }
     if let Kind::Parent(s) = value.kind {
         result.seeking_parent.push(s);
@@ -653,8 +754,16 @@ impl Processor {
         let mut result = match p.kind {
             PK::Binary(".", lhs, rhs) => {
                 let lstep = self.process(*lhs)?;
-                let lstep_parent = if let Kind::Parent(s) = lstep.kind { Some(s) } else { None };
-                let mut result = if lstep.is_path() { lstep } else { Node::path(vec![lstep], pos) };
+                let lstep_parent = if let Kind::Parent(s) = lstep.kind {
+                    Some(s)
+                } else {
+                    None
+                };
+                let mut result = if lstep.is_path() {
+                    lstep
+                } else {
+                    Node::path(vec![lstep], pos)
+                };
                 if let Some(s) = lstep_parent {
                     result.seeking_parent = vec![s];
                 }
@@ -669,10 +778,16 @@ impl Processor {
                 for step in result.steps_mut().iter_mut() {
                     match &step.kind {
                         Kind::Num(n) => {
-                            return Err(Error::new("S0213").set("value", super::value::js_number(*n)).at(step.pos))
+                            return Err(Error::new("S0213")
+                                .set("value", super::value::js_number(*n))
+                                .at(step.pos))
                         }
-                        Kind::Bool(b) => return Err(Error::new("S0213").set("value", b).at(step.pos)),
-                        Kind::Null => return Err(Error::new("S0213").set("value", "null").at(step.pos)),
+                        Kind::Bool(b) => {
+                            return Err(Error::new("S0213").set("value", b).at(step.pos))
+                        }
+                        Kind::Null => {
+                            return Err(Error::new("S0213").set("value", "null").at(step.pos))
+                        }
                         Kind::Str(s) => {
                             let s = s.clone();
                             step.kind = Kind::Name(s);
@@ -725,7 +840,7 @@ impl Processor {
                         step.seeking_parent.extend(sp.iter().copied());
                         predicate.seeking_parent = sp;
                     }
-                    let filter = Stage::Filter(predicate, pos);
+                    let filter = Stage::Filter(predicate);
                     if is_path {
                         step.stages.push(filter);
                     } else {
@@ -882,7 +997,11 @@ impl Processor {
                     result
                 }
             }
-            PK::Call { proc, args, partial } => {
+            PK::Call {
+                proc,
+                args,
+                partial,
+            } => {
                 let mut result = Node::new(Kind::Placeholder, pos);
                 let mut out = Vec::new();
                 for a in args {
@@ -894,17 +1013,34 @@ impl Processor {
                 result.kind = if partial {
                     Kind::Partial {
                         proc: procedure,
-                        args: out.into_iter().map(|a| if matches!(a.kind, Kind::Placeholder) { None } else { Some(a) }).collect(),
+                        args: out
+                            .into_iter()
+                            .map(|a| {
+                                if matches!(a.kind, Kind::Placeholder) {
+                                    None
+                                } else {
+                                    Some(a)
+                                }
+                            })
+                            .collect(),
                     }
                 } else {
-                    Kind::Function { proc: procedure, args: out }
+                    Kind::Function {
+                        proc: procedure,
+                        args: out,
+                    }
                 };
                 result
             }
             PK::Lambda { params, sig, body } => {
                 let body = self.process(*body)?;
                 let body = tail_call_optimize(body);
-                let def = LambdaDef { params: params.into_iter().map(Arc::from).collect(), signature: sig, body, thunk: false };
+                let def = LambdaDef {
+                    params: params.into_iter().map(Arc::from).collect(),
+                    signature: sig,
+                    body,
+                    thunk: false,
+                };
                 Node::new(Kind::Lambda(Arc::new(def)), pos)
             }
             PK::Condition(c, t, e) => {
@@ -931,7 +1067,14 @@ impl Processor {
                     Some(d) => Some(self.process(*d)?),
                     None => None,
                 };
-                Node::new(Kind::Transform(Arc::new(TransformDef { pattern, update, delete, pos })), pos)
+                Node::new(
+                    Kind::Transform(Arc::new(TransformDef {
+                        pattern,
+                        update,
+                        delete,
+                    })),
+                    pos,
+                )
             }
             PK::Block(exprs) => {
                 let mut result = Node::new(Kind::Placeholder, pos);
@@ -955,7 +1098,10 @@ impl Processor {
             PK::Op(op) => return Err(Error::new("S0201").tok(op).at(pos)),
             PK::Parent => {
                 let id = self.slots.len();
-                self.slots.push(Slot { label: self.next_label, level: 1 });
+                self.slots.push(Slot {
+                    label: self.next_label,
+                    level: 1,
+                });
                 self.next_label += 1;
                 Node::new(Kind::Parent(id), pos)
             }
@@ -967,8 +1113,15 @@ impl Processor {
             PK::Wildcard => Node::new(Kind::Wildcard, pos),
             PK::Descendant => Node::new(Kind::Descendant, pos),
             PK::Regex(pattern, flags) => {
-                let re = super::functions::regex::compile(&pattern, &flags).map_err(|e| e.at(pos))?;
-                Node::new(Kind::Regex(Arc::new(RegexDef { re, source: pattern })), pos)
+                let re =
+                    super::functions::regex::compile(&pattern, &flags).map_err(|e| e.at(pos))?;
+                Node::new(
+                    Kind::Regex(Arc::new(RegexDef {
+                        re,
+                        source: pattern,
+                    })),
+                    pos,
+                )
             }
         };
         if keep {
@@ -1049,7 +1202,10 @@ impl Processor {
                     }
                     let mut si = index as usize;
                     index -= 1;
-                    while index >= 0 && steps[si].focus.is_some() && steps[index as usize].focus.is_some() {
+                    while index >= 0
+                        && steps[si].focus.is_some()
+                        && steps[index as usize].focus.is_some()
+                    {
                         si = index as usize;
                         index -= 1;
                     }
@@ -1070,7 +1226,7 @@ impl Processor {
                 node.label = Some(Arc::from(format!("!{}", self.slots[s].label)));
             }
             for st in node.stages.iter_mut().chain(node.predicate.iter_mut()) {
-                if let Stage::Filter(n, _) = st {
+                if let Stage::Filter(n) = st {
                     self.resolve_labels(n);
                 }
             }
@@ -1081,7 +1237,9 @@ impl Processor {
                 }
             }
             match &mut node.kind {
-                Kind::Path(v) | Kind::Array(v) | Kind::Block(v) => v.iter_mut().for_each(|n| self.resolve_labels(n)),
+                Kind::Path(v) | Kind::Array(v) | Kind::Block(v) => {
+                    v.iter_mut().for_each(|n| self.resolve_labels(n))
+                }
                 Kind::Binary(_, a, b) | Kind::Apply(a, b) => {
                     self.resolve_labels(a);
                     self.resolve_labels(b);
@@ -1106,7 +1264,9 @@ impl Processor {
                 }
                 Kind::Partial { proc, args } => {
                     self.resolve_labels(proc);
-                    args.iter_mut().flatten().for_each(|n| self.resolve_labels(n));
+                    args.iter_mut()
+                        .flatten()
+                        .for_each(|n| self.resolve_labels(n));
                 }
                 Kind::Lambda(def) => {
                     if let Some(d) = Arc::get_mut(def) {
@@ -1122,7 +1282,9 @@ impl Processor {
                         }
                     }
                 }
-                Kind::Sort(terms) => terms.iter_mut().for_each(|t| self.resolve_labels(&mut t.expr)),
+                Kind::Sort(terms) => terms
+                    .iter_mut()
+                    .for_each(|t| self.resolve_labels(&mut t.expr)),
                 _ => {}
             }
         })
@@ -1133,7 +1295,12 @@ fn tail_call_optimize(mut expr: Node) -> Node {
     match &mut expr.kind {
         Kind::Function { .. } if expr.predicate.is_empty() => {
             let pos = expr.pos;
-            let def = LambdaDef { params: Vec::new(), signature: None, body: expr, thunk: true };
+            let def = LambdaDef {
+                params: Vec::new(),
+                signature: None,
+                body: expr,
+                thunk: true,
+            };
             Node::new(Kind::Lambda(Arc::new(def)), pos)
         }
         Kind::Condition(_, t, e) => {

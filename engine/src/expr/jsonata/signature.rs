@@ -56,7 +56,13 @@ impl Signature {
             if c == ':' {
                 break;
             }
-            let simple = |set: &str, kind: char| Param { set: set.to_string(), quant: Quant::One, kind, context: false, subtype: None };
+            let simple = |set: &str, kind: char| Param {
+                set: set.to_string(),
+                quant: Quant::One,
+                kind,
+                context: false,
+                subtype: None,
+            };
             match c {
                 's' | 'n' | 'b' | 'l' | 'o' => params.push(simple(&format!("{c}m"), c)),
                 'a' => params.push(simple("asnblfom", 'a')),
@@ -85,13 +91,22 @@ impl Signature {
                     if choice.contains('<') {
                         return Err(Error::new("S0402").set("value", &choice));
                     }
-                    params.push(Param { set: format!("{choice}m"), quant: Quant::One, kind: '(', context: false, subtype: None });
+                    params.push(Param {
+                        set: format!("{choice}m"),
+                        quant: Quant::One,
+                        kind: '(',
+                        context: false,
+                        subtype: None,
+                    });
                     pos = end;
                 }
                 '<' => {
-                    let ok = params.last().is_some_and(|p| p.kind == 'a' || p.kind == 'f');
+                    let ok = params
+                        .last()
+                        .is_some_and(|p| p.kind == 'a' || p.kind == 'f');
                     if !ok {
-                        return Err(Error::new("S0401").set("value", params.last().map(|p| p.kind).unwrap_or(' ')));
+                        return Err(Error::new("S0401")
+                            .set("value", params.last().map(|p| p.kind).unwrap_or(' ')));
                     }
                     let end = closing(&chars, pos, '<', '>');
                     let sub: String = chars[pos + 1..end.min(chars.len())].iter().collect();
@@ -104,7 +119,10 @@ impl Signature {
             }
             pos += 1;
         }
-        Ok(Signature { params, definition: sig.to_string() })
+        Ok(Signature {
+            params,
+            definition: sig.to_string(),
+        })
     }
 
     /// The number of parameters (the arity a higher-order function sees).
@@ -123,7 +141,15 @@ impl Signature {
         }
     }
 
-    fn match_from(&self, pi: usize, si: usize, syms: &[char], upto: usize, anchored: bool, out: &mut Vec<usize>) -> bool {
+    fn match_from(
+        &self,
+        pi: usize,
+        si: usize,
+        syms: &[char],
+        upto: usize,
+        anchored: bool,
+        out: &mut Vec<usize>,
+    ) -> bool {
         if pi == upto {
             return !anchored || si == syms.len();
         }
@@ -176,7 +202,9 @@ impl Signature {
                     if p.set.contains(s) && s != 'm' || (s == 'm' && p.set.contains('m')) {
                         out.push(context.clone());
                     } else {
-                        return Err(Error::new("T0411").set("index", ai + 1).val(describe(context)));
+                        return Err(Error::new("T0411")
+                            .set("index", ai + 1)
+                            .val(describe(context)));
                     }
                 } else {
                     out.push(args.get_mut(ai).map(std::mem::take).unwrap_or_default());
@@ -217,7 +245,10 @@ impl Signature {
                                 Some('s') => "strings",
                                 _ => "values",
                             };
-                            return Err(Error::new("T0412").set("index", ai + 1).set("type", ty).val(describe(&arg)));
+                            return Err(Error::new("T0412")
+                                .set("index", ai + 1)
+                                .set("type", ty)
+                                .val(describe(&arg)));
                         }
                         if single != 'a' {
                             out.push(Value::array(vec![arg]));
@@ -243,7 +274,10 @@ impl Signature {
                 Some(m) => good_to = m.iter().sum(),
             }
         }
-        let bad = args.get(good_to).map(describe).unwrap_or_else(|| "undefined".into());
+        let bad = args
+            .get(good_to)
+            .map(describe)
+            .unwrap_or_else(|| "undefined".into());
         Error::new("T0410").set("index", good_to + 1).val(bad)
     }
 }

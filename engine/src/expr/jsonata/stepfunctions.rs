@@ -20,10 +20,16 @@ pub fn partition(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
         _ => return Ok(None),
     };
     let size = num(args.get(1).unwrap_or(&None)).unwrap_or(0.0);
-    if !(size >= 1.0) || size.fract() != 0.0 {
-        return Err(Error::msg("D3020", "The size argument of $partition must be a positive integer"));
+    if size.is_nan() || size < 1.0 || size.fract() != 0.0 {
+        return Err(Error::msg(
+            "D3020",
+            "The size argument of $partition must be a positive integer",
+        ));
     }
-    let chunks = items.chunks(size as usize).map(|c| Json::Array(c.to_vec())).collect();
+    let chunks = items
+        .chunks(size as usize)
+        .map(|c| Json::Array(c.to_vec()))
+        .collect();
     Ok(Some(Json::Array(chunks)))
 }
 
@@ -34,7 +40,10 @@ pub fn range(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
     };
     let step = num(args.get(2).unwrap_or(&None)).unwrap_or(1.0);
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-        return Err(Error::msg("D3020", "The step argument of $range must be a non-zero number"));
+        return Err(Error::msg(
+            "D3020",
+            "The step argument of $range must be a non-zero number",
+        ));
     }
     let mut out = Vec::new();
     let mut i = 0f64;
@@ -44,7 +53,10 @@ pub fn range(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
             break;
         }
         if out.len() >= 1_000_000 {
-            return Err(Error::msg("D2014", "The $range function would allocate more than 1000000 items"));
+            return Err(Error::msg(
+                "D2014",
+                "The $range function would allocate more than 1000000 items",
+            ));
         }
         out.push(json_num(v));
         i += 1.0;
@@ -55,7 +67,9 @@ pub fn range(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
 /// `$hash(value, algorithm)`: lowercase hex digest of the UTF-8 string.
 pub fn hash(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
     use sha2::Digest;
-    let Some(Some(Json::String(s))) = args.first() else { return Ok(None) };
+    let Some(Some(Json::String(s))) = args.first() else {
+        return Ok(None);
+    };
     let alg = match args.get(1) {
         Some(Some(Json::String(a))) => a.as_str(),
         _ => "SHA-256",
@@ -70,7 +84,9 @@ pub fn hash(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
         other => {
             return Err(Error::msg(
                 "D3137",
-                format!("Unsupported hash algorithm '{other}': use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"),
+                format!(
+                "Unsupported hash algorithm '{other}': use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
+            ),
             ))
         }
     };
@@ -87,7 +103,9 @@ pub fn random(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
                 Json::Number(n) => n.as_f64().map(|f| f.to_bits()).unwrap_or(0),
                 other => {
                     let text = other.to_string();
-                    text.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+                    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+                        (h ^ b as u64).wrapping_mul(0x100000001b3)
+                    })
                 }
             };
             rand::rngs::StdRng::seed_from_u64(s).gen::<f64>()
@@ -104,16 +122,24 @@ pub fn uuid(_: &[Option<Json>]) -> Result<Option<Json>, Error> {
 
 /// `$parse(jsonString)`: the JSON value the string holds.
 pub fn parse(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
-    let Some(Some(Json::String(s))) = args.first() else { return Ok(None) };
-    serde_json::from_str::<Json>(s)
-        .map(Some)
-        .map_err(|e| Error::msg("D3137", format!("$parse: the argument is not valid JSON: {e}")))
+    let Some(Some(Json::String(s))) = args.first() else {
+        return Ok(None);
+    };
+    serde_json::from_str::<Json>(s).map(Some).map_err(|e| {
+        Error::msg(
+            "D3137",
+            format!("$parse: the argument is not valid JSON: {e}"),
+        )
+    })
 }
+
+type Body = fn(&[Option<Json>]) -> Result<Option<Json>, Error>;
 
 /// Adds the six functions to a registry.
 pub fn register(f: &mut Functions) {
-    let reg = |f: &mut Functions, name: &str, sig: &str, body: fn(&[Option<Json>]) -> Result<Option<Json>, Error>| {
-        f.register(name, Some(sig), body).expect("valid built-in signature");
+    let reg = |f: &mut Functions, name: &str, sig: &str, body: Body| {
+        f.register(name, Some(sig), body)
+            .expect("valid built-in signature");
     };
     reg(f, "partition", "<an:a>", partition);
     reg(f, "range", "<nnn?:a<n>>", range);

@@ -4,7 +4,12 @@ use super::*;
 use serde_json::json;
 
 fn run(expr: &str, input: Option<serde_json::Value>) -> Result<Option<serde_json::Value>, Error> {
-    Expression::parse(expr)?.evaluate_with(input.as_ref(), &Bindings::new(), &Functions::step_functions(), Limits::default())
+    Expression::parse(expr)?.evaluate_with(
+        input.as_ref(),
+        &Bindings::new(),
+        &Functions::step_functions(),
+        Limits::default(),
+    )
 }
 
 fn check(expr: &str, input: serde_json::Value, expected: serde_json::Value) {

@@ -21,7 +21,7 @@ pub enum Value {
     Number(f64),
     String(Rc<str>),
     Array(Rc<Array>),
-    Object(Rc<Map>),
+    Object(Rc<Obj>),
     Func(Rc<Func>),
 }
 
@@ -40,24 +40,56 @@ pub struct Array {
 
 impl Drop for Array {
     fn drop(&mut self) {
-        // Drop deeply nested arrays iteratively so that a deep value cannot overflow the stack.
-        if self.items.iter().any(|v| matches!(v, Value::Array(_) | Value::Object(_))) {
-            let mut stack: Vec<Value> = std::mem::take(&mut self.items);
-            while let Some(v) = stack.pop() {
-                match v {
-                    Value::Array(a) => {
-                        if let Ok(mut inner) = Rc::try_unwrap(a) {
-                            stack.append(&mut inner.items);
-                        }
-                    }
-                    Value::Object(o) => {
-                        if let Ok(inner) = Rc::try_unwrap(o) {
-                            stack.extend(inner.into_values());
-                        }
-                    }
-                    _ => {}
+        if self.items.iter().any(is_container) {
+            drain(std::mem::take(&mut self.items));
+        }
+    }
+}
+
+/// An object's entries; dropped iteratively like [`Array`].
+#[derive(Clone, Default)]
+pub struct Obj(pub Map);
+
+impl std::ops::Deref for Obj {
+    type Target = Map;
+    fn deref(&self) -> &Map {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Obj {
+    fn deref_mut(&mut self) -> &mut Map {
+        &mut self.0
+    }
+}
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        if self.0.values().any(is_container) {
+            drain(std::mem::take(&mut self.0).into_values().collect());
+        }
+    }
+}
+
+fn is_container(v: &Value) -> bool {
+    matches!(v, Value::Array(_) | Value::Object(_))
+}
+
+/// Drops nested containers with an explicit stack so that deep values cannot overflow it.
+fn drain(mut stack: Vec<Value>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(a) => {
+                if let Ok(mut inner) = Rc::try_unwrap(a) {
+                    stack.append(&mut inner.items);
                 }
             }
+            Value::Object(o) => {
+                if let Ok(mut inner) = Rc::try_unwrap(o) {
+                    stack.extend(std::mem::take(&mut inner.0).into_values());
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -71,9 +103,6 @@ impl Array {
     }
     pub fn is_sequence(&self) -> bool {
         self.has(SEQUENCE)
-    }
-    pub fn len(&self) -> usize {
-        self.items.len()
     }
 }
 
@@ -94,13 +123,19 @@ pub struct RegexVal {
 pub enum Func {
     Lambda(Lambda),
     Builtin(&'static super::functions::Builtin),
-    Host(Rc<str>, super::HostFunction),
+    Host(super::HostFunction),
     /// Partial application: `None` marks a `?` placeholder.
-    Partial { target: Value, args: Vec<Option<Value>> },
+    Partial {
+        target: Value,
+        args: Vec<Option<Value>>,
+    },
     /// `$f ~> $g`: apply f, then g.
     Chain(Value, Value),
     Regex(Rc<RegexVal>),
-    Transform { def: Arc<TransformDef>, env: Rc<Frame> },
+    Transform {
+        def: Arc<TransformDef>,
+        env: Rc<Frame>,
+    },
 }
 
 impl Func {
@@ -109,7 +144,7 @@ impl Func {
         match self {
             Func::Lambda(l) => l.def.params.len(),
             Func::Builtin(b) => b.arity,
-            Func::Host(_, h) => h.arity,
+            Func::Host(h) => h.arity,
             Func::Partial { args, .. } => args.iter().filter(|a| a.is_none()).count(),
             Func::Chain(..) | Func::Regex(_) | Func::Transform { .. } => 1,
         }
@@ -123,20 +158,23 @@ impl Value {
     pub fn string(s: String) -> Value {
         Value::String(Rc::from(s))
     }
-    pub fn num(n: f64) -> Value {
-        Value::Number(n)
-    }
     pub fn array(items: Vec<Value>) -> Value {
-        Value::Array(Rc::new(Array { items, flags: Cell::new(0) }))
+        Value::Array(Rc::new(Array {
+            items,
+            flags: Cell::new(0),
+        }))
     }
     pub fn array_flags(items: Vec<Value>, flags: u8) -> Value {
-        Value::Array(Rc::new(Array { items, flags: Cell::new(flags) }))
+        Value::Array(Rc::new(Array {
+            items,
+            flags: Cell::new(flags),
+        }))
     }
     pub fn seq(items: Vec<Value>) -> Value {
         Value::array_flags(items, SEQUENCE)
     }
     pub fn object(m: Map) -> Value {
-        Value::Object(Rc::new(m))
+        Value::Object(Rc::new(Obj(m)))
     }
     pub fn func(f: Func) -> Value {
         Value::Func(Rc::new(f))
@@ -154,12 +192,6 @@ impl Value {
     pub fn is_func(&self) -> bool {
         matches!(self, Value::Func(_))
     }
-    pub fn as_array(&self) -> Option<&Rc<Array>> {
-        match self {
-            Value::Array(a) => Some(a),
-            _ => None,
-        }
-    }
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -171,9 +203,6 @@ impl Value {
             Value::Number(n) => Some(*n),
             _ => None,
         }
-    }
-    pub fn is_sequence(&self) -> bool {
-        matches!(self, Value::Array(a) if a.is_sequence())
     }
     pub fn has_flag(&self, f: u8) -> bool {
         matches!(self, Value::Array(a) if a.has(f))
@@ -222,11 +251,6 @@ impl Value {
     }
 }
 
-/// Wraps a value in a sequence (no items for undefined unless `keep_undefined`).
-pub fn create_sequence(v: Value) -> Vec<Value> {
-    vec![v]
-}
-
 /// JSONata's `$boolean` casting rules; `None` for undefined.
 pub fn truthy(v: &Value) -> Option<bool> {
     Some(match v {
@@ -266,10 +290,16 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Array(x), Value::Array(y)) => {
-            x.items.len() == y.items.len() && x.items.iter().zip(y.items.iter()).all(|(p, q)| deep_equal(p, q))
+            x.items.len() == y.items.len()
+                && x.items
+                    .iter()
+                    .zip(y.items.iter())
+                    .all(|(p, q)| deep_equal(p, q))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
         }
         (Value::Func(x), Value::Func(y)) => Rc::ptr_eq(x, y),
         _ => false,
@@ -282,7 +312,11 @@ pub fn js_number(x: f64) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if x == 0.0 {
         return "0".into();
@@ -320,7 +354,7 @@ pub fn js_number(x: f64) -> String {
             out.push_str(&digits[1..]);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n >= 1 { '+' } else { '-' });
         out.push_str(&(n - 1).abs().to_string());
     }
     out
@@ -462,11 +496,26 @@ pub fn number_to_json(n: f64) -> Result<serde_json::Value> {
     if n.fract() == 0.0 && n.abs() <= 9007199254740992.0 {
         return Ok(serde_json::Value::from(n as i64));
     }
-    Ok(serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null))
+    Ok(serde_json::Number::from_f64(n)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::Null))
 }
 
 /// Converts a runtime value into JSON. Functions become `None` (dropped from objects, null in arrays).
 pub fn to_json(v: &Value) -> Result<Option<serde_json::Value>> {
+    to_json_at(v, 0)
+}
+
+/// Deepest result nesting handed to the host (whose serializers recurse).
+const MAX_JSON_DEPTH: usize = 2000;
+
+fn to_json_at(v: &Value, depth: usize) -> Result<Option<serde_json::Value>> {
+    if depth > MAX_JSON_DEPTH {
+        return Err(Error::msg(
+            "U1001",
+            "The result is nested too deeply to be represented as JSON",
+        ));
+    }
     stacker::maybe_grow(32 * 1024, 1024 * 1024, || {
         Ok(Some(match v {
             Value::Undefined | Value::Func(_) => return Ok(None),
@@ -477,14 +526,14 @@ pub fn to_json(v: &Value) -> Result<Option<serde_json::Value>> {
             Value::Array(a) => {
                 let mut out = Vec::with_capacity(a.items.len());
                 for item in &a.items {
-                    out.push(to_json(item)?.unwrap_or(serde_json::Value::Null));
+                    out.push(to_json_at(item, depth + 1)?.unwrap_or(serde_json::Value::Null));
                 }
                 serde_json::Value::Array(out)
             }
             Value::Object(o) => {
                 let mut m = serde_json::Map::new();
                 for (k, item) in o.iter() {
-                    if let Some(j) = to_json(item)? {
+                    if let Some(j) = to_json_at(item, depth + 1)? {
                         m.insert(k.clone(), j);
                     }
                 }

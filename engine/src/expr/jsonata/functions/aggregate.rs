@@ -27,14 +27,18 @@ pub fn count(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value
 
 pub fn max(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
     Ok(match numbers(&super::arg(&args, 0)) {
-        Some(ns) if !ns.is_empty() => Value::Number(ns.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+        Some(ns) if !ns.is_empty() => {
+            Value::Number(ns.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        }
         _ => Value::Undefined,
     })
 }
 
 pub fn min(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
     Ok(match numbers(&super::arg(&args, 0)) {
-        Some(ns) if !ns.is_empty() => Value::Number(ns.iter().copied().fold(f64::INFINITY, f64::min)),
+        Some(ns) if !ns.is_empty() => {
+            Value::Number(ns.iter().copied().fold(f64::INFINITY, f64::min))
+        }
         _ => Value::Undefined,
     })
 }

@@ -16,7 +16,9 @@ pub fn append(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Valu
 pub fn reverse(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
     let v = arg(&args, 0);
     match &v {
-        Value::Array(a) if a.items.len() > 1 => Ok(Value::array(a.items.iter().rev().cloned().collect())),
+        Value::Array(a) if a.items.len() > 1 => {
+            Ok(Value::array(a.items.iter().rev().cloned().collect()))
+        }
         _ => Ok(v),
     }
 }
@@ -51,14 +53,30 @@ pub fn distinct(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Va
             out.push(item.clone());
         }
     }
-    Ok(if a.is_sequence() { Value::seq(out) } else { Value::array(out) })
+    Ok(if a.is_sequence() {
+        Value::seq(out)
+    } else {
+        Value::array(out)
+    })
 }
 
 pub fn zip(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let len = args.iter().map(|a| if let Value::Array(x) = a { x.items.len() } else { 0 }).min().unwrap_or(0);
+    let len = args
+        .iter()
+        .map(|a| {
+            if let Value::Array(x) = a {
+                x.items.len()
+            } else {
+                0
+            }
+        })
+        .min()
+        .unwrap_or(0);
     let mut out = Vec::with_capacity(len);
     for i in 0..len {
-        out.push(Value::array(args.iter().map(|a| a.members()[i].clone()).collect()));
+        out.push(Value::array(
+            args.iter().map(|a| a.members()[i].clone()).collect(),
+        ));
     }
     Ok(Value::array(out))
 }

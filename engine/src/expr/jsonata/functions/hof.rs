@@ -14,7 +14,12 @@ fn arity(f: &Value) -> usize {
 
 /// The arguments a higher-order function passes: value, then index and whole array as the
 /// function's arity allows.
-fn hof_args(f: &Value, a: Value, b: impl FnOnce() -> Value, c: impl FnOnce() -> Value) -> Vec<Value> {
+fn hof_args(
+    f: &Value,
+    a: Value,
+    b: impl FnOnce() -> Value,
+    c: impl FnOnce() -> Value,
+) -> Vec<Value> {
     let n = arity(f);
     let mut args = vec![a];
     if n >= 2 {
@@ -96,7 +101,11 @@ pub fn reduce(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Val
     }
     let items = seq.members().to_vec();
     let init = arg(&args, 2);
-    let (mut result, mut index) = if init.is_undefined() && !items.is_empty() { (items[0].clone(), 1) } else { (init, 0) };
+    let (mut result, mut index) = if init.is_undefined() && !items.is_empty() {
+        (items[0].clone(), 1)
+    } else {
+        (init, 0)
+    };
     while index < items.len() {
         let mut a = vec![result, items[index].clone()];
         if n >= 3 {
@@ -113,7 +122,9 @@ pub fn reduce(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Val
 
 pub fn sift(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
     let obj = arg(&args, 0);
-    let Value::Object(o) = &obj else { return Ok(Value::Undefined) };
+    let Value::Object(o) = &obj else {
+        return Ok(Value::Undefined);
+    };
     let f = arg(&args, 1);
     let mut out = Map::new();
     for (k, v) in o.iter() {
@@ -123,12 +134,18 @@ pub fn sift(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value
             out.insert(k.clone(), v.clone());
         }
     }
-    Ok(if out.is_empty() { Value::Undefined } else { Value::object(out) })
+    Ok(if out.is_empty() {
+        Value::Undefined
+    } else {
+        Value::object(out)
+    })
 }
 
 pub fn each(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
     let obj = arg(&args, 0);
-    let Value::Object(o) = &obj else { return Ok(Value::Undefined) };
+    let Value::Object(o) = &obj else {
+        return Ok(Value::Undefined);
+    };
     let f = arg(&args, 1);
     let mut out = Vec::new();
     for (k, v) in o.iter() {

@@ -37,9 +37,10 @@ pub struct IntFormat {
 }
 
 const DECIMAL_GROUPS: &[u32] = &[
-    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6, 0x0E50,
-    0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620,
-    0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
+    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
+    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
+    0xFF10,
 ];
 
 pub fn analyse(picture: &str) -> Result<IntFormat> {
@@ -106,7 +107,9 @@ pub fn analyse(picture: &str) -> Result<IntFormat> {
             }
             if f.mandatory_digits > 0 {
                 f.zero_code = zero.unwrap_or(0x30);
-                let same = seps.iter().all(|s| s.1 == seps.first().map(|x| x.1).unwrap_or(' '));
+                let same = seps
+                    .iter()
+                    .all(|s| s.1 == seps.first().map(|x| x.1).unwrap_or(' '));
                 let positions: Vec<usize> = seps.iter().map(|s| s.0).collect();
                 let factor = if same { regular_factor(&positions) } else { 0 };
                 if factor > 0 {
@@ -124,14 +127,52 @@ pub fn analyse(picture: &str) -> Result<IntFormat> {
 }
 
 const FEW: [&str; 20] = [
-    "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve", "Thirteen",
-    "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen",
+    "Zero",
+    "One",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Eleven",
+    "Twelve",
+    "Thirteen",
+    "Fourteen",
+    "Fifteen",
+    "Sixteen",
+    "Seventeen",
+    "Eighteen",
+    "Nineteen",
 ];
 const ORDINALS: [&str; 20] = [
-    "Zeroth", "First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth", "Eleventh",
-    "Twelfth", "Thirteenth", "Fourteenth", "Fifteenth", "Sixteenth", "Seventeenth", "Eighteenth", "Nineteenth",
+    "Zeroth",
+    "First",
+    "Second",
+    "Third",
+    "Fourth",
+    "Fifth",
+    "Sixth",
+    "Seventh",
+    "Eighth",
+    "Ninth",
+    "Tenth",
+    "Eleventh",
+    "Twelfth",
+    "Thirteenth",
+    "Fourteenth",
+    "Fifteenth",
+    "Sixteenth",
+    "Seventeenth",
+    "Eighteenth",
+    "Nineteenth",
 ];
-const DECADES: [&str; 9] = ["Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred"];
+const DECADES: [&str; 9] = [
+    "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred",
+];
 const MAGNITUDES: [&str; 4] = ["Thousand", "Million", "Billion", "Trillion"];
 
 fn words(num: f64, prev: bool, ord: bool) -> String {
@@ -180,7 +221,9 @@ fn words(num: f64, prev: bool, ord: bool) -> String {
         if prev {
             w.push_str(", ");
         }
-        w.push_str(&stacker::maybe_grow(32 * 1024, 1024 * 1024, || words(mant, false, false)));
+        w.push_str(&stacker::maybe_grow(32 * 1024, 1024 * 1024, || {
+            words(mant, false, false)
+        }));
         w.push(' ');
         w.push_str(MAGNITUDES[mag - 1]);
         if rem > 0.0 {
@@ -262,12 +305,22 @@ pub fn format_int(value: f64, f: &IntFormat) -> Result<String> {
             if f.zero_code != 0x30 {
                 s = s
                     .chars()
-                    .map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 + f.zero_code - 0x30).unwrap_or(c) } else { c })
+                    .map(|c| {
+                        if c.is_ascii_digit() {
+                            char::from_u32(c as u32 + f.zero_code - 0x30).unwrap_or(c)
+                        } else {
+                            c
+                        }
+                    })
                     .collect();
             }
             let mut chars: Vec<char> = s.chars().collect();
             if let Some((every, ch)) = f.regular {
-                let n = if chars.is_empty() { 0 } else { (chars.len() - 1) / every };
+                let n = if chars.is_empty() {
+                    0
+                } else {
+                    (chars.len() - 1) / every
+                };
                 for ii in (1..=n).rev() {
                     let pos = chars.len() - ii * every;
                     chars.insert(pos, ch);
@@ -302,7 +355,9 @@ pub fn format_int(value: f64, f: &IntFormat) -> Result<String> {
 }
 
 pub fn format_integer_fn(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(v) = num_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(v) = num_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let f = analyse(str_arg(&args, 1).unwrap_or(""))?;
     Ok(Value::string(format_int(v.floor(), &f)?))
 }
@@ -344,7 +399,10 @@ fn word_value(w: &str) -> Option<f64> {
 pub fn words_to_number(text: &str) -> f64 {
     let text = text.to_lowercase();
     let text = text.replace(", ", " ").replace(" and ", " ");
-    let parts: Vec<&str> = text.split([' ', '-', '\\']).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = text
+        .split([' ', '-', '\\'])
+        .filter(|p| !p.is_empty())
+        .collect();
     let mut segs: Vec<f64> = vec![0.0];
     for p in parts {
         let v = word_value(p).unwrap_or(f64::NAN);
@@ -398,7 +456,9 @@ pub fn letters_to_decimal(s: &str, a: char) -> f64 {
 /// Parses text produced by an integer picture.
 pub fn parse_int(value: &str, f: &IntFormat) -> Result<f64> {
     Ok(match f.primary {
-        Primary::Letters => letters_to_decimal(value, if f.case == Case::Upper { 'A' } else { 'a' }),
+        Primary::Letters => {
+            letters_to_decimal(value, if f.case == Case::Upper { 'A' } else { 'a' })
+        }
         Primary::Roman => roman_to_decimal(&value.to_uppercase()),
         Primary::Words => words_to_number(value),
         Primary::Decimal => {
@@ -417,7 +477,10 @@ pub fn parse_int(value: &str, f: &IntFormat) -> Result<f64> {
             if f.zero_code != 0x30 {
                 digits = digits
                     .chars()
-                    .map(|c| char::from_u32((c as u32).wrapping_sub(f.zero_code).wrapping_add(0x30)).unwrap_or(c))
+                    .map(|c| {
+                        char::from_u32((c as u32).wrapping_sub(f.zero_code).wrapping_add(0x30))
+                            .unwrap_or(c)
+                    })
                     .collect();
             }
             parse_int_prefix(&digits)
@@ -446,8 +509,14 @@ pub fn parse_int_prefix(s: &str) -> f64 {
 }
 
 pub fn parse_integer_fn(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let f = analyse(str_arg(&args, 1).unwrap_or(""))?;
     let v = parse_int(s, &f)?;
-    Ok(if v.is_nan() { Value::Undefined } else { Value::Number(v) })
+    Ok(if v.is_nan() {
+        Value::Undefined
+    } else {
+        Value::Number(v)
+    })
 }

@@ -96,9 +96,19 @@ const TABLE: &[(&str, &str, usize, BuiltinFn)] = &[
     ("distinct", "<x:x>", 1, array::distinct),
     ("base64encode", "<s-:s>", 1, string::base64encode),
     ("base64decode", "<s-:s>", 1, string::base64decode),
-    ("encodeUrlComponent", "<s-:s>", 1, string::encode_url_component),
+    (
+        "encodeUrlComponent",
+        "<s-:s>",
+        1,
+        string::encode_url_component,
+    ),
     ("encodeUrl", "<s-:s>", 1, string::encode_url),
-    ("decodeUrlComponent", "<s-:s>", 1, string::decode_url_component),
+    (
+        "decodeUrlComponent",
+        "<s-:s>",
+        1,
+        string::decode_url_component,
+    ),
     ("decodeUrl", "<s-:s>", 1, string::decode_url),
     ("eval", "<sx?:x>", 2, eval_unsupported),
     ("toMillis", "<s-s?:n>", 2, datetime::to_millis),
@@ -114,8 +124,17 @@ fn table() -> &'static HashMap<&'static str, Builtin> {
         TABLE
             .iter()
             .map(|(name, sig, arity, f)| {
-                let sig = Signature::parse(sig).unwrap_or_else(|_| Signature::parse("<x*>").expect("fallback signature"));
-                (*name, Builtin { name, arity: *arity, f: *f, sig })
+                let sig = Signature::parse(sig)
+                    .unwrap_or_else(|_| Signature::parse("<x*>").expect("fallback signature"));
+                (
+                    *name,
+                    Builtin {
+                        name,
+                        arity: *arity,
+                        f: *f,
+                        sig,
+                    },
+                )
             })
             .collect()
     })

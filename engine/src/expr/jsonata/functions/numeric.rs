@@ -134,13 +134,17 @@ pub fn round_half_even(x: f64, precision: i32) -> f64 {
 }
 
 pub fn round(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(x) = num_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(x) = num_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let p = num_arg(&args, 1).unwrap_or(0.0);
     Ok(Value::Number(round_half_even(x, p.trunc() as i32)))
 }
 
 pub fn sqrt(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(x) = num_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(x) = num_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     if x < 0.0 {
         return Err(Error::new("D3060").val(js_number(x)));
     }
@@ -148,11 +152,15 @@ pub fn sqrt(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value>
 }
 
 pub fn power(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(x) = num_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(x) = num_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let e = num_arg(&args, 1).unwrap_or(f64::NAN);
     let r = x.powf(e);
     if !r.is_finite() {
-        return Err(Error::new("D3061").val(js_number(x)).set("exp", js_number(e)));
+        return Err(Error::new("D3061")
+            .val(js_number(x))
+            .set("exp", js_number(e)));
     }
     Ok(Value::Number(r))
 }
@@ -162,7 +170,9 @@ pub fn random(_: &mut Evaluator<'_>, _: Vec<Value>, _: &Value) -> Result<Value> 
 }
 
 pub fn format_base(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(x) = num_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(x) = num_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let x = round_half_even(x, 0);
     let radix = num_arg(&args, 1).unwrap_or(10.0);
     if !(2.0..=36.0).contains(&radix) {
@@ -225,7 +235,6 @@ struct Pic {
     min_exp: usize,
     suffix: String,
     picture: Vec<char>,
-    exponent_present: bool,
 }
 
 fn index_of(v: &[char], c: char) -> Option<usize> {
@@ -236,7 +245,9 @@ fn last_index_of(v: &[char], c: char) -> Option<usize> {
 }
 
 pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(value) = num_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(value) = num_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let picture = str_arg(&args, 1).unwrap_or("");
     let mut p = Props {
         decimal: '.',
@@ -267,27 +278,51 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
             }
         }
     }
-    let family: Vec<char> = (0..10).filter_map(|i| char::from_u32(p.zero as u32 + i)).collect();
+    let family: Vec<char> = (0..10)
+        .filter_map(|i| char::from_u32(p.zero as u32 + i))
+        .collect();
     let is_digit = |c: char| family.contains(&c);
     let mut active: Vec<char> = family.clone();
     active.extend([p.decimal, p.exponent, p.grouping, p.digit, p.pattern]);
     let pic_chars: Vec<char> = picture.chars().collect();
-    let subs: Vec<Vec<char>> = pic_chars.split(|c| *c == p.pattern).map(|s| s.to_vec()).collect();
+    let subs: Vec<Vec<char>> = pic_chars
+        .split(|c| *c == p.pattern)
+        .map(|s| s.to_vec())
+        .collect();
     if subs.len() > 2 {
         return Err(Error::new("D3080"));
     }
     let split_parts = |sub: &Vec<char>| -> Parts {
         let is_active = |c: char| active.contains(&c) && c != p.exponent;
         let prefix_len = sub.iter().position(|c| is_active(*c)).unwrap_or(sub.len());
-        let suffix_start = sub.iter().rposition(|c| is_active(*c)).map(|i| i + 1).unwrap_or(sub.len());
+        let suffix_start = sub
+            .iter()
+            .rposition(|c| is_active(*c))
+            .map(|i| i + 1)
+            .unwrap_or(sub.len());
         let prefix = sub[..prefix_len].to_vec();
-        let suffix = if suffix_start >= prefix_len { sub[suffix_start..].to_vec() } else { Vec::new() };
-        let active_part: Vec<char> = if suffix_start >= prefix_len { sub[prefix_len..suffix_start].to_vec() } else { Vec::new() };
-        let exp_pos = sub.iter().skip(prefix_len).position(|c| *c == p.exponent).map(|i| i + prefix_len);
+        let suffix = if suffix_start >= prefix_len {
+            sub[suffix_start..].to_vec()
+        } else {
+            Vec::new()
+        };
+        let active_part: Vec<char> = if suffix_start >= prefix_len {
+            sub[prefix_len..suffix_start].to_vec()
+        } else {
+            Vec::new()
+        };
+        let exp_pos = sub
+            .iter()
+            .skip(prefix_len)
+            .position(|c| *c == p.exponent)
+            .map(|i| i + prefix_len);
         let (mantissa, exponent) = match exp_pos {
             Some(e) if e <= sub.len() - suffix.len() => {
                 let rel = e - prefix_len;
-                (active_part[..rel.min(active_part.len())].to_vec(), Some(active_part[(rel + 1).min(active_part.len())..].to_vec()))
+                (
+                    active_part[..rel.min(active_part.len())].to_vec(),
+                    Some(active_part[(rel + 1).min(active_part.len())..].to_vec()),
+                )
             }
             _ => (active_part.clone(), None),
         };
@@ -295,7 +330,16 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
             None => (mantissa.clone(), suffix.clone()),
             Some(d) => (mantissa[..d].to_vec(), mantissa[d + 1..].to_vec()),
         };
-        Parts { prefix, suffix, active: active_part, mantissa, exponent, integer, fractional, sub: sub.clone() }
+        Parts {
+            prefix,
+            suffix,
+            active: active_part,
+            mantissa,
+            exponent,
+            integer,
+            fractional,
+            sub: sub.clone(),
+        }
     };
     let parts: Vec<Parts> = subs.iter().map(split_parts).collect();
     for part in &parts {
@@ -321,13 +365,17 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
             error = Some("D3086");
         }
         if let Some(d) = dpos {
-            if (d > 0 && sub.get(d - 1) == Some(&p.grouping)) || sub.get(d + 1) == Some(&p.grouping) {
+            if (d > 0 && sub.get(d - 1) == Some(&p.grouping)) || sub.get(d + 1) == Some(&p.grouping)
+            {
                 error = Some("D3087");
             }
         } else if part.integer.last() == Some(&p.grouping) {
             error = Some("D3088");
         }
-        if sub.windows(2).any(|w| w[0] == p.grouping && w[1] == p.grouping) {
+        if sub
+            .windows(2)
+            .any(|w| w[0] == p.grouping && w[1] == p.grouping)
+        {
             error = Some("D3089");
         }
         if let Some(od) = index_of(&part.integer, p.digit) {
@@ -341,7 +389,9 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
             }
         }
         if let Some(e) = &part.exponent {
-            if !e.is_empty() && (index_of(sub, p.percent).is_some() || index_of(sub, p.permille).is_some()) {
+            if !e.is_empty()
+                && (index_of(sub, p.percent).is_some() || index_of(sub, p.permille).is_some())
+            {
                 error = Some("D3092");
             }
             if e.is_empty() || e.iter().any(|c| !is_digit(*c)) {
@@ -358,8 +408,18 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
             let mut gp = index_of(v, p.grouping);
             while let Some(g) = gp {
                 let slice = if to_left { &v[..g] } else { &v[g..] };
-                out.push(slice.iter().filter(|c| is_digit(**c) || **c == p.digit).count());
-                gp = part.integer.iter().skip(g + 1).position(|c| *c == p.grouping).map(|i| i + g + 1);
+                out.push(
+                    slice
+                        .iter()
+                        .filter(|c| is_digit(**c) || **c == p.digit)
+                        .count(),
+                );
+                gp = part
+                    .integer
+                    .iter()
+                    .skip(g + 1)
+                    .position(|c| *c == p.grouping)
+                    .map(|i| i + g + 1);
             }
             out
         };
@@ -369,7 +429,11 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
         let mut min_int = part.integer.iter().filter(|c| is_digit(**c)).count();
         let scaling = min_int;
         let mut min_frac = part.fractional.iter().filter(|c| is_digit(**c)).count();
-        let mut max_frac = part.fractional.iter().filter(|c| is_digit(**c) || **c == p.digit).count();
+        let mut max_frac = part
+            .fractional
+            .iter()
+            .filter(|c| is_digit(**c) || **c == p.digit)
+            .count();
         let exponent_present = part.exponent.is_some();
         if min_int == 0 && max_frac == 0 {
             if exponent_present {
@@ -385,7 +449,11 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
         if min_int == 0 && min_frac == 0 {
             min_frac = 1;
         }
-        let min_exp = part.exponent.as_ref().map(|e| e.iter().filter(|c| is_digit(**c)).count()).unwrap_or(0);
+        let min_exp = part
+            .exponent
+            .as_ref()
+            .map(|e| e.iter().filter(|c| is_digit(**c)).count())
+            .unwrap_or(0);
         Pic {
             int_groups,
             regular,
@@ -398,7 +466,6 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
             min_exp,
             suffix: part.suffix.iter().collect(),
             picture: part.sub.clone(),
-            exponent_present,
         }
     };
     let mut pics: Vec<Pic> = parts.iter().map(analyse).collect();
@@ -417,7 +484,7 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
     };
     let mut mantissa = adjusted;
     let mut exponent: Option<i32> = None;
-    if pic.min_exp > 0 || pic.exponent_present && pic.min_exp > 0 {
+    if pic.min_exp > 0 {
         let max_m = 10f64.powi(pic.scaling as i32);
         let min_m = 10f64.powi(pic.scaling as i32 - 1);
         let mut e = 0;
@@ -438,7 +505,13 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
         let s = format!("{:.*}", dp, v.abs());
         if p.zero != '0' {
             s.chars()
-                .map(|c| if c.is_ascii_digit() { family[(c as u8 - b'0') as usize] } else { c })
+                .map(|c| {
+                    if c.is_ascii_digit() {
+                        family[(c as u8 - b'0') as usize]
+                    } else {
+                        c
+                    }
+                })
                 .collect()
         } else {
             s
@@ -467,8 +540,7 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
         sv.extend(std::iter::repeat_n(p.zero, pad_right as usize));
     }
     let mut dpos = index_of(&sv, p.decimal).unwrap_or(sv.len());
-    if pic.regular > 0 {
-        let group_count = if dpos == 0 { 0 } else { (dpos - 1) / pic.regular };
+    if let Some(group_count) = dpos.saturating_sub(1).checked_div(pic.regular) {
         for g in 1..=group_count {
             let at = dpos - g * pic.regular;
             sv.insert(at, p.grouping);
@@ -505,7 +577,10 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
         }
         out.push_str(&es);
     }
-    Ok(Value::string(format!("{}{}{}", pic.prefix, out, pic.suffix)))
+    Ok(Value::string(format!(
+        "{}{}{}",
+        pic.prefix, out, pic.suffix
+    )))
 }
 
 /// The regular grouping interval of positions, or 0.

@@ -94,7 +94,10 @@ pub fn assert(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Valu
 }
 
 pub fn type_(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    Ok(arg(&args, 0).type_name().map(Value::str).unwrap_or_default())
+    Ok(arg(&args, 0)
+        .type_name()
+        .map(Value::str)
+        .unwrap_or_default())
 }
 
 pub fn clone(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
@@ -102,15 +105,20 @@ pub fn clone(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value
 }
 
 struct Update {
-    set: Option<Rc<Map>>,
+    set: Option<Rc<Obj>>,
     delete: Vec<String>,
 }
 
 /// Applies a transform to a copy of `obj`: matched objects get the update merged and the
 /// deletions removed.
-pub fn transform(ev: &mut Evaluator<'_>, def: &TransformDef, env: &Rc<Frame>, obj: Value) -> Result<Value> {
+pub fn transform(
+    ev: &mut Evaluator<'_>,
+    def: &TransformDef,
+    env: &Rc<Frame>,
+    obj: Value,
+) -> Result<Value> {
     let matches = ev.eval(&def.pattern, &obj, env)?;
-    let mut updates: HashMap<*const Map, Vec<Update>> = HashMap::new();
+    let mut updates: HashMap<*const Obj, Vec<Update>> = HashMap::new();
     for m in matches.members().to_vec() {
         let upd = ev.eval(&def.update, &m, env)?;
         let set = match upd {
@@ -131,7 +139,10 @@ pub fn transform(ev: &mut Evaluator<'_>, def: &TransformDef, env: &Rc<Frame>, ob
             }
         }
         if let Value::Object(o) = &m {
-            updates.entry(Rc::as_ptr(o)).or_default().push(Update { set, delete });
+            updates
+                .entry(Rc::as_ptr(o))
+                .or_default()
+                .push(Update { set, delete });
         }
     }
     if updates.is_empty() {
@@ -141,7 +152,11 @@ pub fn transform(ev: &mut Evaluator<'_>, def: &TransformDef, env: &Rc<Frame>, ob
     Ok(rebuild(&obj, &updates, &mut memo).0)
 }
 
-fn rebuild(v: &Value, updates: &HashMap<*const Map, Vec<Update>>, memo: &mut HashMap<*const Map, Value>) -> (Value, bool) {
+fn rebuild(
+    v: &Value,
+    updates: &HashMap<*const Obj, Vec<Update>>,
+    memo: &mut HashMap<*const Obj, Value>,
+) -> (Value, bool) {
     stacker::maybe_grow(32 * 1024, 1024 * 1024, || match v {
         Value::Object(o) => {
             let ptr = Rc::as_ptr(o);

@@ -15,7 +15,8 @@ pub struct MatchRes {
 
 /// Translates a JavaScript regex to the `regex` crate's syntax and compiles it.
 pub fn compile(pattern: &str, flags: &str) -> Result<regex::Regex> {
-    let unsupported = |what: &str| Error::new("S0303").set("value", format!("/{pattern}/ ({what})"));
+    let unsupported =
+        |what: &str| Error::new("S0303").set("value", format!("/{pattern}/ ({what})"));
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
     if flags.contains('i') {
@@ -40,7 +41,11 @@ pub fn compile(pattern: &str, flags: &str) -> Result<regex::Regex> {
                 match e {
                     'd' => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
                     'D' => out.push_str(if in_class { "\\D" } else { "[^0-9]" }),
-                    'w' => out.push_str(if in_class { "0-9A-Za-z_" } else { "[0-9A-Za-z_]" }),
+                    'w' => out.push_str(if in_class {
+                        "0-9A-Za-z_"
+                    } else {
+                        "[0-9A-Za-z_]"
+                    }),
                     'W' => out.push_str(if in_class { "\\W" } else { "[^0-9A-Za-z_]" }),
                     '/' => out.push('/'),
                     '0' => out.push_str("\\x00"),
@@ -108,7 +113,9 @@ pub fn compile(pattern: &str, flags: &str) -> Result<regex::Regex> {
             '(' if !in_class && chars.get(i + 1) == Some(&'?') => {
                 match (chars.get(i + 2), chars.get(i + 3)) {
                     (Some('='), _) | (Some('!'), _) => return Err(unsupported("lookahead")),
-                    (Some('<'), Some('=')) | (Some('<'), Some('!')) => return Err(unsupported("lookbehind")),
+                    (Some('<'), Some('=')) | (Some('<'), Some('!')) => {
+                        return Err(unsupported("lookbehind"))
+                    }
                     _ => out.push('('),
                 }
             }
@@ -130,7 +137,8 @@ pub fn compile(pattern: &str, flags: &str) -> Result<regex::Regex> {
             '}' if !in_class => {
                 // closing brace of a quantifier is copied with it; a stray one is literal
                 let open = out.rfind(['{', '}']);
-                let unescaped_open = open.is_some_and(|p| out[p..].starts_with('{') && !out[..p].ends_with('\\'));
+                let unescaped_open =
+                    open.is_some_and(|p| out[p..].starts_with('{') && !out[..p].ends_with('\\'));
                 if unescaped_open {
                     out.push('}');
                 } else {
@@ -148,7 +156,26 @@ pub fn compile(pattern: &str, flags: &str) -> Result<regex::Regex> {
 }
 
 fn regex_syntax_meta(c: char) -> bool {
-    matches!(c, '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' | '&' | '-' | '~')
+    matches!(
+        c,
+        '\\' | '.'
+            | '+'
+            | '*'
+            | '?'
+            | '('
+            | ')'
+            | '|'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '^'
+            | '$'
+            | '#'
+            | '&'
+            | '-'
+            | '~'
+    )
 }
 
 fn find_at(re: &regex::Regex, s: &str, from: usize) -> Option<MatchRes> {
@@ -157,8 +184,15 @@ fn find_at(re: &regex::Regex, s: &str, from: usize) -> Option<MatchRes> {
     }
     let caps = re.captures_at(s, from)?;
     let m = caps.get(0)?;
-    let groups = (1..caps.len()).map(|i| caps.get(i).map(|g| g.as_str().to_string())).collect();
-    Some(MatchRes { start: m.start(), end: m.end(), text: m.as_str().to_string(), groups })
+    let groups = (1..caps.len())
+        .map(|i| caps.get(i).map(|g| g.as_str().to_string()))
+        .collect();
+    Some(MatchRes {
+        start: m.start(),
+        end: m.end(),
+        text: m.as_str().to_string(),
+        groups,
+    })
 }
 
 /// The object a regex returns when invoked as a function.
@@ -168,11 +202,22 @@ pub fn match_object(re: &RegexVal, s: &str, from: usize) -> Value {
         Some(m) => {
             let mut o = Map::new();
             o.insert("match".into(), Value::str(&m.text));
-            o.insert("start".into(), Value::Number(super::string::utf16_index(s, m.start) as f64));
-            o.insert("end".into(), Value::Number(super::string::utf16_index(s, m.end) as f64));
+            o.insert(
+                "start".into(),
+                Value::Number(super::string::utf16_index(s, m.start) as f64),
+            );
+            o.insert(
+                "end".into(),
+                Value::Number(super::string::utf16_index(s, m.end) as f64),
+            );
             o.insert(
                 "groups".into(),
-                Value::array(m.groups.iter().map(|g| g.as_ref().map(|t| Value::str(t)).unwrap_or_default()).collect()),
+                Value::array(
+                    m.groups
+                        .iter()
+                        .map(|g| g.as_ref().map(|t| Value::str(t)).unwrap_or_default())
+                        .collect(),
+                ),
             );
             Value::object(o)
         }
@@ -203,17 +248,38 @@ fn custom_match(s: &str, v: &Value) -> Result<Option<(MatchRes, Value)>> {
     let start = o.get("start").and_then(|v| v.as_num());
     let end = o.get("end").and_then(|v| v.as_num());
     let groups = o.get("groups").filter(|g| g.is_array());
-    let next = o.get("next").filter(|n| n.is_func()).cloned().unwrap_or_default();
+    let next = o
+        .get("next")
+        .filter(|n| n.is_func())
+        .cloned()
+        .unwrap_or_default();
     if start.is_none() && end.is_none() && groups.is_none() && next.is_undefined() {
         return Err(Error::new("T1010"));
     }
-    let text = o.get("match").and_then(|m| m.as_str()).unwrap_or("").to_string();
+    let text = o
+        .get("match")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_string();
     let sb = byte_of_utf16(s, start.unwrap_or(0.0));
     let eb = byte_of_utf16(s, end.unwrap_or(0.0)).max(sb);
     let groups = groups
-        .map(|g| g.members().iter().map(|x| x.as_str().map(|t| t.to_string())).collect())
+        .map(|g| {
+            g.members()
+                .iter()
+                .map(|x| x.as_str().map(|t| t.to_string()))
+                .collect()
+        })
         .unwrap_or_default();
-    Ok(Some((MatchRes { start: sb, end: eb, text, groups }, next)))
+    Ok(Some((
+        MatchRes {
+            start: sb,
+            end: eb,
+            text,
+            groups,
+        },
+        next,
+    )))
 }
 
 /// The first match of a matcher (regex or matcher function), as `$contains` uses it.
@@ -228,7 +294,12 @@ pub fn first_match(ev: &mut Evaluator<'_>, matcher: &Value, s: &str) -> Result<O
 }
 
 /// Successive matches, stopping after `limit`; an empty match after the first is D1004.
-pub fn all_matches(ev: &mut Evaluator<'_>, matcher: &Value, s: &str, limit: Option<usize>) -> Result<Vec<MatchRes>> {
+pub fn all_matches(
+    ev: &mut Evaluator<'_>,
+    matcher: &Value,
+    s: &str,
+    limit: Option<usize>,
+) -> Result<Vec<MatchRes>> {
     let mut out = Vec::new();
     if let Value::Func(f) = matcher {
         if let Func::Regex(re) = &**f {

@@ -19,7 +19,9 @@ pub fn to_string_pretty(v: &Value, pretty: bool) -> Result<String> {
         Value::String(s) => Ok(s.to_string()),
         Value::Func(_) => Ok(String::new()),
         Value::Number(n) if !n.is_finite() => Err(Error::new("D3001").val(js_number(*n))),
-        Value::Array(a) if a.has(OUTER_WRAPPER) && !a.items.is_empty() => stringify(&a.items[0], pretty),
+        Value::Array(a) if a.has(OUTER_WRAPPER) && !a.items.is_empty() => {
+            stringify(&a.items[0], pretty)
+        }
         other => stringify(other, pretty),
     }
 }
@@ -62,7 +64,11 @@ pub fn substr_chars(s: &str, start: f64, length: Option<f64>) -> String {
             if l <= 0.0 || l.is_nan() {
                 return String::new();
             }
-            let end = if start >= 0.0 { start + l } else { len as f64 + start + l };
+            let end = if start >= 0.0 {
+                start + l
+            } else {
+                len as f64 + start + l
+            };
             (slice_index(start, len), slice_index(end, len))
         }
         None => (slice_index(start, len), len),
@@ -74,14 +80,20 @@ pub fn substr_chars(s: &str, start: f64, length: Option<f64>) -> String {
 }
 
 pub fn substring(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let start = num_arg(&args, 1).unwrap_or(0.0);
     Ok(Value::string(substr_chars(s, start, num_arg(&args, 2))))
 }
 
 pub fn substring_before(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
-    let Some(c) = str_arg(&args, 1) else { return Ok(Value::str(s)) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let Some(c) = str_arg(&args, 1) else {
+        return Ok(Value::str(s));
+    };
     Ok(match s.find(c) {
         Some(i) => Value::str(&s[..i]),
         None => Value::str(s),
@@ -89,8 +101,12 @@ pub fn substring_before(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> R
 }
 
 pub fn substring_after(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
-    let Some(c) = str_arg(&args, 1) else { return Ok(Value::str(s)) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let Some(c) = str_arg(&args, 1) else {
+        return Ok(Value::str(s));
+    };
     Ok(match s.find(c) {
         Some(i) => Value::str(&s[i + c.len()..]),
         None => Value::str(s),
@@ -98,15 +114,21 @@ pub fn substring_after(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Re
 }
 
 pub fn lowercase(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    Ok(str_arg(&args, 0).map(|s| Value::string(s.to_lowercase())).unwrap_or_default())
+    Ok(str_arg(&args, 0)
+        .map(|s| Value::string(s.to_lowercase()))
+        .unwrap_or_default())
 }
 
 pub fn uppercase(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    Ok(str_arg(&args, 0).map(|s| Value::string(s.to_uppercase())).unwrap_or_default())
+    Ok(str_arg(&args, 0)
+        .map(|s| Value::string(s.to_uppercase()))
+        .unwrap_or_default())
 }
 
 pub fn trim(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let mut out = String::with_capacity(s.len());
     let mut in_ws = false;
     for c in s.chars() {
@@ -126,7 +148,9 @@ pub fn trim(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value>
 }
 
 pub fn pad(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let width = num_arg(&args, 1).unwrap_or(0.0).trunc();
     let ch = match str_arg(&args, 2) {
         Some(c) if !c.is_empty() => c.to_string(),
@@ -138,11 +162,17 @@ pub fn pad(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> 
     }
     let n = pad_len as usize;
     let padding: String = ch.chars().cycle().take(n).collect();
-    Ok(Value::string(if width > 0.0 { format!("{s}{padding}") } else { format!("{padding}{s}") }))
+    Ok(Value::string(if width > 0.0 {
+        format!("{s}{padding}")
+    } else {
+        format!("{padding}{s}")
+    }))
 }
 
 pub fn contains(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     Ok(match args.get(1) {
         Some(Value::String(t)) => Value::Bool(s.contains(&**t)),
         Some(m @ Value::Func(_)) => Value::Bool(first_match(ev, m, s)?.is_some()),
@@ -151,14 +181,22 @@ pub fn contains(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<V
 }
 
 pub fn split(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let limit = num_arg(&args, 2);
     if let Some(l) = limit {
         if l < 0.0 {
             return Err(Error::new("D3020").val(js_number(l)));
         }
     }
-    let limit = limit.map(|l| if l.is_finite() { l.floor() as usize } else { usize::MAX });
+    let limit = limit.map(|l| {
+        if l.is_finite() {
+            l.floor() as usize
+        } else {
+            usize::MAX
+        }
+    });
     let mut result: Vec<Value> = Vec::new();
     if limit == Some(0) {
         return Ok(Value::array(result));
@@ -166,7 +204,9 @@ pub fn split(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Valu
     match args.get(1) {
         Some(Value::String(sep)) => {
             let parts: Vec<&str> = if sep.is_empty() {
-                s.char_indices().map(|(i, c)| &s[i..i + c.len_utf8()]).collect()
+                s.char_indices()
+                    .map(|(i, c)| &s[i..i + c.len_utf8()])
+                    .collect()
             } else {
                 s.split(&**sep).collect()
             };
@@ -206,29 +246,47 @@ pub fn join(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value>
 
 /// Index in UTF-16 code units of a byte offset.
 pub fn utf16_index(s: &str, byte: usize) -> usize {
-    s.get(..byte).map(|p| p.chars().map(|c| c.len_utf16()).sum()).unwrap_or(0)
+    s.get(..byte)
+        .map(|p| p.chars().map(|c| c.len_utf16()).sum())
+        .unwrap_or(0)
 }
 
 fn groups_value(m: &MatchRes) -> Value {
-    Value::array(m.groups.iter().map(|g| g.as_ref().map(|s| Value::str(s)).unwrap_or_default()).collect())
+    Value::array(
+        m.groups
+            .iter()
+            .map(|g| g.as_ref().map(|s| Value::str(s)).unwrap_or_default())
+            .collect(),
+    )
 }
 
 pub fn match_(ev: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let limit = num_arg(&args, 2);
     if let Some(l) = limit {
         if l < 0.0 {
             return Err(Error::new("D3040").val(js_number(l)));
         }
     }
-    let limit = limit.map(|l| if l.is_finite() { l.ceil() as usize } else { usize::MAX });
+    let limit = limit.map(|l| {
+        if l.is_finite() {
+            l.ceil() as usize
+        } else {
+            usize::MAX
+        }
+    });
     let mut result = Vec::new();
     if limit != Some(0) {
         let matcher = super::arg(&args, 1);
         for m in all_matches(ev, &matcher, s, limit)? {
             let mut o = Map::new();
             o.insert("match".into(), Value::str(&m.text));
-            o.insert("index".into(), Value::Number(utf16_index(s, m.start) as f64));
+            o.insert(
+                "index".into(),
+                Value::Number(utf16_index(s, m.start) as f64),
+            );
             o.insert("groups".into(), groups_value(&m));
             result.push(Value::object(o));
         }
@@ -259,8 +317,16 @@ fn substitute(replacement: &str, m: &MatchRes) -> String {
             }
             _ => {
                 let ng = m.groups.len();
-                let max_digits = if ng == 0 { 1 } else { (ng as f64).log10().floor() as usize + 1 };
-                let digits: String = chars[pos..].iter().take(max_digits).take_while(|c| c.is_ascii_digit()).collect();
+                let max_digits = if ng == 0 {
+                    1
+                } else {
+                    (ng as f64).log10().floor() as usize + 1
+                };
+                let digits: String = chars[pos..]
+                    .iter()
+                    .take(max_digits)
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
                 let mut parsed: Option<usize> = digits.parse().ok();
                 if let Some(ix) = parsed {
                     if max_digits > 1 && ix > ng {
@@ -286,7 +352,9 @@ fn substitute(replacement: &str, m: &MatchRes) -> String {
 }
 
 pub fn replace(ev: &mut Evaluator<'_>, args: Vec<Value>, input: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let pattern = super::arg(&args, 1);
     let replacement = super::arg(&args, 2);
     if matches!(&pattern, Value::String(p) if p.is_empty()) {
@@ -298,7 +366,13 @@ pub fn replace(ev: &mut Evaluator<'_>, args: Vec<Value>, input: &Value) -> Resul
             return Err(Error::new("D3011").val(js_number(l)));
         }
     }
-    let limit = limit.map(|l| if l.is_finite() { l.ceil() as usize } else { usize::MAX });
+    let limit = limit.map(|l| {
+        if l.is_finite() {
+            l.ceil() as usize
+        } else {
+            usize::MAX
+        }
+    });
     if limit == Some(0) {
         return Ok(Value::str(s));
     }
@@ -337,7 +411,10 @@ pub fn replace(ev: &mut Evaluator<'_>, args: Vec<Value>, input: &Value) -> Resul
                     f @ Value::Func(_) => {
                         let mut o = Map::new();
                         o.insert("match".into(), Value::str(&m.text));
-                        o.insert("start".into(), Value::Number(utf16_index(s, m.start) as f64));
+                        o.insert(
+                            "start".into(),
+                            Value::Number(utf16_index(s, m.start) as f64),
+                        );
                         o.insert("end".into(), Value::Number(utf16_index(s, m.end) as f64));
                         o.insert("groups".into(), groups_value(m));
                         let r = ev.apply(f, vec![Value::object(o)], input)?;
@@ -358,14 +435,23 @@ pub fn replace(ev: &mut Evaluator<'_>, args: Vec<Value>, input: &Value) -> Resul
 }
 
 pub fn base64encode(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     let bytes: Vec<u8> = s.chars().map(|c| (c as u32 & 0xFF) as u8).collect();
-    Ok(Value::string(base64::engine::general_purpose::STANDARD.encode(bytes)))
+    Ok(Value::string(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
 }
 
 pub fn base64decode(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
-    let clean: String = s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/').collect();
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
+    let clean: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
+        .collect();
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
@@ -377,7 +463,9 @@ pub fn base64decode(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resul
         trimmed.pop();
     }
     let bytes = engine.decode(trimmed.as_bytes()).unwrap_or_default();
-    Ok(Value::string(bytes.into_iter().map(|b| b as char).collect()))
+    Ok(Value::string(
+        bytes.into_iter().map(|b| b as char).collect(),
+    ))
 }
 
 fn is_lone_surrogate(c: char) -> bool {
@@ -388,7 +476,10 @@ fn encode_with(s: &str, keep: &str, name: &str) -> Result<Value> {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if is_lone_surrogate(c) {
-            return Err(Error::new("D3140").tok(name).val(s).set("functionName", name));
+            return Err(Error::new("D3140")
+                .tok(name)
+                .val(s)
+                .set("functionName", name));
         }
         if c.is_ascii_alphanumeric() || keep.contains(c) {
             out.push(c);
@@ -403,17 +494,27 @@ fn encode_with(s: &str, keep: &str, name: &str) -> Result<Value> {
 }
 
 pub fn encode_url_component(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     encode_with(s, "-_.!~*'()", "encodeUrlComponent")
 }
 
 pub fn encode_url(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     encode_with(s, "-_.!~*'();/?:@&=+$,#", "encodeUrl")
 }
 
 fn decode_with(s: &str, reserved: &str, name: &str) -> Result<Value> {
-    let err = || Error::msg("D3140", format!("Malformed URL passed to ${name}(): \"{s}\"")).tok(name);
+    let err = || {
+        Error::msg(
+            "D3140",
+            format!("Malformed URL passed to ${name}(): \"{s}\""),
+        )
+        .tok(name)
+    };
     let bytes = s.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -469,11 +570,15 @@ fn decode_with(s: &str, reserved: &str, name: &str) -> Result<Value> {
 }
 
 pub fn decode_url_component(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     decode_with(s, "", "decodeUrlComponent")
 }
 
 pub fn decode_url(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
-    let Some(s) = str_arg(&args, 0) else { return Ok(Value::Undefined) };
+    let Some(s) = str_arg(&args, 0) else {
+        return Ok(Value::Undefined);
+    };
     decode_with(s, ";/?:@&=+$,#", "decodeUrl")
 }
