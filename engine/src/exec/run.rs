@@ -23,6 +23,10 @@ use std::time::Duration;
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// The DISTRIBUTED Map (a Map Run of child executions), beside `run_map`.
+#[path = "distributed.rs"]
+mod distributed;
+
 /// The internal marker of a stopped execution (never seen by a workflow).
 const ABORTED: &str = "asl.Aborted";
 
@@ -658,6 +662,9 @@ impl<'a> Run<'a> {
         prev: &mut u64,
         key: Option<&str>,
     ) -> Result<Value, Failure> {
+        if map.distributed {
+            return self.run_distributed(st, map, env, ctx, prev).await;
+        }
         let items_value = match &map.items_path {
             None => std::borrow::Cow::Borrowed(env.input),
             Some(p) => p.eval(env).map_err(|_| {

@@ -1,0 +1,283 @@
+//! The product's main job end to end: the pizza workflows against the pizza API fixture
+//! (started in-process on 127.0.0.1:0), the report's counts against the API's own, the ramp of
+//! `asl load`, and its bad input.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The fixture on a thread of its own, for the life of the test.
+struct Api {
+    base: String,
+    server: std::sync::Arc<std::sync::Mutex<Option<pizza_api::Server>>>,
+    _rt: std::thread::JoinHandle<()>,
+}
+
+impl Api {
+    fn start() -> Api {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot2 = slot.clone();
+        let rt = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let s =
+                    pizza_api::start(pizza_api::Config::default(), "127.0.0.1:0".parse().unwrap())
+                        .await
+                        .unwrap();
+                tx.send(s.url()).unwrap();
+                *slot2.lock().unwrap() = Some(s);
+                std::future::pending::<()>().await;
+            });
+        });
+        let base = rx.recv().unwrap();
+        Api {
+            base,
+            server: slot,
+            _rt: rt,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&pizza_api::Server) -> T) -> T {
+        loop {
+            if let Some(s) = self.server.lock().unwrap().as_ref() {
+                return f(s);
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn asl(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", db)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_pizza_generator_creates_reads_lists_and_deletes_and_the_report_agrees_with_the_api() {
+    let api = Api::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let gen = root().join("workflows/pizza/generator.asl.json");
+    let subs = [
+        format!("OrderApiBaseUrl={}/order-api", api.base),
+        format!("AdminApiBaseUrl={}/admin-api", api.base),
+        "ConnectionArn=arn:aws:events:us-east-1:123456789012:connection/pizza/local".to_string(),
+        "OrderWorkflowArn=arn:aws:states:us-east-1:123456789012:stateMachine:OrderWorkflow"
+            .to_string(),
+    ];
+    let mut args = vec![
+        "run",
+        gen.to_str().unwrap(),
+        "--name",
+        "gen",
+        "--input",
+        r#"{"numRuns": 2}"#,
+        "--wait-scale",
+        "0",
+        "--json",
+    ];
+    for s in &subs {
+        args.push("--sub");
+        args.push(s);
+    }
+    let o = asl(&db, &args);
+    let out = json_of(&o);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+
+    // Ten order workflows ran as children of the generator.
+    let list = json_of(&asl(
+        &db,
+        &["executions", "--state-machine", "OrderWorkflow", "--json"],
+    ));
+    assert_eq!(list["executions"].as_array().unwrap().len(), 10);
+
+    let stats = api.with(|s| s.stats());
+    let stats = serde_json::to_value(stats).unwrap();
+    let mut api_counts: HashMap<String, u64> = HashMap::new();
+    for e in stats["endpoints"].as_array().unwrap() {
+        let key = format!(
+            "{} {}",
+            e["method"].as_str().unwrap(),
+            e["route"].as_str().unwrap().replace("{orderId}", "{id}")
+        );
+        *api_counts.entry(key).or_default() += e["count"].as_u64().unwrap();
+    }
+    let created = api_counts["POST /order-api/orders"];
+    assert!(created >= 10, "{api_counts:?}");
+    assert_eq!(
+        api_counts["GET /admin-api/orders/{id}"],
+        created * 7,
+        "{api_counts:?}"
+    );
+    assert_eq!(api_counts["GET /order-api/orders"], 10);
+    assert_eq!(api_counts["GET /admin-api/orders"], 10);
+    assert_eq!(api_counts["DELETE /admin-api/orders/{id}"], created);
+    // Everything the load made was deleted.
+    assert_eq!(api.with(|s| s.order_count()), 0);
+
+    // The report, from the stored history alone, counts what the API counted, per endpoint.
+    let report = json_of(&asl(&db, &["report", "gen", "--json"]));
+    let mut reported: HashMap<String, u64> = HashMap::new();
+    for row in report["endpoints"].as_array().unwrap() {
+        let name = row["name"].as_str().unwrap().replace(&api.base, "");
+        reported.insert(name, row["requests"].as_u64().unwrap());
+        assert_eq!(row["failures"], 0);
+    }
+    assert_eq!(reported, api_counts);
+    assert_eq!(report["executions"], 11);
+    // Latencies are kept below a millisecond's resolution.
+    let p50 = report["total"]["percentiles_ms"][0][1].as_f64().unwrap();
+    assert!(p50 > 0.0 && (p50 * 1000.0).fract() >= 0.0);
+
+    // CSV and HTML carry the same rows.
+    let csv = String::from_utf8(asl(&db, &["report", "gen", "--csv"]).stdout).unwrap();
+    assert!(csv.starts_with("Type,Name,# reqs,# fails,Avg,Min,Max,req/s,failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"));
+    assert_eq!(
+        csv.lines().count(),
+        1 + report["states"].as_array().unwrap().len() + reported.len() + 1
+    );
+    let html = dir.path().join("r.html");
+    asl(&db, &["report", "gen", "--html", html.to_str().unwrap()]);
+    let page = std::fs::read_to_string(&html).unwrap();
+    let data = page
+        .split(r#"<script type="application/json" id="report-data">"#)
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .unwrap();
+    let embedded: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(embedded["total"]["requests"], report["total"]["requests"]);
+    assert!(!embedded["timeline"].as_array().unwrap().is_empty());
+    for series in [
+        "requests",
+        "p50",
+        "p95",
+        "failures",
+        "executions running",
+        "tasks in flight",
+    ] {
+        assert!(
+            page.contains(&format!("data-series=\"{series}\"")),
+            "no {series} chart"
+        );
+    }
+}
+
+#[test]
+fn asl_load_ramps_concurrency_in_steps_then_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let o = asl(
+        &db,
+        &[
+            "load",
+            "--target-concurrency",
+            "3",
+            "--step",
+            "1",
+            "--ramp-up",
+            "1s",
+            "--duration",
+            "1s",
+            "--wait-seconds",
+            "0",
+            "--fetches",
+            "1",
+            "--json",
+        ],
+    );
+    let v = json_of(&o);
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    let api = &v["api"];
+    assert!(api["totalRequests"].as_u64().unwrap() > 0);
+    // The rounds of the ramp, from the orchestrator's history: 1, 2, 3, then 3 while holding.
+    let exec = v["execution"].as_str().unwrap();
+    let h = json_of(&asl(&db, &["history", exec, "--json"]));
+    let mut ramp = Vec::new();
+    let mut hold = Vec::new();
+    let mut current = "";
+    for e in h["events"].as_array().unwrap() {
+        if e["type"] == "MapStateEntered" {
+            current = if e["stateEnteredEventDetails"]["name"] == "RampLoad" {
+                "ramp"
+            } else {
+                "hold"
+            };
+        }
+        if e["type"] == "MapStateStarted" {
+            let n = e["mapStateStartedEventDetails"]["length"].as_u64().unwrap();
+            if current == "ramp" {
+                ramp.push(n)
+            } else {
+                hold.push(n)
+            }
+        }
+    }
+    assert!(ramp.len() >= 3, "{ramp:?}");
+    assert_eq!(&ramp[..3], &[1, 2, 3], "{ramp:?}");
+    assert!(ramp.iter().all(|n| *n <= 3), "{ramp:?}");
+    assert!(!hold.is_empty() && hold.iter().all(|n| *n == 3), "{hold:?}");
+    // The report's concurrency over time never exceeds the target (plus the orchestrator).
+    let timeline = v["report"]["timeline"].as_array().unwrap();
+    assert!(
+        timeline
+            .iter()
+            .all(|s| s["executions_running"].as_u64().unwrap() <= 4),
+        "{timeline:?}"
+    );
+    assert!(timeline
+        .iter()
+        .any(|s| s["executions_running"].as_u64().unwrap() >= 2));
+}
+
+#[test]
+fn asl_load_rejects_shapes_that_make_no_sense_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let cases: &[(&[&str], &str)] = &[
+        (&["load", "--duration=-5s"], "not a duration"),
+        (
+            &["load", "--duration", "0s"],
+            "--duration must be longer than 0 s",
+        ),
+        (
+            &["load", "--target-concurrency", "0"],
+            "--target-concurrency must be from 1 to 1000",
+        ),
+        (
+            &["load", "--api-error-rate", "2"],
+            "--api-error-rate must be from 0 to 1",
+        ),
+        (&["load", "--api", "http://127.0.0.1:1"], "is not reachable"),
+    ];
+    for (args, msg) in cases {
+        let o = asl(&db, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    // Nothing ran.
+    let v = json_of(&asl(&db, &["executions", "--json"]));
+    assert_eq!(v["executions"], json!([]));
+}
