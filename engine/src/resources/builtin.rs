@@ -8,13 +8,19 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 /// Every built-in, by the name a resources file gives it.
-pub const NAMES: &[&str] = &["pizza.generateOrders", "http.sendRequest", "echo"];
+pub const NAMES: &[&str] = &[
+    "pizza.generateOrders",
+    "http.sendRequest",
+    "loadtest.timer",
+    "echo",
+];
 
 pub async fn call(name: &str, payload: &Value, http: &HttpTask) -> Result<Value, FunctionError> {
     match name {
         "pizza.generateOrders" => Ok(generate_orders(payload)),
         "http.sendRequest" => send_request(payload, http).await,
         "echo" => Ok(payload.clone()),
+        "loadtest.timer" => Ok(load_timer(payload, chrono::Utc::now().timestamp_millis())),
         other => Err(FunctionError::new(
             "Runtime.InvalidEntrypoint",
             format!("no built-in function {other:?}"),
@@ -137,9 +143,71 @@ pub async fn send_request(payload: &Value, http: &HttpTask) -> Result<Value, Fun
     })
 }
 
+/// The step-functions-load-testing timer: `{timer}` in, `{timer, items}` out. The ramp raises
+/// `currentConcurrency` by `step` (targetConcurrency / rampUpDuration, rounded) once a minute;
+/// `continue` stays true for `rampUpDuration` (else `duration`) minutes from `start`; `items`
+/// holds `currentConcurrency` ones (or `targetConcurrency` when that is unset). The quirks of the
+/// original are kept: in the hold phase `step` is not a number (`null`).
+pub fn load_timer(payload: &Value, now_ms: i64) -> Value {
+    let t = payload.get("timer").cloned().unwrap_or(json!({}));
+    let num = |k: &str| t.get(k).and_then(|v| v.as_f64());
+    let target = num("targetConcurrency").unwrap_or(0.0);
+    let start = num("start").unwrap_or(now_ms as f64);
+    let ramp = num("rampUpDuration");
+    let step = ramp.map(|r| (target / r).round()).filter(|s| s.is_finite());
+    let first = t.get("stepTimer").is_none();
+    let mut current = num("currentConcurrency").or(step).unwrap_or(0.0);
+    let mut step_timer = num("stepTimer").unwrap_or(now_ms as f64);
+    if !first && now_ms as f64 - step_timer > 60_000.0 {
+        current += step.unwrap_or(f64::NAN);
+        step_timer = now_ms as f64;
+    }
+    let minutes = ramp.or(num("duration")).unwrap_or(0.0);
+    let cont = start + minutes * 60_000.0 > now_ms as f64;
+    let count = if current.is_finite() && current > 0.0 {
+        current
+    } else {
+        target
+    };
+    let mut timer = t.clone();
+    timer["start"] = json!(start as i64);
+    timer["step"] = step.map(|s| json!(s as i64)).unwrap_or(Value::Null);
+    timer["currentConcurrency"] = if current.is_finite() {
+        json!(current as i64)
+    } else {
+        Value::Null
+    };
+    timer["stepTimer"] = json!(step_timer as i64);
+    timer["continue"] = json!(cont);
+    json!({"timer": timer, "items": vec![1; count.clamp(0.0, 10_000.0) as usize]})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_load_timer_ramps_once_a_minute_then_stops() {
+        let t0 = 1_000_000_000_000;
+        let v = load_timer(
+            &json!({"timer": {"rampUpDuration": 2, "targetConcurrency": 10}}),
+            t0,
+        );
+        assert_eq!(v["timer"]["step"], 5);
+        assert_eq!(v["items"].as_array().unwrap().len(), 5);
+        assert_eq!(v["timer"]["continue"], true);
+        let v = load_timer(&json!({"timer": v["timer"]}), t0 + 61_000);
+        assert_eq!(v["items"].as_array().unwrap().len(), 10);
+        let v = load_timer(&json!({"timer": v["timer"]}), t0 + 121_000);
+        assert_eq!(v["timer"]["continue"], false);
+        // The hold phase: no rampUpDuration, so no step; items fall back to the target.
+        let v = load_timer(
+            &json!({"timer": {"duration": 1, "targetConcurrency": 4}}),
+            t0,
+        );
+        assert_eq!(v["timer"]["step"], Value::Null);
+        assert_eq!(v["items"].as_array().unwrap().len(), 4);
+    }
 
     #[test]
     fn generated_orders_follow_the_pizza_schema() {
