@@ -439,3 +439,77 @@ fn a_resources_file_with_errors_is_a_located_error() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["executions"], json!([]));
 }
+
+#[test]
+fn legacy_function_arns_report_lambda_function_events() {
+    let env = Env::new();
+    let ok = script(
+        &env,
+        "ok.py",
+        "import json,sys\nprint(json.dumps(json.load(sys.stdin)))\n",
+    );
+    let wf = env.file(
+        "legacy.asl.json",
+        &json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:ok", "TimeoutSeconds": 9, "End": true}}})
+        .to_string(),
+    );
+    let res = env.file(
+        "r.json",
+        &json!({"functions": {"ok": {"command": ["python3", ok]}}}).to_string(),
+    );
+    let o = env.asl(&[
+        "run".into(),
+        wf.display().to_string(),
+        "--name".into(),
+        "legacy".into(),
+        "--input".into(),
+        r#"{"a": 1}"#.into(),
+        "--resources".into(),
+        res.display().to_string(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let h: Value = serde_json::from_slice(
+        &env.asl(&["history".into(), "legacy".into(), "--json".into()])
+            .stdout,
+    )
+    .unwrap();
+    let events = h["events"].as_array().unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(
+        types.contains(&"LambdaFunctionScheduled")
+            && types.contains(&"LambdaFunctionStarted")
+            && types.contains(&"LambdaFunctionSucceeded"),
+        "{types:?}"
+    );
+    assert!(!types.contains(&"TaskScheduled"));
+    let s = events
+        .iter()
+        .find(|e| e["type"] == "LambdaFunctionScheduled")
+        .unwrap();
+    assert_eq!(
+        s["lambdaFunctionScheduledEventDetails"]["resource"],
+        "arn:aws:lambda:us-east-1:123456789012:function:ok"
+    );
+    assert_eq!(
+        s["lambdaFunctionScheduledEventDetails"]["input"],
+        "{\"a\":1}"
+    );
+    assert_eq!(
+        s["lambdaFunctionScheduledEventDetails"]["timeoutInSeconds"],
+        9
+    );
+    let done = events
+        .iter()
+        .find(|e| e["type"] == "LambdaFunctionSucceeded")
+        .unwrap();
+    assert_eq!(
+        done["lambdaFunctionSucceededEventDetails"]["output"],
+        "{\"a\":1}"
+    );
+}

@@ -198,15 +198,20 @@ fn task_calls(events: &[RawEvent]) -> Vec<Call> {
                     endpoint_of.insert(e.id, ep);
                 }
             }
-            "TaskStarted" => {
+            "TaskStarted" | "LambdaFunctionStarted" => {
                 started.insert(e.id, e.timestamp_us);
                 if let Some(ep) = endpoint {
                     endpoint_of.insert(e.id, ep);
                 }
             }
-            "TaskSucceeded" | "TaskFailed" | "TaskTimedOut" => {
+            "TaskSucceeded"
+            | "TaskFailed"
+            | "TaskTimedOut"
+            | "LambdaFunctionSucceeded"
+            | "LambdaFunctionFailed"
+            | "LambdaFunctionTimedOut" => {
                 if let Some(start) = started.get(&e.previous_event_id) {
-                    let error = (e.event_type != "TaskSucceeded")
+                    let error = (!e.event_type.ends_with("Succeeded"))
                         .then(|| e.details["error"].as_str().unwrap_or("unknown").to_string());
                     out.push(Call {
                         state: state.clone(),

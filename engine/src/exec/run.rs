@@ -552,16 +552,34 @@ impl<'a> Run<'a> {
         if let Some(h) = heartbeat {
             sched["heartbeatInSeconds"] = json!(h);
         }
-        self.emit(prev, || {
-            EventKind::with_details("TaskScheduled", "taskScheduledEventDetails", sched)
-        });
-        self.emit(prev, || {
-            EventKind::with_details(
-                "TaskStarted",
-                "taskStartedEventDetails",
-                json!({"resourceType": resource_type, "resource": resource}),
-            )
-        });
+        // A Lambda function ARN as Resource reports LambdaFunction* events, as AWS does.
+        let legacy = crate::resources::is_legacy_lambda(&task.resource);
+        if legacy {
+            let mut d = json!({"resource": task.resource, "input": json_text(params),
+                               "inputDetails": {"truncated": false}});
+            if let Some(t) = timeout {
+                d["timeoutInSeconds"] = json!(t);
+            }
+            self.emit(prev, || {
+                EventKind::with_details(
+                    "LambdaFunctionScheduled",
+                    "lambdaFunctionScheduledEventDetails",
+                    d,
+                )
+            });
+            self.emit(prev, || EventKind::other("LambdaFunctionStarted"));
+        } else {
+            self.emit(prev, || {
+                EventKind::with_details("TaskScheduled", "taskScheduledEventDetails", sched)
+            });
+            self.emit(prev, || {
+                EventKind::with_details(
+                    "TaskStarted",
+                    "taskStartedEventDetails",
+                    json!({"resourceType": resource_type, "resource": resource}),
+                )
+            });
+        }
         let call = TaskCall {
             state_name: &st.name,
             resource: &task.resource,
@@ -587,6 +605,28 @@ impl<'a> Run<'a> {
             }
         };
         match &result {
+            Ok(v) if legacy => {
+                self.emit(prev, || {
+                    EventKind::with_details(
+                        "LambdaFunctionSucceeded",
+                        "lambdaFunctionSucceededEventDetails",
+                        json!({"output": json_text(v), "outputDetails": {"truncated": false}}),
+                    )
+                });
+            }
+            Err(f) if legacy => {
+                let ty = if f.error == names::TIMEOUT {
+                    (
+                        "LambdaFunctionTimedOut",
+                        "lambdaFunctionTimedOutEventDetails",
+                    )
+                } else {
+                    ("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails")
+                };
+                self.emit(prev, || {
+                    EventKind::with_details(ty.0, ty.1, json!({"error": f.error, "cause": f.cause}))
+                });
+            }
             Ok(v) => {
                 self.emit(prev, || {
                     EventKind::with_details(
@@ -596,15 +636,6 @@ impl<'a> Run<'a> {
                                "output": json_text(v), "outputDetails": {"truncated": false}}),
                     )
                 });
-                if payload_size(v) > MAX_PAYLOAD_BYTES {
-                    return Err(Failure::new(
-                        names::DATA_LIMIT_EXCEEDED,
-                        format!(
-                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                            st.name
-                        ),
-                    ));
-                }
             }
             Err(f) => {
                 let ty = if f.error == names::TIMEOUT || f.error == names::HEARTBEAT_TIMEOUT {
@@ -620,6 +651,17 @@ impl<'a> Run<'a> {
                                "error": f.error, "cause": f.cause}),
                     )
                 });
+            }
+        }
+        if let Ok(v) = &result {
+            if payload_size(v) > MAX_PAYLOAD_BYTES {
+                return Err(Failure::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    format!(
+                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                        st.name
+                    ),
+                ));
             }
         }
         result

@@ -39,9 +39,9 @@ impl Progress {
             "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" => {
                 &self.executions_ended
             }
-            "TaskStarted" => &self.tasks_started,
-            "TaskSucceeded" => &self.tasks_ended,
-            "TaskFailed" | "TaskTimedOut" => {
+            "TaskStarted" | "LambdaFunctionStarted" => &self.tasks_started,
+            "TaskSucceeded" | "LambdaFunctionSucceeded" => &self.tasks_ended,
+            "TaskFailed" | "TaskTimedOut" | "LambdaFunctionFailed" | "LambdaFunctionTimedOut" => {
                 self.tasks_failed.fetch_add(1, Ordering::Relaxed);
                 &self.tasks_ended
             }
