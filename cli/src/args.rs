@@ -42,6 +42,9 @@ pub enum Command {
     Load(LoadArgs),
     /// Load report of an execution and all its children: requests, failures, latency percentiles
     Report(ReportArgs),
+    /// Evaluate a JSONata expression as Step Functions does (JSONata 2.0 with $partition,
+    /// $range, $hash, $random, $uuid and $parse)
+    Jsonata(JsonataArgs),
     /// Complete a callback task (`.waitForTaskToken`) by its task token, from any process
     #[command(subcommand)]
     Task(TaskCommand),
@@ -82,6 +85,28 @@ pub struct LoadArgs {
     /// Print the report as JSON instead of tables
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct JsonataArgs {
+    /// The expression (or --expr-file)
+    #[arg(long, conflicts_with = "expr_file")]
+    pub expr: Option<String>,
+    /// A file holding the expression
+    #[arg(long, value_name = "FILE")]
+    pub expr_file: Option<PathBuf>,
+    /// The input document as JSON; an empty file is no input (undefined)
+    #[arg(long, value_name = "FILE")]
+    pub data_file: Option<PathBuf>,
+    /// A JSON object of variables (names without the `$`)
+    #[arg(long, value_name = "FILE")]
+    pub bindings_file: Option<PathBuf>,
+    /// Evaluation depth limit (also JSONATA_MAX_DEPTH)
+    #[arg(long, env = "JSONATA_MAX_DEPTH")]
+    pub max_depth: Option<usize>,
+    /// Time limit in milliseconds (also JSONATA_TIMELIMIT_MS)
+    #[arg(long, env = "JSONATA_TIMELIMIT_MS")]
+    pub time_limit_ms: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -232,6 +257,9 @@ pub struct RunArgs {
     /// Do not store the execution (no history, nothing to resume)
     #[arg(long)]
     pub no_store: bool,
+    /// A local directory standing for an S3 bucket (DISTRIBUTED Map's ItemReader, ResultWriter)
+    #[arg(long = "bucket", value_name = "NAME=DIR")]
+    pub buckets: Vec<String>,
     /// Report engine time on stderr as `@@bench {"exec_s": S}` (for the peer benchmark)
     #[arg(long, hide = true)]
     pub timing: bool,

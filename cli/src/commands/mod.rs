@@ -3,6 +3,7 @@
 mod describe;
 mod executions;
 mod history;
+mod jsonata;
 mod load;
 mod prune;
 pub mod report;
@@ -32,5 +33,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Task(c) => task::run(c, &db::open(db_flag)?),
         Command::Report(a) => report::run(a, &db::open(db_flag)?),
         Command::Load(a) => load::run(a, db_flag),
+        Command::Jsonata(a) => jsonata::run(a),
     }
 }

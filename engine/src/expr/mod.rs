@@ -3,6 +3,7 @@
 //! Everything here is compiled once when a definition loads and evaluated against an [`Env`].
 
 pub mod intrinsics;
+pub mod jsonata;
 pub mod path;
 pub mod template;
 

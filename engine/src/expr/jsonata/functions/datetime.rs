@@ -201,6 +201,8 @@ struct Marker {
     names: Option<Case>,
     int_format: Option<IntFormat>,
     n: i64,
+    /// Fixed digit count when parsing (0: any number of digits).
+    parse_n: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -310,6 +312,7 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>> {
             };
             let mut int_format = None;
             let mut n = 0;
+            let mut parse_n = 0;
             if "YMDdFWwXxHhmsf".contains(component) {
                 let mut pattern = pres1.clone();
                 if let Some(p2) = pres2 {
@@ -322,10 +325,15 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>> {
                         f.mandatory_digits = min;
                     }
                 }
+                let w = f.mandatory_digits + f.optional_digits;
+                if w >= 2 && component != 'f' {
+                    parse_n = w as i64;
+                }
                 if "YMD".contains(component) {
                     n = -1;
                     if let Some((_, Some(max))) = width {
                         n = max as i64;
+                        parse_n = n;
                         f.mandatory_digits = max;
                     } else {
                         let w = f.mandatory_digits + f.optional_digits;
@@ -346,6 +354,7 @@ fn analyse_picture(picture: &str) -> Result<Vec<Part>> {
                 names,
                 int_format,
                 n,
+                parse_n,
             }));
             start = pos + 1;
         }
@@ -708,12 +717,25 @@ fn parse_date_time(ev: &Evaluator<'_>, timestamp: &str, picture: &str) -> Result
                             lookup.iter().find(|(k, _)| k == v).map(|(_, n)| *n)
                         }),
                     }
+                } else if c == 'f'
+                    && m.int_format
+                        .as_ref()
+                        .is_some_and(|f| f.primary == Primary::Decimal)
+                {
+                    // fractional seconds: more than three digits are truncated to milliseconds
+                    Matcher {
+                        regex: "[0-9]+".into(),
+                        parse: Box::new(|v: &str| {
+                            let digits: String = v.chars().take(3).collect();
+                            Some(integer::parse_int_prefix(&digits))
+                        }),
+                    }
                 } else {
                     let f = m
                         .int_format
                         .as_ref()
                         .ok_or_else(|| Error::new("D3132").val(c))?;
-                    int_matcher(f, if "YMD".contains(c) { m.n } else { 0 })?
+                    int_matcher(f, m.parse_n)?
                 };
                 matchers.push((Some(c), matcher));
             }

@@ -145,9 +145,12 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
     table().get(name)
 }
 
-/// `$eval` is disabled in AWS Step Functions.
+/// `$eval` is disabled in AWS Step Functions: calling it fails as a call of a non-function.
 fn eval_unsupported(_: &mut Evaluator<'_>, _: Vec<Value>, _: &Value) -> Result<Value> {
-    Err(Error::msg("D3121", "The $eval function is not supported"))
+    Err(Error::msg(
+        "T1006",
+        "Attempted to invoke a non-function: $eval is not available in AWS Step Functions",
+    ))
 }
 
 /// Argument helpers.

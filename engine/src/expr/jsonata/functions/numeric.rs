@@ -344,6 +344,10 @@ pub fn format_number(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Resu
     let parts: Vec<Parts> = subs.iter().map(split_parts).collect();
     for part in &parts {
         let sub = &part.sub;
+        if !sub.iter().any(|c| active.contains(c) && *c != p.exponent) {
+            // nothing but passive characters (jsonata 2.0.6 fails here internally)
+            return Err(Error::new("D3086"));
+        }
         let mut error = None;
         let dpos = index_of(sub, p.decimal);
         if dpos != last_index_of(sub, p.decimal) {

@@ -145,6 +145,8 @@ pub fn compile(pattern: &str, flags: &str) -> Result<regex::Regex> {
                     out.push_str("\\}");
                 }
             }
+            // JavaScript's `.` excludes every line terminator, not only `\n`
+            '.' if !in_class => out.push_str("[^\\n\\r\\x{2028}\\x{2029}]"),
             _ => out.push(c),
         }
         i += 1;
