@@ -3,8 +3,8 @@
 //! parent recorded. Lives on one thread (a tokio LocalSet).
 
 use asl::exec::{
-    self, ChildHost, ChildRequest, Clock, LocalFuture, Outcome, Resume, Services, StartRequest,
-    Status, StopSignal,
+    self, ChildHost, ChildRequest, Clock, LocalFuture, MapChild, Outcome, Resume, Services,
+    StartRequest, Status, StopSignal,
 };
 use asl::history::callbacks::StoreCallbacks;
 use asl::history::store::{ExecutionRecord, Finish, Store, WriterHandle};
@@ -249,7 +249,81 @@ impl Host {
     }
 }
 
+impl Host {
+    /// A DISTRIBUTED Map's STANDARD child: recorded under its parent (with its Map Run in its
+    /// options) and run with its history stored; it stops when its parent does.
+    async fn execute_map_child(&self, child: MapChild) -> Result<Outcome, Failure> {
+        let arn = exec::execution_arn(&child.machine_name, &child.execution_name);
+        let start = Utc::now();
+        self.store
+            .insert_execution(&ExecutionRecord {
+                arn: arn.clone(),
+                name: child.execution_name.clone(),
+                state_machine_arn: exec::state_machine_arn(&child.machine_name),
+                state_machine_name: child.machine_name.clone(),
+                definition: child.def.source.to_string(),
+                status: "RUNNING".into(),
+                input: child.input.to_string(),
+                output: None,
+                error: None,
+                cause: None,
+                start,
+                stop: None,
+                parent_arn: Some(child.parent_arn.clone()),
+                redrive_count: 0,
+                redrive: None,
+                owner_pid: Some(std::process::id()),
+                options: json!({"mapRunArn": child.map_run_arn}),
+            })
+            .map_err(|e| Failure::new("States.Runtime", e.to_string()))?;
+        let history = Arc::new(
+            DurableHistory::new(&arn, self.writer.clone(), 0).with_progress(self.progress.clone()),
+        );
+        let services = Services {
+            clock: self.clock.clone(),
+            resources: self.resources.clone(),
+            history: history.clone(),
+            stop: child.parent_stop,
+            children: Some(self.me() as Arc<dyn ChildHost>),
+            callbacks: Some(Arc::new(StoreCallbacks::new(
+                self.store.clone(),
+                self.writer.clone(),
+            ))),
+        };
+        let req = StartRequest {
+            state_machine_name: child.machine_name,
+            execution_name: child.execution_name,
+            input: child.input,
+            start_time: Some(start),
+            resume: None,
+        };
+        let mut guard = AbortGuard {
+            writer: self.writer.clone(),
+            history: history.clone(),
+            arn,
+            armed: true,
+        };
+        let outcome = exec::execute(&child.def, req, &services).await;
+        guard.armed = false;
+        self.writer.finish(finish_of(&outcome));
+        Ok(outcome)
+    }
+}
+
 impl ChildHost for Host {
+    fn run_map_child<'a>(
+        &'a self,
+        child: MapChild,
+    ) -> Option<LocalFuture<'a, Result<Outcome, Failure>>> {
+        Some(Box::pin(self.execute_map_child(child)))
+    }
+
+    fn map_run_progress(&self, execution_arn: &str, map_run: &Value) {
+        if let Some(arn) = map_run["mapRunArn"].as_str() {
+            self.writer.map_run(arn, execution_arn, map_run);
+        }
+    }
+
     fn run<'a>(&'a self, req: ChildRequest) -> LocalFuture<'a, Result<Outcome, Failure>> {
         Box::pin(async move {
             let (job, _) = self.prepare(&req)?;

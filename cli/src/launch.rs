@@ -7,6 +7,7 @@ use asl::exec::{self, Clock, Outcome, Resume, Services, StartRequest, Status, Sy
 use asl::history::store::{ExecutionRecord, Store};
 use asl::history::{iso, NullHistory};
 use asl::resources::config::Config as ResourcesConfig;
+use asl::resources::items::Buckets;
 use asl::resources::{mock::MockSet, Resources};
 use asl::Definition;
 use serde_json::{json, Value};
@@ -24,14 +25,45 @@ pub struct Options {
     pub wait_scale: f64,
 }
 
+/// `asl run --bucket NAME=DIR`: the local directories standing for S3 buckets in this process
+/// (a DISTRIBUTED Map's ItemReader and ResultWriter). Stored with the execution's options so
+/// that `resume` and `redrive` find the same buckets.
+static BUCKETS: std::sync::Mutex<Option<Buckets>> = std::sync::Mutex::new(None);
+
+pub fn set_buckets(b: Buckets) {
+    *BUCKETS.lock().unwrap_or_else(|p| p.into_inner()) = Some(b);
+}
+
+fn buckets() -> Buckets {
+    BUCKETS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
 impl Options {
     pub fn to_json(&self) -> Value {
-        json!({"mockConfig": self.mock_config, "testCase": self.test_case,
+        let mut v = json!({"mockConfig": self.mock_config, "testCase": self.test_case,
                "resources": self.resources, "waitScale": self.wait_scale,
-               "subs": self.subs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()})
+               "subs": self.subs.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>()});
+        let b = buckets();
+        if !b.is_empty() {
+            v["buckets"] = json!(b.specs());
+        }
+        v
     }
 
     pub fn from_json(v: &Value) -> Options {
+        if let Some(specs) = v["buckets"].as_array() {
+            let specs: Vec<String> = specs
+                .iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect();
+            if let Ok(b) = Buckets::parse(&specs) {
+                set_buckets(b);
+            }
+        }
         Options {
             mock_config: v["mockConfig"].as_str().map(String::from),
             test_case: v["testCase"].as_str().map(String::from),
@@ -94,7 +126,9 @@ pub struct Launch<'a> {
 /// store, every event is committed before this returns.
 pub fn launch(l: Launch) -> Result<Outcome> {
     let mocks = l.options.mocks(&l.machine_name)?;
-    let resources = Arc::new(Resources::new(mocks, l.options.resources()?));
+    let mut resources = Resources::new(mocks, l.options.resources()?);
+    resources.buckets = buckets();
+    let resources = Arc::new(resources);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock {
         scale: l.options.wait_scale,
     });

@@ -6,7 +6,15 @@ use asl::history::store::Store;
 
 pub fn run(a: DescribeArgs, store: &Store) -> anyhow::Result<i32> {
     let r = store.find_execution(&a.execution)?;
-    let v = render::describe(&r);
+    let mut v = render::describe(&r);
+    // A DISTRIBUTED Map's Map Runs and how far they got (DescribeMapRun's shape).
+    let map_runs = store.map_runs(&r.arn)?;
+    if !map_runs.is_empty() {
+        v["mapRuns"] = serde_json::Value::Array(map_runs);
+    }
+    if let Some(m) = r.options.get("mapRunArn") {
+        v["mapRunArn"] = m.clone();
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);

@@ -24,6 +24,17 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
                 if let Some(s) = r.stop {
                     v["stopDate"] = json!(iso(s));
                 }
+                // A DISTRIBUTED Map's progress (DescribeMapRun's item counts).
+                let runs = store.map_runs(&r.arn).unwrap_or_default();
+                if !runs.is_empty() {
+                    v["mapRuns"] = json!(runs
+                        .iter()
+                        .map(
+                            |m| json!({"mapRunArn": m["mapRunArn"], "status": m["status"],
+                                        "itemCounts": m["itemCounts"]})
+                        )
+                        .collect::<Vec<_>>());
+                }
                 v
             })
             .collect();
@@ -37,19 +48,51 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
         println!("no executions");
         return Ok(0);
     }
-    let mut t = render::table(&["name", "state machine", "status", "started", "duration"]);
-    for r in &list {
+    // Map Runs' progress: items succeeded, failed and pending of the total read so far.
+    let progress: Vec<String> = list
+        .iter()
+        .map(|r| {
+            store
+                .map_runs(&r.arn)
+                .unwrap_or_default()
+                .iter()
+                .map(|m| {
+                    let c = &m["itemCounts"];
+                    format!(
+                        "map run {}: {}/{} items succeeded, {} failed, {} pending",
+                        m["status"].as_str().unwrap_or(""),
+                        c["succeeded"],
+                        c["total"],
+                        c["failed"],
+                        c["pending"].as_u64().unwrap_or(0) + c["running"].as_u64().unwrap_or(0)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .collect();
+    let with_progress = progress.iter().any(|p| !p.is_empty());
+    let mut header = vec!["name", "state machine", "status", "started", "duration"];
+    if with_progress {
+        header.push("progress");
+    }
+    let mut t = render::table(&header);
+    for (r, p) in list.iter().zip(&progress) {
         let duration = r
             .stop
             .map(|s| render::duration((s - r.start).num_milliseconds()))
             .unwrap_or_else(|| "running".into());
-        t.add_row(vec![
+        let mut row = vec![
             r.name.clone(),
             r.state_machine_name.clone(),
             r.status.clone(),
             r.start.format("%Y-%m-%d %H:%M:%S").to_string(),
             duration,
-        ]);
+        ];
+        if with_progress {
+            row.push(p.clone());
+        }
+        t.add_row(row);
     }
     println!("{t}");
     Ok(0)

@@ -30,6 +30,8 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         .state_machine_name
         .clone()
         .unwrap_or_else(|| load::machine_name(&a.workflow));
+    let buckets = asl::resources::items::Buckets::parse(&a.buckets).map_err(anyhow::Error::msg)?;
+    launch::set_buckets(buckets);
     let options = Options {
         subs: subs.clone(),
         mock_config: a

@@ -230,7 +230,8 @@ impl<'a> Run<'a> {
         run_id: &str,
         progress: &mut Progress<'_>,
     ) -> Result<Value, RunEnd> {
-        // Where items come from.
+        // Where items come from; how many, when they are given in the input.
+        let known_total = inline_items.as_ref().map(|v| v.len());
         let source: items::Items = match (inline_items, &map.item_reader) {
             (Some(v), _) => Box::new(v.into_iter().map(Ok)),
             (None, Some(reader)) => {
@@ -376,17 +377,17 @@ impl<'a> Run<'a> {
                     results[index] = v;
                 }
             }
-            let total = exhausted.get().then(|| total_read.get());
+            let total = exhausted.get().then(|| total_read.get()).or(known_total);
             if !ok && exceeded(limits, items.failed + items.aborted, total) {
                 failure = Some(threshold_exceeded());
                 break;
             }
-            items.total = total_read.get() as u64;
+            items.total = known_total.unwrap_or(total_read.get()) as u64;
             execs.total =
                 execs.succeeded + execs.failed + execs.aborted + in_flight.borrow().len() as u64;
             items.running = in_flight.borrow().len() as u64;
             execs.running = items.running;
-            progress.update(items, execs, exhausted.get());
+            progress.update(items, execs, exhausted.get() || known_total.is_some());
         }
         drop(stream);
         items.total = total_read.get() as u64;
@@ -963,4 +964,165 @@ fn close(k: &mut ResultKind, jsonl: bool) -> std::io::Result<()> {
         k.done.push((name, size));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::ExecutionContext;
+
+    fn limits(count: Option<u64>, pct: Option<f64>) -> states::map::Limits {
+        states::map::Limits {
+            max_concurrency: 0,
+            tolerated_count: count,
+            tolerated_percentage: pct,
+            configured: count.is_some() || pct.is_some(),
+        }
+    }
+
+    #[test]
+    fn tolerance_by_count_and_by_percentage_once_the_total_is_known() {
+        assert!(exceeded(&limits(None, None), 1, None));
+        assert!(!exceeded(&limits(None, None), 0, Some(3)));
+        assert!(!exceeded(&limits(Some(2), None), 2, None));
+        assert!(exceeded(&limits(Some(2), None), 3, None));
+        // The percentage waits for the total.
+        assert!(!exceeded(&limits(None, Some(10.0)), 5, None));
+        assert!(exceeded(&limits(None, Some(10.0)), 5, Some(20)));
+        assert!(!exceeded(&limits(None, Some(25.0)), 5, Some(20)));
+        // Either tolerance suffices.
+        assert!(!exceeded(&limits(Some(0), Some(50.0)), 1, Some(2)));
+    }
+
+    fn execution() -> ExecutionContext {
+        ExecutionContext {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+            execution_name: "e".into(),
+            input: json!({}),
+            role_arn: String::new(),
+            start_time: Utc::now(),
+            redrive_count: 0,
+            state_machine_arn: String::new(),
+            state_machine_name: "m".into(),
+        }
+    }
+
+    fn batches(n: i64, batching: Batching) -> Vec<Value> {
+        let exec = execution();
+        let ctx = StateContext::new(&exec, "Map", Utc::now(), None);
+        let input = json!({});
+        let env = Env::new(&input, &ctx);
+        let units = Units {
+            source: Box::new((1..=n).map(|i| Ok(json!(i)))),
+            selector: None,
+            env: &env,
+            ctx: &ctx,
+            next_item: 0,
+            next_unit: 0,
+            batching: Some(batching),
+            carry: None,
+            total_read: Rc::new(Cell::new(0)),
+            exhausted: Rc::new(Cell::new(false)),
+        };
+        units.map(|u| u.unwrap().input).collect()
+    }
+
+    #[test]
+    fn batches_respect_item_and_byte_limits() {
+        let by_items = batches(
+            5,
+            Batching {
+                max_items: 2,
+                max_bytes: MAX_PAYLOAD_BYTES,
+                batch_input: Some(json!({"k": 1})),
+            },
+        );
+        assert_eq!(
+            by_items,
+            vec![
+                json!({"Items": [1, 2], "BatchInput": {"k": 1}}),
+                json!({"Items": [3, 4], "BatchInput": {"k": 1}}),
+                json!({"Items": [5], "BatchInput": {"k": 1}}),
+            ]
+        );
+        // `{"Items":[]}` is 12 bytes, each one-digit item and its comma 2: 4 fit in 20.
+        let by_bytes = batches(
+            5,
+            Batching {
+                max_items: usize::MAX,
+                max_bytes: 20,
+                batch_input: None,
+            },
+        );
+        assert_eq!(
+            by_bytes,
+            vec![json!({"Items": [1, 2, 3, 4]}), json!({"Items": [5]})]
+        );
+        for b in &by_bytes {
+            assert!(payload_size(b) <= 20, "{b}");
+        }
+    }
+
+    fn end(status: Status, output: Option<Value>) -> ChildEnd {
+        let now = Utc::now();
+        ChildEnd {
+            arn: "arn:aws:states:us-east-1:123456789012:execution:m/L:c".into(),
+            name: "c".into(),
+            machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m/L".into(),
+            input: json!({"i": 1}),
+            outcome: Outcome {
+                execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m/L:c".into(),
+                state_machine_arn: String::new(),
+                name: "c".into(),
+                status,
+                start_date: now,
+                stop_date: now,
+                input: json!({"i": 1}),
+                output,
+                error: (status != Status::Succeeded).then(|| "E".to_string()),
+                cause: (status != Status::Succeeded).then(|| "C".to_string()),
+            },
+        }
+    }
+
+    #[test]
+    fn result_files_and_manifest() {
+        let dir = std::env::temp_dir().join(format!("asl-rw-{}", uuid::Uuid::new_v4()));
+        let mut buckets = items::Buckets::default();
+        buckets.insert("out", dir.clone());
+        let mut w = ResultFiles::open(
+            &buckets,
+            &json!({"Bucket": "out", "Prefix": "p"}),
+            "RUN",
+            Transformation::Flatten,
+            false,
+        )
+        .unwrap();
+        w.child(&end(Status::Succeeded, Some(json!([1, 2]))))
+            .unwrap();
+        w.child(&end(Status::Succeeded, Some(json!(3)))).unwrap();
+        w.child(&end(Status::Failed, None)).unwrap();
+        w.pending(&[json!({"i": 9})]).unwrap();
+        let (bucket, key) = w.finish("arn:mapRun").unwrap();
+        assert_eq!(
+            (bucket.as_str(), key.as_str()),
+            ("out", "p/RUN/manifest.json")
+        );
+        let read = |name: &str| -> Value {
+            serde_json::from_slice(&std::fs::read(dir.join("p/RUN").join(name)).unwrap()).unwrap()
+        };
+        assert_eq!(read("SUCCEEDED_0.json"), json!([1, 2, 3]));
+        let failed = read("FAILED_0.json");
+        assert_eq!(failed[0]["Status"], "FAILED");
+        assert_eq!(failed[0]["Error"], "E");
+        assert_eq!(failed[0]["Input"], "{\"i\":1}");
+        assert_eq!(read("PENDING_0.json")[0]["Status"], "PENDING");
+        let manifest = read("manifest.json");
+        assert_eq!(manifest["MapRunArn"], "arn:mapRun");
+        assert_eq!(
+            manifest["ResultFiles"]["SUCCEEDED"],
+            json!([{"Key": "p/RUN/SUCCEEDED_0.json", "Size": 7}])
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

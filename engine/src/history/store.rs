@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -73,6 +73,14 @@ const MIGRATIONS: &[&str] = &[
         completed_ms INTEGER
      );
      CREATE INDEX task_tokens_by_execution ON task_tokens(execution_arn);",
+    // 3: DISTRIBUTED Map Runs and their progress (DescribeMapRun's shape, as JSON).
+    "CREATE TABLE map_runs (
+        arn TEXT PRIMARY KEY,
+        execution_arn TEXT NOT NULL,
+        body TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL
+     );
+     CREATE INDEX map_runs_by_execution ON map_runs(execution_arn);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -709,6 +717,12 @@ impl Store {
                 [ms(before)],
             )
             .map_err(sql)?;
+            tx.execute(
+                "DELETE FROM map_runs WHERE execution_arn IN
+                    (SELECT arn FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1)",
+                [ms(before)],
+            )
+            .map_err(sql)?;
             let n = tx
                 .execute(
                     "DELETE FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1",
@@ -717,6 +731,24 @@ impl Store {
                 .map_err(sql)?;
             tx.commit().map_err(sql)?;
             Ok(n)
+        })
+    }
+
+    /// The Map Runs an execution started (DescribeMapRun's shape), oldest first.
+    pub fn map_runs(&self, execution_arn: &str) -> Result<Vec<Value>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT body FROM map_runs WHERE execution_arn = ?1 ORDER BY rowid")
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map([execution_arn], |r| r.get::<_, String>(0))
+                .map_err(sql)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(sql)?;
+            Ok(rows
+                .iter()
+                .filter_map(|b| serde_json::from_str(b).ok())
+                .collect())
         })
     }
 
@@ -823,6 +855,8 @@ enum Msg {
     Flush(SyncSender<Result<()>>),
     Watch(Arc<str>, StopHook),
     WatchToken(String, TokenHook),
+    /// A Map Run's progress: its ARN, its execution's, DescribeMapRun's shape.
+    MapRun(String, String, Value),
 }
 
 struct Writer {
@@ -875,6 +909,15 @@ impl WriterHandle {
     /// Calls `hook` with what happens to `token` (polled with the stop requests).
     pub fn watch_token(&self, token: String, hook: TokenHook) {
         let _ = self.tx.send(Msg::WatchToken(token, hook));
+    }
+
+    /// Records how a Map Run stands (DescribeMapRun's shape); the latest report wins.
+    pub fn map_run(&self, arn: &str, execution_arn: &str, body: &Value) {
+        let _ = self.tx.send(Msg::MapRun(
+            arn.to_string(),
+            execution_arn.to_string(),
+            body.clone(),
+        ));
     }
 
     /// Blocks until everything sent before is committed.
@@ -1022,6 +1065,7 @@ fn write_batch(
     pendings: &mut Vec<SharedPending>,
 ) -> std::result::Result<(), rusqlite::Error> {
     let mut finishes = Vec::new();
+    let mut map_runs: Vec<(String, String, Value)> = Vec::new();
     for m in batch {
         match m {
             Msg::Register(p) => pendings.push(p),
@@ -1030,6 +1074,10 @@ fn write_batch(
             Msg::Flush(ack) => acks.push(ack),
             Msg::Watch(arn, flag) => watched.push((arn, flag)),
             Msg::WatchToken(..) => {}
+            Msg::MapRun(arn, execution, body) => {
+                map_runs.retain(|(a, _, _)| *a != arn);
+                map_runs.push((arn, execution, body));
+            }
         }
     }
     // Everything encoded so far; a finish comes after its execution's last event.
@@ -1044,7 +1092,7 @@ fn write_batch(
         let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
         !finishes.iter().any(|f: &Finish| *f.arn == *arn)
     });
-    if chunks.is_empty() && finishes.is_empty() {
+    if chunks.is_empty() && finishes.is_empty() && map_runs.is_empty() {
         return Ok(());
     }
     let tx = conn.unchecked_transaction()?;
@@ -1064,6 +1112,13 @@ fn write_batch(
                 params![f.arn, f.status, f.output, f.error, f.cause, ms(f.stop)],
             )?;
             watched.retain(|(a, _)| **a != *f.arn);
+        }
+        for (arn, execution, body) in &map_runs {
+            tx.execute(
+                "INSERT INTO map_runs (arn, execution_arn, body, updated_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(arn) DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms",
+                params![arn, execution, body.to_string(), ms(Utc::now())],
+            )?;
         }
     }
     tx.commit()?;

@@ -34,7 +34,8 @@ impl Buckets {
             if name.is_empty() || dir.is_empty() {
                 return Err(format!("--bucket {s:?}: expected NAME=DIR"));
             }
-            b.insert(name, PathBuf::from(dir));
+            let dir = PathBuf::from(dir);
+            b.insert(name, std::path::absolute(&dir).unwrap_or(dir));
         }
         Ok(b)
     }

@@ -1,0 +1,599 @@
+//! The DISTRIBUTED Map through the binary: ItemReader over local "buckets" (JSON with
+//! ItemsPointer, JSONL, CSV with a header row or given headers and another delimiter, an S3
+//! inventory manifest, listObjectsV2), ItemBatcher, ResultWriter files, tolerated failures,
+//! bad input, child executions and Map Run progress in the store.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/distributed/bucket")
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    fn asl(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_asl"))
+            .env("ASL_DB", self.dir.path().join("asl.db"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a workflow with the test buckets (`in`, `data`: the data folder; `out`: a fresh
+    /// folder), returns `run --json`'s object.
+    fn run(&self, def: &Value, input: &Value, extra: &[&str]) -> Value {
+        let wf = self.dir.path().join("wf.asl.json");
+        std::fs::write(&wf, def.to_string()).unwrap();
+        let bin = format!("in={}", data().display());
+        let dat = format!("data={}", data().display());
+        let out = format!("out={}", self.out().display());
+        let input = input.to_string();
+        let mut args = vec![
+            "run",
+            wf.to_str().unwrap(),
+            "--input",
+            &input,
+            "--json",
+            "--bucket",
+            &bin,
+            "--bucket",
+            &dat,
+            "--bucket",
+            &out,
+        ];
+        args.extend_from_slice(extra);
+        let o = self.asl(&args);
+        let text = String::from_utf8_lossy(&o.stdout);
+        serde_json::from_str(text.trim()).unwrap_or_else(|_| {
+            panic!(
+                "no JSON from asl run: {text}\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let o = self.asl(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+/// A DISTRIBUTED Map state with the given fields and item processor.
+fn map(fields: Value, processor: Value, express: bool) -> Value {
+    let mut m = json!({"Type": "Map", "End": true, "ItemProcessor": processor});
+    m["ItemProcessor"]["ProcessorConfig"] = json!({
+        "Mode": "DISTRIBUTED",
+        "ExecutionType": if express { "EXPRESS" } else { "STANDARD" }
+    });
+    for (k, v) in fields.as_object().unwrap() {
+        m[k] = v.clone();
+    }
+    json!({"StartAt": "Map", "States": {"Map": m}})
+}
+
+fn pass() -> Value {
+    json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})
+}
+
+/// Fails the item (or batch) whose input has `fail`, else passes it on.
+fn fails_on_flag() -> Value {
+    json!({"StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Choices": [
+            {"Variable": "$.fail", "IsPresent": true, "Next": "Boom"}], "Default": "Ok"},
+        "Boom": {"Type": "Fail", "Error": "Item.Bad", "Cause": "flagged"},
+        "Ok": {"Type": "Pass", "End": true}}})
+}
+
+fn reader(key: &str, config: Value) -> Value {
+    json!({"Resource": "arn:aws:states:::s3:getObject",
+           "ReaderConfig": config,
+           "Parameters": {"Bucket": "in", "Key": key}})
+}
+
+fn succeeded(out: &Value) -> &Value {
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    &out["output"]
+}
+
+#[test]
+fn json_file_at_items_pointer_with_max_items() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": reader("orders.json", json!({"InputType": "JSON", "ItemsPointer": "/data/orders", "MaxItems": 2})),
+               "ItemSelector": {"index.$": "$$.Map.Item.Index", "order.$": "$$.Map.Item.Value.id"}}),
+        pass(),
+        false,
+    );
+    let out = env.run(&def, &json!({}), &[]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([{"index": 0, "order": 1}, {"index": 1, "order": 2}])
+    );
+}
+
+#[test]
+fn jsonl_batches_with_batch_input_and_path_forms() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": reader("numbers.jsonl", json!({"InputType": "JSONL", "MaxItemsPath": "$.max"})),
+               "ItemBatcher": {"MaxItemsPerBatchPath": "$.per", "BatchInput": {"run.$": "$.run"}},
+               "MaxConcurrency": 2}),
+        pass(),
+        false,
+    );
+    let out = env.run(&def, &json!({"per": 2, "run": "r1", "max": 100}), &[]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([
+            {"Items": [{"n": 1}, {"n": 2}], "BatchInput": {"run": "r1"}},
+            {"Items": [{"n": 3}, {"n": 4}], "BatchInput": {"run": "r1"}},
+            {"Items": [{"n": 5}], "BatchInput": {"run": "r1"}}
+        ])
+    );
+    // Each batch is a child execution of its own, recorded under its parent.
+    let list = env.json(&["executions", "--json"]);
+    let parent = out["executionArn"].as_str().unwrap();
+    let children: Vec<&Value> = list["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["executionArn"] != parent)
+        .collect();
+    assert_eq!(children.len(), 3);
+    let child = env.json(&[
+        "describe",
+        children[0]["executionArn"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(child["parentExecutionArn"], parent);
+    assert!(child["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:states:us-east-1:123456789012:stateMachine:wf/"));
+    let history = env.json(&[
+        "history",
+        children[0]["executionArn"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(history["events"][0]["type"], "ExecutionStarted");
+    // The Map Run and its counts, on the parent.
+    let d = env.json(&["describe", parent, "--json"]);
+    let run = &d["mapRuns"][0];
+    assert_eq!(run["status"], "SUCCEEDED");
+    assert_eq!(run["itemCounts"]["succeeded"], 5);
+    assert_eq!(run["itemCounts"]["total"], 5);
+    assert_eq!(run["executionCounts"]["succeeded"], 3);
+    assert_eq!(child["mapRunArn"], run["mapRunArn"]);
+    // The parent's history: the Map Run's events, its ARN in AWS's format.
+    let h = env.json(&["history", parent, "--json"]);
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let arn = h["events"][3]["mapRunStartedEventDetails"]["mapRunArn"]
+        .as_str()
+        .unwrap();
+    let re = arn
+        .strip_prefix("arn:aws:states:us-east-1:123456789012:mapRun:wf/")
+        .unwrap();
+    let (label, id) = re.split_once(':').unwrap();
+    // No Label: the label is a UUID too.
+    assert_eq!(label.len(), 36, "{arn}");
+    assert_eq!(id.len(), 36, "{arn}");
+}
+
+#[test]
+fn csv_with_a_header_row() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": reader("people.csv", json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"})),
+               "Label": "People"}),
+        pass(),
+        true,
+    );
+    let out = env.run(&def, &json!({}), &[]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([
+            {"name": "Ann", "city": "Oslo", "note": "likes, commas"},
+            {"name": "Bo", "city": "New\nYork", "note": ""},
+            {"name": "Cy", "city": "Rome", "note": ""}
+        ])
+    );
+    // EXPRESS children are not stored: only the parent is.
+    let list = env.json(&["executions", "--json"]);
+    assert_eq!(list["executions"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn csv_with_given_headers_and_a_semicolon() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": reader("colors.txt", json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
+                                                          "CSVHeaders": ["id", "color", "extra"], "CSVDelimiter": "SEMICOLON"}))}),
+        pass(),
+        false,
+    );
+    let out = env.run(&def, &json!({}), &["--no-store"]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([
+            {"id": "1", "color": "red", "extra": ";x"},
+            {"id": "2", "color": "green \"g\"", "extra": "y"}
+        ])
+    );
+}
+
+#[test]
+fn s3_inventory_manifest() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": reader("inventory/manifest.json", json!({"InputType": "MANIFEST"}))}),
+        pass(),
+        true,
+    );
+    let out = env.run(&def, &json!({}), &[]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([
+            {"Bucket": "photos", "Key": "cat.jpg", "Size": "120"},
+            {"Bucket": "photos", "Key": "dog.jpg", "Size": "340"},
+            {"Bucket": "photos", "Key": "owl.jpg", "Size": "560"}
+        ])
+    );
+}
+
+#[test]
+fn list_objects_v2_over_a_directory() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                               "Parameters": {"Bucket": "in", "Prefix.$": "$.prefix"}},
+               "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size",
+                                "etag.$": "$$.Map.Item.Value.Etag", "class.$": "$$.Map.Item.Value.StorageClass"}}),
+        pass(),
+        true,
+    );
+    let out = env.run(&def, &json!({"prefix": "logs/"}), &[]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([
+            {"key": "logs/2026/01.log", "size": 2, "etag": "\"60b725f10c9c85c70d97880dfe8191b3\"", "class": "STANDARD"},
+            {"key": "logs/2026/02.log", "size": 2, "etag": "\"3b5d5c3712955042212316173ccf37be\"", "class": "STANDARD"},
+            {"key": "logs/readme.txt", "size": 4, "etag": "\"facdca2fa68795a4937fd54f654c3f9d\"", "class": "STANDARD"}
+        ])
+    );
+}
+
+#[test]
+fn result_writer_files_as_aws_writes_them() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": reader("orders.json", json!({"InputType": "JSON", "ItemsPointer": "/data/orders"})),
+               "ToleratedFailureCount": 1,
+               "Label": "Orders",
+               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                                "Parameters": {"Bucket": "out", "Prefix": "runs"}}}),
+        fails_on_flag(),
+        false,
+    );
+    let out = env.run(&def, &json!({}), &[]);
+    let o = succeeded(&out);
+    let arn = o["MapRunArn"].as_str().unwrap();
+    assert!(
+        arn.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:wf/Orders:"),
+        "{arn}"
+    );
+    let id = arn.rsplit(':').next().unwrap();
+    assert_eq!(
+        o["ResultWriterDetails"],
+        json!({"Bucket": "out", "Key": format!("runs/{id}/manifest.json")})
+    );
+    let dir = env.out().join("runs").join(id);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["DestinationBucket"], "out");
+    assert_eq!(manifest["MapRunArn"], arn);
+    assert_eq!(manifest["ResultFiles"]["PENDING"], json!([]));
+    let succeeded_files = manifest["ResultFiles"]["SUCCEEDED"].as_array().unwrap();
+    assert_eq!(
+        succeeded_files[0]["Key"],
+        format!("runs/{id}/SUCCEEDED_0.json")
+    );
+    let body = std::fs::read(dir.join("SUCCEEDED_0.json")).unwrap();
+    assert_eq!(succeeded_files[0]["Size"], body.len());
+    let ok: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(ok.as_array().unwrap().len(), 3);
+    let first = &ok.as_array().unwrap()[0];
+    for field in [
+        "ExecutionArn",
+        "Input",
+        "InputDetails",
+        "Name",
+        "Output",
+        "OutputDetails",
+        "RedriveCount",
+        "RedriveStatus",
+        "StartDate",
+        "StateMachineArn",
+        "Status",
+        "StopDate",
+    ] {
+        assert!(first.get(field).is_some(), "{field} missing in {first}");
+    }
+    assert_eq!(first["Status"], "SUCCEEDED");
+    assert!(first["Input"].is_string() && first["Output"].is_string());
+    assert!(first["ExecutionArn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:states:us-east-1:123456789012:execution:wf/Orders:"));
+    let failed: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("FAILED_0.json")).unwrap()).unwrap();
+    let f = &failed[0];
+    assert_eq!(f["Status"], "FAILED");
+    assert_eq!(f["Error"], "Item.Bad");
+    assert_eq!(f["Cause"], "flagged");
+    assert_eq!(
+        serde_json::from_str::<Value>(f["Input"].as_str().unwrap()).unwrap()["id"],
+        3
+    );
+    assert!(f.get("Output").is_none());
+}
+
+#[test]
+fn result_writer_compact_jsonl_and_flatten_without_export() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemReader": reader("numbers.jsonl", json!({"InputType": "JSONL"})),
+               "ItemBatcher": {"MaxItemsPerBatch": 2},
+               "ResultSelector": {"files.$": "$.ResultWriterDetails"},
+               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                                "Parameters": {"Bucket": "out", "Prefix": ""},
+                                "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSONL"}}}),
+        json!({"StartAt": "Take", "States": {"Take": {"Type": "Pass", "InputPath": "$.Items", "End": true}}}),
+        true,
+    );
+    let out = env.run(&def, &json!({}), &[]);
+    let key = succeeded(&out)["files"]["Key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = env.out().join(Path::new(&key).parent().unwrap());
+    let text = std::fs::read_to_string(dir.join("SUCCEEDED_0.jsonl")).unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines.sort_by_key(|v| v[0]["n"].as_i64());
+    assert_eq!(
+        lines,
+        vec![
+            json!([{"n": 1}, {"n": 2}]),
+            json!([{"n": 3}, {"n": 4}]),
+            json!([{"n": 5}])
+        ]
+    );
+    // WriterConfig alone reshapes the state's output (here FLATTEN), nothing is exported.
+    let def = map(
+        json!({"ItemReader": reader("numbers.jsonl", json!({"InputType": "JSONL"})),
+               "ItemBatcher": {"MaxItemsPerBatch": 2},
+               "ResultWriter": {"WriterConfig": {"Transformation": "FLATTEN"}}}),
+        json!({"StartAt": "Take", "States": {"Take": {"Type": "Pass", "InputPath": "$.Items", "End": true}}}),
+        true,
+    );
+    let out = env.run(&def, &json!({}), &["--no-store"]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}])
+    );
+}
+
+#[test]
+fn tolerated_failures() {
+    let env = Env::new();
+    let items = json!({"items": [{"a": 1}, {"fail": 1}, {"a": 2}, {"fail": 2}]});
+    let base = |tolerance: Value| {
+        let mut fields = json!({"ItemsPath": "$.items", "MaxConcurrency": 1});
+        for (k, v) in tolerance.as_object().unwrap() {
+            fields[k] = v.clone();
+        }
+        map(fields, fails_on_flag(), false)
+    };
+    // Within the count: the failures are in the results.
+    let out = env.run(&base(json!({"ToleratedFailureCount": 2})), &items, &[]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([{"a": 1}, {"Error": "Item.Bad", "Cause": "flagged"}, {"a": 2},
+                {"Error": "Item.Bad", "Cause": "flagged"}])
+    );
+    // 50 % tolerated of 4 items, by a path.
+    let mut input = items.clone();
+    input["pct"] = json!(50);
+    let out = env.run(
+        &base(json!({"ToleratedFailurePercentagePath": "$.pct"})),
+        &input,
+        &[],
+    );
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    // Over the threshold (and with none configured, the first failure is over it).
+    for tolerance in [json!({"ToleratedFailureCount": 1}), json!({})] {
+        let out = env.run(&base(tolerance), &items, &[]);
+        assert_eq!(out["status"], "FAILED", "{out}");
+        assert_eq!(out["error"], "States.ExceedToleratedFailureThreshold");
+        assert_eq!(
+            out["cause"],
+            "The specified tolerated failure threshold was exceeded"
+        );
+        let h = env.json(&["history", out["executionArn"].as_str().unwrap(), "--json"]);
+        let failed = h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "MapRunFailed")
+            .unwrap();
+        assert_eq!(
+            failed["mapRunFailedEventDetails"]["error"],
+            "States.ExceedToleratedFailureThreshold"
+        );
+    }
+    // A Catch sees the error like any other.
+    let mut def = base(json!({}));
+    def["States"]["Map"]["Catch"] =
+        json!([{"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Next": "Caught"}]);
+    def["States"]["Map"].as_object_mut().unwrap().remove("End");
+    def["States"]["Map"]["Next"] = json!("Caught");
+    def["States"]["Caught"] = json!({"Type": "Pass", "Result": "caught", "End": true});
+    let out = env.run(&def, &items, &["--no-store"]);
+    assert_eq!(succeeded(&out), &json!("caught"));
+}
+
+fn reader_failure(out: &Value) -> String {
+    assert_eq!(out["status"], "FAILED", "{out}");
+    assert_eq!(out["error"], "States.ItemReaderFailed", "{out}");
+    out["cause"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn bad_input_is_item_reader_failed_naming_file_and_line() {
+    let env = Env::new();
+    // A missing object.
+    let def = map(
+        json!({"ItemReader": reader("nowhere.json", json!({"InputType": "JSON"}))}),
+        pass(),
+        false,
+    );
+    let cause = reader_failure(&env.run(&def, &json!({}), &[]));
+    assert!(cause.contains("s3://in/nowhere.json"), "{cause}");
+    assert!(cause.contains("does not exist"), "{cause}");
+    // A malformed CSV row.
+    let def = map(
+        json!({"ItemReader": reader("bad.csv", json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}))}),
+        pass(),
+        false,
+    );
+    let cause = reader_failure(&env.run(&def, &json!({}), &["--no-store"]));
+    assert!(cause.contains("s3://in/bad.csv"), "{cause}");
+    assert!(cause.contains("bad.csv"), "{cause}");
+    assert!(cause.contains("line 3"), "{cause}");
+    // A JSON file with no array at ItemsPointer.
+    let def = map(
+        json!({"ItemReader": reader("not-array.json", json!({"InputType": "JSON", "ItemsPointer": "/data/orders"}))}),
+        pass(),
+        false,
+    );
+    let out = env.run(&def, &json!({}), &[]);
+    let cause = reader_failure(&out);
+    assert!(cause.contains("s3://in/not-array.json"), "{cause}");
+    assert!(cause.contains("line 1"), "{cause}");
+    assert!(cause.contains("must be a JSON array"), "{cause}");
+    // The Map Run failed with it.
+    let h = env.json(&["history", out["executionArn"].as_str().unwrap(), "--json"]);
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    // An unknown bucket says how to configure it.
+    let mut def = map(
+        json!({"ItemReader": reader("orders.json", json!({"InputType": "JSON"}))}),
+        pass(),
+        false,
+    );
+    def["States"]["Map"]["ItemReader"]["Parameters"]["Bucket"] = json!("elsewhere");
+    let cause = reader_failure(&env.run(&def, &json!({}), &["--no-store"]));
+    assert!(cause.contains("--bucket elsewhere=DIR"), "{cause}");
+}
+
+#[test]
+fn inline_items_without_a_store_run_in_process() {
+    let env = Env::new();
+    let def = map(
+        json!({"ItemsPath": "$.xs", "MaxConcurrency": 10000,
+               "ItemSelector": {"x.$": "$$.Map.Item.Value", "id.$": "$$.Execution.Id"}}),
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": "$.x", "child.$": "$$.Execution.Id"}, "End": true}}}),
+        false,
+    );
+    let xs: Vec<i64> = (0..500).collect();
+    let out = env.run(&def, &json!({"xs": xs}), &["--no-store"]);
+    let results = succeeded(&out).as_array().unwrap();
+    assert_eq!(results.len(), 500);
+    assert_eq!(results[499]["x"], 499);
+    // A child's context is its own execution's.
+    let child = results[0]["child"].as_str().unwrap();
+    assert!(
+        child.starts_with("arn:aws:states:us-east-1:123456789012:execution:wf/"),
+        "{child}"
+    );
+}
+
+#[test]
+fn definitions_are_checked() {
+    let env = Env::new();
+    let wf = env.dir.path().join("bad.asl.json");
+    let def = json!({"StartAt": "Map", "States": {"Map": {"Type": "Map", "End": true,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "XML"}, "Parameters": {}},
+        "ItemBatcher": {"BatchInput": {}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {}, "WriterConfig": {"Transformation": "SQUASH"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "SLOW"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let o = env.asl(&["validate", wf.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    for needle in [
+        "/States/Map/ItemReader/ReaderConfig/InputType",
+        "/States/Map/ItemBatcher",
+        "/States/Map/ResultWriter/WriterConfig/Transformation",
+        "/States/Map/ItemProcessor/ProcessorConfig/ExecutionType",
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+}
