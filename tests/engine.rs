@@ -301,3 +301,46 @@ fn callback_tasks_see_a_task_token_in_the_context() {
     .unwrap();
     assert!(params["MessageBody"]["token"].as_str().unwrap().len() >= 32);
 }
+
+#[test]
+fn jsonata_states_and_variables() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "Count", "States": {
+            "Count": {"Type": "Pass", "Assign": {"n": "{% $count($states.input.items) %}", "seen": []},
+                      "Output": {"items": "{% $states.input.items %}"}, "Next": "Big"},
+            "Big": {"Type": "Choice", "Choices": [{"Condition": "{% $n > 2 %}", "Next": "Each"}], "Default": "Small"},
+            "Small": {"Type": "Fail", "Error": "TooFew"},
+            "Each": {"Type": "Map", "Items": "{% $states.input.items %}",
+                     "ItemSelector": {"v": "{% $states.context.Map.Item.Value %}", "i": "{% $states.context.Map.Item.Index %}"},
+                     "ItemProcessor": {"StartAt": "Double", "States": {
+                        "Double": {"Type": "Pass", "Output": "{% $states.input.v * 2 + $n %}", "End": true}}},
+                     "Assign": {"doubled": "{% $states.result %}"},
+                     "Next": "Back"},
+            "Back": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": {"total": "{% $sum($doubled) %}", "n": "{% $n %}"}, "End": true}}}),
+        json!({"items": [1, 2, 3]}),
+    );
+    assert_eq!(r.outcome.status, Status::Succeeded, "{:?}", r.outcome);
+    // (2+3) + (4+3) + (6+3)
+    assert_eq!(r.outcome.output, Some(json!({"total": 21, "n": 3})));
+
+    // A JSONPath state reads variables with `$name` paths and assigns with `.$` templates.
+    let r = run(
+        json!({"StartAt": "Set", "States": {
+            "Set": {"Type": "Pass", "Assign": {"who.$": "$.name", "fixed": 7}, "Next": "Use"},
+            "Use": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hi {}', $who)", "f.$": "$fixed"}, "End": true}}}),
+        json!({"name": "ada"}),
+    );
+    assert_eq!(r.outcome.output, Some(json!({"greeting": "hi ada", "f": 7})));
+
+    // An undefined expression is a located States.QueryEvaluationError.
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Output": {"x": "{% $nope %}"}, "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.error.as_deref(), Some("States.QueryEvaluationError"));
+    assert_eq!(
+        r.outcome.cause.as_deref(),
+        Some("An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression '$nope' specified for the field 'Output/x' returned nothing (undefined).")
+    );
+}

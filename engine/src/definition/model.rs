@@ -2,6 +2,7 @@
 //! and choice rule is already compiled; state references are indices.
 
 use crate::expr::intrinsics::Call;
+use crate::expr::jtemplate::JTemplate;
 use crate::expr::path::Path;
 use crate::expr::template::Template;
 use chrono::{DateTime, FixedOffset};
@@ -28,6 +29,14 @@ impl StateMachine {
 #[derive(Debug)]
 pub struct State {
     pub name: String,
+    /// Whether the state's QueryLanguage is JSONata (its own, or the state machine's).
+    pub jsonata: bool,
+    /// JSONata: `Arguments` (Task, Parallel, Map).
+    pub arguments: Option<JTemplate>,
+    /// JSONata: `Output`.
+    pub output: Option<JTemplate>,
+    /// Variables to assign when the state ends.
+    pub assign: Option<Assign>,
     pub kind: Kind,
     pub input_path: PathField,
     pub output_path: PathField,
@@ -37,6 +46,13 @@ pub struct State {
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
     pub transition: Transition,
+}
+
+/// `Assign`: JSONata expressions, or a JSONPath payload template.
+#[derive(Debug, Clone)]
+pub enum Assign {
+    Jsonata(JTemplate),
+    JsonPath(Template),
 }
 
 /// `InputPath`, `OutputPath`, `ResultPath`: absent means `$`, `null` means discard.
@@ -128,6 +144,9 @@ pub enum Wait {
 pub struct MapState {
     pub items_path: Option<Path>,
     pub item_selector: Option<Template>,
+    /// JSONata: `Items` and `ItemSelector`.
+    pub items: Option<JTemplate>,
+    pub item_selector_jsonata: Option<JTemplate>,
     pub processor: Arc<StateMachine>,
     pub distributed: bool,
     pub max_concurrency: Option<Number>,
@@ -217,6 +236,8 @@ pub struct Catcher {
 /// A Choice rule: a Boolean combination of comparisons.
 #[derive(Debug, Clone)]
 pub enum ChoiceRule {
+    /// A JSONata state's `Condition`.
+    Condition(JTemplate),
     And(Vec<ChoiceRule>),
     Or(Vec<ChoiceRule>),
     Not(Box<ChoiceRule>),

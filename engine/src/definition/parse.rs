@@ -4,6 +4,7 @@ use super::choice::parse_rule;
 use super::model::*;
 use super::Diagnostic;
 use crate::expr::intrinsics::{self, Call};
+use crate::expr::jtemplate::JTemplate;
 use crate::expr::path::Path;
 use crate::expr::template::{escape_pointer, Template};
 use crate::failure::{names, KNOWN_STATES_ERRORS};
@@ -13,8 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The problems found so far.
+/// The problems found so far, and the definition's default query language (true: JSONata).
 #[derive(Default)]
-pub(crate) struct Diags(pub Vec<Diagnostic>);
+pub(crate) struct Diags(pub Vec<Diagnostic>, pub bool);
 
 impl Diags {
     pub fn push(&mut self, pointer: impl AsRef<str>, message: impl Into<String>) {
@@ -46,6 +48,7 @@ pub(crate) fn parse_definition(v: &Value) -> Result<StateMachine, Vec<Diagnostic
         &mut d,
     );
     check_query_language(m, "", &mut d);
+    d.1 = m.get("QueryLanguage").and_then(|q| q.as_str()) == Some("JSONata");
     let machine = parse_machine(m, "", &mut d);
     if d.0.is_empty() {
         machine.ok_or_else(|| d.0.clone())
@@ -58,10 +61,7 @@ fn check_query_language(m: &Map<String, Value>, ptr: &str, d: &mut Diags) {
     match m.get("QueryLanguage") {
         None => {}
         Some(Value::String(s)) if s == "JSONPath" => {}
-        Some(Value::String(s)) if s == "JSONata" => d.push(
-            format!("{ptr}/QueryLanguage"),
-            "QueryLanguage JSONata is not supported yet: asl runs JSONPath workflows",
-        ),
+        Some(Value::String(s)) if s == "JSONata" => {}
         Some(_) => d.push(
             format!("{ptr}/QueryLanguage"),
             "QueryLanguage must be \"JSONPath\" or \"JSONata\"",
@@ -276,6 +276,18 @@ fn allowed_fields(ty: &str) -> Option<Vec<&'static str>> {
     all.extend_from_slice(specific);
     all.push("QueryLanguage");
     if ty != "Fail" {
+        all.push("Output");
+    }
+    if !matches!(ty, "Succeed" | "Fail") {
+        all.push("Assign");
+    }
+    if matches!(ty, "Task" | "Parallel" | "Map") {
+        all.push("Arguments");
+    }
+    if ty == "Map" {
+        all.push("Items");
+    }
+    if ty != "Fail" {
         all.extend_from_slice(IO);
     }
     if !matches!(ty, "Choice" | "Succeed" | "Fail") {
@@ -317,6 +329,87 @@ fn parse_state(
     };
     check_fields(m, ptr, &allowed, &format!("a {ty} state"), d);
     check_query_language(m, ptr, d);
+    let jsonata = match m.get("QueryLanguage").and_then(|q| q.as_str()) {
+        Some("JSONata") => true,
+        Some("JSONPath") if d.1 => {
+            d.push(
+                format!("{ptr}/QueryLanguage"),
+                "a state cannot use JSONPath when the state machine's QueryLanguage is JSONata",
+            );
+            false
+        }
+        Some(_) => false,
+        None => d.1,
+    };
+    let language_fields: &[&str] = if jsonata {
+        &[
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "ItemsPath",
+            "TimeoutSecondsPath",
+            "HeartbeatSecondsPath",
+            "SecondsPath",
+            "TimestampPath",
+            "ErrorPath",
+            "CausePath",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentagePath",
+        ]
+    } else {
+        &["Arguments", "Output", "Items"]
+    };
+    for f in language_fields {
+        if m.contains_key(*f) {
+            d.push(
+                format!("{ptr}/{f}"),
+                format!(
+                    "{f} is a field of {} states; this state's QueryLanguage is {}",
+                    if jsonata { "JSONPath" } else { "JSONata" },
+                    if jsonata { "JSONata" } else { "JSONPath" }
+                ),
+            );
+        }
+    }
+    let jfield = |key: &str, d: &mut Diags| -> Option<JTemplate> {
+        let v = m.get(key)?;
+        match JTemplate::compile(v) {
+            Ok(t) => Some(t),
+            Err((p, msg)) => {
+                d.push(format!("{ptr}/{key}{p}"), msg);
+                None
+            }
+        }
+    };
+    let arguments = if jsonata {
+        jfield("Arguments", d)
+    } else {
+        None
+    };
+    let output = if jsonata { jfield("Output", d) } else { None };
+    let assign = match m.get("Assign") {
+        None => None,
+        Some(Value::Object(_)) if jsonata => jfield("Assign", d).map(Assign::Jsonata),
+        Some(v @ Value::Object(_)) => match Template::compile(v) {
+            Ok(t) => Some(Assign::JsonPath(t)),
+            Err(errors) => {
+                for e in errors {
+                    d.push(format!("{ptr}/Assign{}", e.pointer), e.message);
+                }
+                None
+            }
+        },
+        Some(_) => {
+            d.push(
+                format!("{ptr}/Assign"),
+                "Assign must be an object of variables",
+            );
+            None
+        }
+    };
     let before = d.0.len();
 
     let resolve = |target: &str, field_ptr: String, d: &mut Diags| -> Option<usize> {
@@ -415,6 +508,25 @@ fn parse_state(
                 Some(Value::Array(list)) if !list.is_empty() => {
                     for (i, r) in list.iter().enumerate() {
                         let rptr = format!("{ptr}/Choices/{i}");
+                        if jsonata {
+                            let cond = r.get("Condition").map(JTemplate::compile);
+                            let next = r.get("Next").and_then(|n| n.as_str());
+                            match (cond, next) {
+                                (Some(Ok(c)), Some(n)) => {
+                                    if let Some(n) = resolve(n, format!("{rptr}/Next"), d) {
+                                        choices.push((ChoiceRule::Condition(c), n));
+                                    }
+                                }
+                                (Some(Err((p, msg))), _) => {
+                                    d.push(format!("{rptr}/Condition{p}"), msg)
+                                }
+                                _ => d.push(
+                                    &rptr,
+                                    "a choice rule of a JSONata state needs Condition and Next",
+                                ),
+                            }
+                            continue;
+                        }
                         if let Some((rule, Some(next))) = parse_rule(r, &rptr, true, d) {
                             if let Some(n) = resolve(&next, format!("{rptr}/Next"), d) {
                                 choices.push((rule, n));
@@ -489,8 +601,21 @@ fn parse_state(
         }
         k => (k, parameters),
     };
+    let kind = match kind {
+        Kind::Map(mut map) if jsonata => {
+            map.items = jfield("Items", d);
+            map.item_selector_jsonata = jfield("ItemSelector", d);
+            map.item_selector = None;
+            Kind::Map(map)
+        }
+        k => k,
+    };
     Some(State {
         name: name.to_string(),
+        jsonata,
+        arguments,
+        output,
+        assign,
         kind,
         input_path,
         output_path,
@@ -1067,6 +1192,8 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
         o.remove("ProcessorConfig");
     }
     Some(MapState {
+        items: None,
+        item_selector_jsonata: None,
         items_path,
         item_selector,
         processor: Arc::new(processor),

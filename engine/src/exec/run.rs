@@ -147,7 +147,7 @@ impl<'a> Run<'a> {
             };
             tokio::select! {
                 biased;
-                r = self.run_machine(machine, input, &mut prev, scope) => r.map(Some),
+                r = self.run_machine(machine, input, &mut prev, scope, new_scope(None)) => r.map(Some),
                 _ = timeout => Ok(None),
                 _ = stop => Err(Failure::new(ABORTED, "")),
             }
@@ -251,6 +251,7 @@ impl<'a> Run<'a> {
         input: Value,
         prev: &'b mut u64,
         scope: Option<&'b str>,
+        vars: Vars,
     ) -> BoxFut<'b, Result<Value, Failure>> {
         Box::pin(async move {
             let mut idx = sm.start_at;
@@ -283,7 +284,7 @@ impl<'a> Run<'a> {
                     }
                 }
                 match self
-                    .run_state(sm, st, input, prev, key.as_deref(), follows_exit)
+                    .run_state(sm, st, input, prev, key.as_deref(), follows_exit, &vars)
                     .await?
                 {
                     Step::Next(next, output) => {
@@ -297,6 +298,7 @@ impl<'a> Run<'a> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_state(
         &self,
         sm: &StateMachine,
@@ -305,6 +307,7 @@ impl<'a> Run<'a> {
         prev: &mut u64,
         key: Option<&str>,
         follows_exit: bool,
+        vars: &Vars,
     ) -> Result<Step, Failure> {
         let state_type = st.kind.type_name();
         let entered_id = self.emit(prev, || EventKind::StateEntered {
@@ -322,7 +325,7 @@ impl<'a> Run<'a> {
         let mut retry_count = 0u32;
         loop {
             let attempt = self
-                .attempt(st, &raw, entered_time, retry_count, prev, key)
+                .attempt(st, &raw, entered_time, retry_count, prev, key, vars)
                 .await
                 .and_then(|result| self.finish(sm, st, &raw, result, entered_time, prev, key));
             let failure = match attempt {
@@ -434,6 +437,7 @@ impl<'a> Run<'a> {
     }
 
     /// One try of the state's work, from InputPath to ResultSelector.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         st: &State,
@@ -442,6 +446,7 @@ impl<'a> Run<'a> {
         retry_count: u32,
         prev: &mut u64,
         key: Option<&str>,
+        vars: &Vars,
     ) -> Result<Outcome1, Failure> {
         let can_retry = matches!(
             st.kind,
@@ -458,26 +463,59 @@ impl<'a> Run<'a> {
                 ctx = ctx.with_task_token(task_token());
             }
         }
+        if st.jsonata {
+            return self.attempt_jsonata(st, raw, &ctx, prev, key, vars).await;
+        }
         let effective = apply_input_path(&st.input_path, raw, &ctx)?;
-        let env = Env::new(&effective, &ctx);
+        let (outcome, assigned) = {
+            // `$name` paths read the variables as they were when the state was entered.
+            let visible = vars.borrow().clone();
+            let env = Env::new(&effective, &ctx).with_vars(&visible);
+            let outcome = self
+                .attempt_jsonpath(st, raw, &effective, &env, &ctx, prev, key, vars)
+                .await?;
+            let assigned = match &st.assign {
+                Some(Assign::JsonPath(t)) => Some(t.eval(&env)?),
+                _ => None,
+            };
+            (outcome, assigned)
+        };
+        if let Some(values) = assigned {
+            assign(vars, values)?;
+        }
+        Ok(outcome)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt_jsonpath(
+        &self,
+        st: &State,
+        raw: &Value,
+        effective: &Value,
+        env: &Env<'_>,
+        ctx: &StateContext<'_>,
+        prev: &mut u64,
+        key: Option<&str>,
+        vars: &Vars,
+    ) -> Result<Outcome1, Failure> {
         match &st.kind {
             Kind::Pass { result } => {
                 let r = match (result, &st.parameters) {
                     (Some(r), _) => r.clone(),
-                    (None, Some(p)) => p.eval(&env)?,
+                    (None, Some(p)) => p.eval(env)?,
                     (None, None) => effective.clone(),
                 };
                 Ok(Outcome1::Result(r))
             }
             Kind::Succeed => Ok(Outcome1::Output(effective.clone(), None)),
             Kind::Fail { error, cause } => {
-                let env = Env::new(raw, &ctx);
+                let env = Env::new(raw, ctx);
                 let e = states::fail::text(error.as_ref(), "ErrorPath", &env)?;
                 let c = states::fail::text(cause.as_ref(), "CausePath", &env)?;
                 Err(Failure::new(e, c))
             }
             Kind::Choice { choices, default } => {
-                match states::choice::choose(choices, &env)? {
+                match states::choice::choose(choices, env)? {
                     Some(n) => Ok(Outcome1::Output(effective.clone(), Some(n))),
                     None => match default {
                         Some(d) => Ok(Outcome1::Output(effective.clone(), Some(*d))),
@@ -492,35 +530,181 @@ impl<'a> Run<'a> {
                 }
             }
             Kind::Wait(w) => {
-                let delay = states::wait::delay(w, &env, self.now())?;
+                let delay = states::wait::delay(w, env, self.now())?;
                 self.services.history.sync();
                 self.services.clock.sleep(delay).await;
                 Ok(Outcome1::Output(effective.clone(), None))
             }
             Kind::Task(task) => {
                 let params = match &st.parameters {
-                    Some(p) => p.eval(&env)?,
+                    Some(p) => p.eval(env)?,
                     None => effective.clone(),
                 };
                 let token = ctx.task_token.clone();
                 let result = self
-                    .run_task(st, task, &params, &env, prev, token)
+                    .run_task(st, task, &params, env, prev, token)
                     .await?;
-                self.select(st, result, &ctx)
+                self.select(st, result, ctx)
             }
             Kind::Parallel { branches } => {
                 let params = match &st.parameters {
-                    Some(p) => p.eval(&env)?,
+                    Some(p) => p.eval(env)?,
                     None => effective.clone(),
                 };
-                let result = self.run_parallel(branches, params, prev, key).await?;
-                self.select(st, result, &ctx)
+                let result = self.run_parallel(branches, params, prev, key, vars).await?;
+                self.select(st, result, ctx)
             }
             Kind::Map(map) => {
-                let result = self.run_map(st, map, &env, &ctx, prev, key).await?;
-                self.select(st, result, &ctx)
+                let result = self.run_map(st, map, env, ctx, prev, key, vars).await?;
+                self.select(st, result, ctx)
             }
         }
+    }
+
+    /// A JSONata state: `Arguments` in, the work, then `Output` and `Assign` over
+    /// `$states.input`, `$states.result` and the variables (no JSONPath processing).
+    async fn attempt_jsonata(
+        &self,
+        st: &State,
+        raw: &Value,
+        ctx: &StateContext<'_>,
+        prev: &mut u64,
+        key: Option<&str>,
+        vars: &Vars,
+    ) -> Result<Outcome1, Failure> {
+        let mut b: crate::expr::jsonata::Bindings = vars
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        b.insert(
+            "states".into(),
+            json!({"input": raw, "context": ctx.context()}),
+        );
+        let args = |b: &crate::expr::jsonata::Bindings| match &st.arguments {
+            Some(t) => t.eval(b, "Arguments"),
+            None => Ok(raw.clone()),
+        };
+        let env = Env::new(raw, ctx);
+        let (result, next): (Option<Value>, Option<usize>) = match &st.kind {
+            Kind::Pass { result } => (result.clone(), None),
+            Kind::Succeed => (None, None),
+            Kind::Fail { error, cause } => {
+                let e = states::fail::text(error.as_ref(), "Error", &env)?;
+                let c = states::fail::text(cause.as_ref(), "Cause", &env)?;
+                return Err(Failure::new(e, c));
+            }
+            Kind::Wait(w) => {
+                let delay = states::wait::delay(w, &env, self.now())?;
+                self.services.history.sync();
+                self.services.clock.sleep(delay).await;
+                (None, None)
+            }
+            Kind::Choice { choices, default } => {
+                let mut chosen = None;
+                for (rule, n) in choices {
+                    let ChoiceRule::Condition(c) = rule else {
+                        continue;
+                    };
+                    match c.eval(&b, "Condition")? {
+                        Value::Bool(true) => {
+                            chosen = Some(*n);
+                            break;
+                        }
+                        Value::Bool(false) => {}
+                        other => {
+                            return Err(crate::expr::jtemplate::query_error(format!(
+                                "The JSONata expression specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
+                                json_type(&other),
+                                other
+                            )))
+                        }
+                    }
+                }
+                match chosen.or(*default) {
+                    Some(n) => (None, Some(n)),
+                    None => {
+                        return Err(Failure::new(
+                            names::NO_CHOICE_MATCHED,
+                            format!(
+                                "No Matches! Choice state '{}' found no rule matching its input and has no Default",
+                                st.name
+                            ),
+                        ))
+                    }
+                }
+            }
+            Kind::Task(task) => {
+                let params = args(&b)?;
+                let token = ctx.task_token.clone();
+                let r = self.run_task(st, task, &params, &env, prev, token).await?;
+                (Some(r), None)
+            }
+            Kind::Parallel { branches } => {
+                let params = args(&b)?;
+                let r = self.run_parallel(branches, params, prev, key, vars).await?;
+                (Some(r), None)
+            }
+            Kind::Map(map) => {
+                let items = match &map.items {
+                    Some(t) => t.eval(&b, "Items")?,
+                    None => args(&b)?,
+                };
+                let Value::Array(list) = items else {
+                    let source = match &map.items {
+                        Some(crate::expr::jtemplate::JTemplate::Expr { source, .. }) => {
+                            source.clone()
+                        }
+                        _ => String::new(),
+                    };
+                    return Err(crate::expr::jtemplate::query_error(format!(
+                        "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                        json_type(&items),
+                        items
+                    )));
+                };
+                let list = match &map.item_selector_jsonata {
+                    None => list,
+                    Some(sel) => {
+                        let mut out = Vec::with_capacity(list.len());
+                        for (i, item) in list.into_iter().enumerate() {
+                            let ictx = StateContext::new(
+                                ctx.execution,
+                                ctx.state_name,
+                                ctx.entered_time,
+                                ctx.retry_count,
+                            )
+                            .with_item(i, &item);
+                            let mut ib = b.clone();
+                            ib.insert(
+                                "states".into(),
+                                json!({"input": raw, "context": ictx.context()}),
+                            );
+                            out.push(sel.eval(&ib, "ItemSelector")?);
+                        }
+                        out
+                    }
+                };
+                let array = Value::Array(list);
+                let r = self
+                    .run_map(st, map, &Env::new(&array, ctx), ctx, prev, key, vars)
+                    .await?;
+                (Some(r), None)
+            }
+        };
+        if let Some(r) = &result {
+            if let Some(Value::Object(states)) = b.get_mut("states") {
+                states.insert("result".into(), r.clone());
+            }
+        }
+        let output = match &st.output {
+            Some(t) => t.eval(&b, "Output")?,
+            None => result.unwrap_or_else(|| raw.clone()),
+        };
+        if let Some(Assign::Jsonata(t)) = &st.assign {
+            assign(vars, t.eval(&b, "Assign")?)?;
+        }
+        Ok(Outcome1::Output(output, next))
     }
 
     fn select(&self, st: &State, result: Value, ctx: &StateContext) -> Result<Outcome1, Failure> {
@@ -673,14 +857,18 @@ impl<'a> Run<'a> {
         input: Value,
         prev: &mut u64,
         key: Option<&str>,
+        vars: &Vars,
     ) -> Result<Value, Failure> {
         let started = self.emit(prev, || EventKind::other("ParallelStateStarted"));
         let runs = branches.iter().enumerate().map(|(i, b)| {
             let input = input.clone();
             let scope = key.map(|k| format!("{k}/b{i}"));
+            // A branch reads the outer variables; what it assigns stays in it.
+            let inner = new_scope(Some(vars));
             async move {
                 let mut p = started;
-                self.run_machine(b, input, &mut p, scope.as_deref()).await
+                self.run_machine(b, input, &mut p, scope.as_deref(), inner)
+                    .await
             }
         });
         match futures_util::future::try_join_all(runs).await {
@@ -695,6 +883,7 @@ impl<'a> Run<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_map(
         &self,
         st: &State,
@@ -703,6 +892,7 @@ impl<'a> Run<'a> {
         ctx: &StateContext<'_>,
         prev: &mut u64,
         key: Option<&str>,
+        vars: &Vars,
     ) -> Result<Value, Failure> {
         if map.distributed {
             return self.run_distributed(st, map, env, ctx, prev).await;
@@ -772,7 +962,13 @@ impl<'a> Run<'a> {
                     )
                 });
                 let r = self
-                    .run_machine(processor, input, &mut p, scope.as_deref())
+                    .run_machine(
+                        processor,
+                        input,
+                        &mut p,
+                        scope.as_deref(),
+                        new_scope(Some(vars)),
+                    )
                     .await;
                 if let (Ok(output), Some(s), true) = (&r, &scope, self.durable) {
                     let memo = MemoEntry {
@@ -849,7 +1045,9 @@ enum Outcome1 {
 /// `States.Runtime` causes.
 fn in_state(f: Failure, state: &str, entered_id: u64) -> Failure {
     const PREFIX: &str = "An error occurred while executing the state";
-    if f.error == names::RUNTIME && !f.cause.starts_with(PREFIX) {
+    if (f.error == names::RUNTIME || f.error == names::QUERY_EVALUATION_ERROR)
+        && !f.cause.starts_with(PREFIX)
+    {
         return Failure::new(
             f.error,
             format!(
@@ -981,5 +1179,38 @@ impl From<EvalError> for Failure {
                 Failure::runtime(format!("Invalid path '{path}': No results for path"))
             }
         }
+    }
+}
+
+/// The variables a branch of the execution sees; Map iterations and Parallel branches get a
+/// copy of the outer ones, so what they assign stays in them.
+pub(super) type Vars = std::rc::Rc<std::cell::RefCell<serde_json::Map<String, Value>>>;
+
+pub(super) fn new_scope(outer: Option<&Vars>) -> Vars {
+    std::rc::Rc::new(std::cell::RefCell::new(
+        outer.map(|o| o.borrow().clone()).unwrap_or_default(),
+    ))
+}
+
+/// Assigns the variables of an evaluated `Assign` object.
+fn assign(vars: &Vars, values: Value) -> Result<(), Failure> {
+    if let Value::Object(m) = values {
+        let mut v = vars.borrow_mut();
+        for (k, x) in m {
+            v.insert(k, x);
+        }
+    }
+    Ok(())
+}
+
+/// JSONata's name for a value's type, as AWS's causes give it.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod intrinsics;
 pub mod jsonata;
+pub mod jtemplate;
 pub mod path;
 pub mod template;
 
@@ -14,6 +15,8 @@ use serde_json::Value;
 pub struct Env<'a> {
     pub input: &'a Value,
     pub context: &'a dyn ContextProvider,
+    /// The variables (`$name` paths), when the state can see any.
+    pub vars: Option<&'a serde_json::Map<String, Value>>,
 }
 
 /// Supplies the context object, built only when an expression reads `$$`.
@@ -29,7 +32,16 @@ impl ContextProvider for Value {
 
 impl<'a> Env<'a> {
     pub fn new(input: &'a Value, context: &'a dyn ContextProvider) -> Self {
-        Env { input, context }
+        Env {
+            input,
+            context,
+            vars: None,
+        }
+    }
+
+    pub fn with_vars(mut self, vars: &'a serde_json::Map<String, Value>) -> Self {
+        self.vars = Some(vars);
+        self
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Segment {
 pub struct Path {
     text: String,
     context: bool,
+    /// `$name...`: a path into the variable `name`.
+    var: Option<String>,
     kind: Kind,
 }
 
@@ -46,6 +48,16 @@ impl Path {
                 "{text:?} is not a JSONPath: it must start with '$'"
             ));
         };
+        // `$name...`: a variable, then an ordinary path into it.
+        let var_len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let (var, rest) =
+            if !context && var_len > 0 && !rest.starts_with(|c: char| c.is_ascii_digit()) {
+                (Some(rest[..var_len].to_string()), &rest[var_len..])
+            } else {
+                (None, rest)
+            };
         let kind = match parse_reference(rest) {
             Some(segments) => Kind::Reference(segments),
             None => {
@@ -57,6 +69,7 @@ impl Path {
         Ok(Path {
             text: text.to_string(),
             context,
+            var,
             kind,
         })
     }
@@ -86,7 +99,14 @@ impl Path {
 
     /// `$` alone: the whole input.
     pub fn is_root(&self) -> bool {
-        !self.context && matches!(&self.kind, Kind::Reference(s) if s.is_empty())
+        !self.context
+            && self.var.is_none()
+            && matches!(&self.kind, Kind::Reference(s) if s.is_empty())
+    }
+
+    /// The variable a `$name...` path reads.
+    pub fn variable(&self) -> Option<&str> {
+        self.var.as_deref()
     }
 
     pub fn segments(&self) -> Option<&[Segment]> {
@@ -99,8 +119,16 @@ impl Path {
     /// The value this path selects. A query (wildcard, filter, slice) selects a list.
     pub fn eval<'v>(&self, env: &Env<'v>) -> Result<Cow<'v, Value>, EvalError> {
         let root: &'v Value = if self.context {
-            // SAFETY of lifetimes: the provider outlives the Env.
             env.context.context()
+        } else if let Some(var) = &self.var {
+            match env.vars.and_then(|v| v.get(var)) {
+                Some(v) => v,
+                None => {
+                    return Err(EvalError::PathNotFound {
+                        path: self.text.clone(),
+                    })
+                }
+            }
         } else {
             env.input
         };

@@ -19,6 +19,10 @@ pub fn choose(choices: &[(ChoiceRule, usize)], env: &Env) -> Result<Option<usize
 
 pub fn eval(rule: &ChoiceRule, env: &Env) -> Result<bool, Failure> {
     match rule {
+        // JSONata conditions are evaluated by the scheduler, which holds the variables.
+        ChoiceRule::Condition(_) => Err(Failure::runtime(
+            "a JSONata Condition cannot be evaluated as a JSONPath rule",
+        )),
         ChoiceRule::And(rules) => {
             for r in rules {
                 if !eval(r, env)? {

@@ -1,0 +1,136 @@
+//! JSONata templates: the values of `Arguments`, `Output`, `Assign`, `Items` and the rest in
+//! JSONata states — JSON in which a string `{% expr %}` is an expression, compiled once.
+
+use super::jsonata::{Bindings, Expression, Functions, Limits};
+use crate::failure::{names, Failure};
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone)]
+pub enum JTemplate {
+    Literal(Value),
+    Expr {
+        source: String,
+        expr: Box<Expression>,
+    },
+    Object(Vec<(String, JTemplate)>),
+    Array(Vec<JTemplate>),
+}
+
+/// The text inside `{% ... %}`, if `s` is an expression.
+pub fn expression_text(s: &str) -> Option<&str> {
+    let t = s.strip_prefix("{%")?.strip_suffix("%}")?;
+    Some(t.trim())
+}
+
+fn functions() -> &'static Functions {
+    static F: OnceLock<Functions> = OnceLock::new();
+    F.get_or_init(Functions::step_functions)
+}
+
+impl JTemplate {
+    /// Compiles a template; the error names the JSON pointer below it and what is wrong.
+    pub fn compile(v: &Value) -> Result<JTemplate, (String, String)> {
+        compile(v, "")
+    }
+
+    /// Whether the template is one expression (so that `Items` may be an expression).
+    pub fn is_expr(&self) -> bool {
+        matches!(self, JTemplate::Expr { .. })
+    }
+
+    /// Evaluates against the bindings (`states`, variables). `field` names the field for
+    /// error causes (`Output`, `Arguments`, ...); undefined results are errors, as in AWS.
+    pub fn eval(&self, bindings: &Bindings, field: &str) -> Result<Value, Failure> {
+        match self {
+            JTemplate::Literal(v) => Ok(v.clone()),
+            JTemplate::Expr { source, expr } => {
+                match expr.evaluate_with(None, bindings, functions(), Limits::default()) {
+                    Ok(Some(v)) => Ok(v),
+                    Ok(None) => Err(query_error(format!(
+                        "The JSONata expression '{source}' specified for the field '{field}' returned nothing (undefined)."
+                    ))),
+                    Err(e) => Err(query_error(format!(
+                        "The JSONata expression '{source}' specified for the field '{field}' threw an error during evaluation. {}: {}",
+                        e.code, e.message
+                    ))),
+                }
+            }
+            JTemplate::Object(entries) => {
+                let mut m = Map::with_capacity(entries.len());
+                for (k, t) in entries {
+                    m.insert(k.clone(), t.eval(bindings, &format!("{field}/{k}"))?);
+                }
+                Ok(Value::Object(m))
+            }
+            JTemplate::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, t)| t.eval(bindings, &format!("{field}/{i}")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+        }
+    }
+}
+
+pub fn query_error(cause: String) -> Failure {
+    Failure::new(names::QUERY_EVALUATION_ERROR, cause)
+}
+
+fn compile(v: &Value, ptr: &str) -> Result<JTemplate, (String, String)> {
+    Ok(match v {
+        Value::String(s) => match expression_text(s) {
+            Some(text) => {
+                if text == "$" || text == "$$" {
+                    return Err((
+                        ptr.to_string(),
+                        format!(
+                            "{s:?}: use $states.input (and $states.context), not a bare {text}"
+                        ),
+                    ));
+                }
+                let expr = Expression::parse(text).map_err(|e| {
+                    (
+                        ptr.to_string(),
+                        format!(
+                            "{s:?} is not a valid JSONata expression: {}: {}",
+                            e.code, e.message
+                        ),
+                    )
+                })?;
+                JTemplate::Expr {
+                    source: text.to_string(),
+                    expr: Box::new(expr),
+                }
+            }
+            None => JTemplate::Literal(v.clone()),
+        },
+        Value::Object(m) => {
+            let mut entries = Vec::with_capacity(m.len());
+            for (k, x) in m {
+                entries.push((k.clone(), compile(x, &format!("{ptr}/{k}"))?));
+            }
+            if entries
+                .iter()
+                .all(|(_, t)| matches!(t, JTemplate::Literal(_)))
+            {
+                JTemplate::Literal(v.clone())
+            } else {
+                JTemplate::Object(entries)
+            }
+        }
+        Value::Array(a) => {
+            let items = a
+                .iter()
+                .enumerate()
+                .map(|(i, x)| compile(x, &format!("{ptr}/{i}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if items.iter().all(|t| matches!(t, JTemplate::Literal(_))) {
+                JTemplate::Literal(v.clone())
+            } else {
+                JTemplate::Array(items)
+            }
+        }
+        other => JTemplate::Literal(other.clone()),
+    })
+}
