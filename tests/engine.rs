@@ -330,7 +330,10 @@ fn jsonata_states_and_variables() {
             "Use": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('hi {}', $who)", "f.$": "$fixed"}, "End": true}}}),
         json!({"name": "ada"}),
     );
-    assert_eq!(r.outcome.output, Some(json!({"greeting": "hi ada", "f": 7})));
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"greeting": "hi ada", "f": 7}))
+    );
 
     // An undefined expression is a located States.QueryEvaluationError.
     let r = run(
@@ -338,7 +341,10 @@ fn jsonata_states_and_variables() {
             "P": {"Type": "Pass", "Output": {"x": "{% $nope %}"}, "End": true}}}),
         json!({}),
     );
-    assert_eq!(r.outcome.error.as_deref(), Some("States.QueryEvaluationError"));
+    assert_eq!(
+        r.outcome.error.as_deref(),
+        Some("States.QueryEvaluationError")
+    );
     assert_eq!(
         r.outcome.cause.as_deref(),
         Some("An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression '$nope' specified for the field 'Output/x' returned nothing (undefined).")

@@ -231,6 +231,9 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     pub next: usize,
     pub result_path: PathField,
+    /// JSONata: `Output` (over `$states.errorOutput`) and `Assign`.
+    pub output: Option<JTemplate>,
+    pub assign: Option<JTemplate>,
 }
 
 /// A Choice rule: a Boolean combination of comparisons.

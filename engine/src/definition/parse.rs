@@ -1006,7 +1006,14 @@ fn parse_catch(
         check_fields(
             cm,
             &cptr,
-            &["ErrorEquals", "Next", "ResultPath", "Comment"],
+            &[
+                "ErrorEquals",
+                "Next",
+                "ResultPath",
+                "Comment",
+                "Output",
+                "Assign",
+            ],
             "a catcher",
             d,
         );
@@ -1035,10 +1042,23 @@ fn parse_catch(
         };
         let result_path = path_field(cm, "ResultPath", &cptr, true, d);
         if let Some(next) = next {
+            let mut jfield = |key: &str| -> Option<JTemplate> {
+                match JTemplate::compile(cm.get(key)?) {
+                    Ok(t) => Some(t),
+                    Err((p, msg)) => {
+                        d.push(format!("{cptr}/{key}{p}"), msg);
+                        None
+                    }
+                }
+            };
+            let output = jfield("Output");
+            let assign = jfield("Assign");
             out.push(Catcher {
                 error_equals: errs,
                 next,
                 result_path,
+                output,
+                assign,
             });
         }
     }

@@ -348,8 +348,12 @@ impl<'a> Run<'a> {
                 }
             }
             if let Some(c) = st.catch.iter().find(|c| failure.matches(&c.error_equals)) {
-                let output = apply_result_path(&c.result_path, &raw, failure.to_output())
-                    .map_err(|f| in_state(f, &st.name, entered_id))?;
+                let output = if st.jsonata {
+                    self.catch_jsonata(st, c, &raw, &failure, entered_time, vars)
+                } else {
+                    apply_result_path(&c.result_path, &raw, failure.to_output())
+                }
+                .map_err(|f| in_state(f, &st.name, entered_id))?;
                 self.emit_exit(sm, st, &output, Some(c.next), prev, key);
                 return Ok(Step::Next(c.next, output));
             }
@@ -561,6 +565,38 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// A JSONata catcher: its `Output` (default: the error output) and `Assign`, over
+    /// `$states.input`, `$states.errorOutput` and the variables.
+    fn catch_jsonata(
+        &self,
+        st: &State,
+        c: &Catcher,
+        raw: &Value,
+        failure: &Failure,
+        entered_time: DateTime<Utc>,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
+        let ctx = StateContext::new(&self.ctx, &st.name, entered_time, None);
+        let mut b: crate::expr::jsonata::Bindings = vars
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let error = failure.to_output();
+        b.insert(
+            "states".into(),
+            json!({"input": raw, "errorOutput": error, "context": ctx.context()}),
+        );
+        let output = match &c.output {
+            Some(t) => t.eval(&b, "Output")?,
+            None => error,
+        };
+        if let Some(t) = &c.assign {
+            assign(vars, t.eval(&b, "Assign")?)?;
+        }
+        Ok(output)
+    }
+
     /// A JSONata state: `Arguments` in, the work, then `Output` and `Assign` over
     /// `$states.input`, `$states.result` and the variables (no JSONPath processing).
     async fn attempt_jsonata(
@@ -651,6 +687,12 @@ impl<'a> Run<'a> {
                     None => args(&b)?,
                 };
                 let Value::Array(list) = items else {
+                    if map.items.is_none() {
+                        return Err(crate::expr::jtemplate::query_error(format!(
+                            "Map state input must be an array but was: {}",
+                            compact(&items)
+                        )));
+                    }
                     let source = match &map.items {
                         Some(crate::expr::jtemplate::JTemplate::Expr { source, .. }) => {
                             source.clone()
