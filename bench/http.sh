@@ -47,5 +47,8 @@ done
 echo "server: $url -> $(python3 -c "import urllib.request, sys; print(urllib.request.urlopen(sys.argv[1], timeout=1).read().decode())" "$url")" >&2
 
 echo "load before: $(uptime)" >&2
+if pgrep -x cargo >/dev/null || pgrep -x rustc >/dev/null; then
+  echo "warning: a cargo build is running: the figures share the cores with it" >&2
+fi
 timeout 1800 python3 "$root/bench/http/measure.py" "$root/target/release/asl" "$oha" "$url" "$work" "$n" "$runs"
 echo "load after: $(uptime)" >&2

@@ -811,7 +811,11 @@ impl<'a> Run<'a> {
             resource: &task.resource,
             parameters: params,
         };
-        self.services.history.sync();
+        // A task that may wait long (a callback, a nested execution) hands its events over first;
+        // the others leave it to the writer's 100 ms cadence, which keeps commits few.
+        if task.resource.ends_with(".waitForTaskToken") || task.resource.contains(":states:startExecution") {
+            self.services.history.sync();
+        }
         let invoke = super::nested::invoke(
             self.services,
             &call,
