@@ -577,14 +577,9 @@ impl<'a> Run<'a> {
         vars: &Vars,
     ) -> Result<Value, Failure> {
         let ctx = StateContext::new(&self.ctx, &st.name, entered_time, None);
-        let mut b: crate::expr::jsonata::Bindings = vars
-            .borrow()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         let error = failure.to_output();
-        b.insert(
-            "states".into(),
+        let b = bindings(
+            vars,
             json!({"input": raw, "errorOutput": error, "context": ctx.context()}),
         );
         let output = match &c.output {
@@ -608,15 +603,7 @@ impl<'a> Run<'a> {
         key: Option<&str>,
         vars: &Vars,
     ) -> Result<Outcome1, Failure> {
-        let mut b: crate::expr::jsonata::Bindings = vars
-            .borrow()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        b.insert(
-            "states".into(),
-            json!({"input": raw, "context": ctx.context()}),
-        );
+        let mut b = bindings(vars, json!({"input": raw, "context": ctx.context()}));
         let args = |b: &crate::expr::jsonata::Bindings| match &st.arguments {
             Some(t) => t.eval(b, "Arguments"),
             None => Ok(raw.clone()),
@@ -813,7 +800,9 @@ impl<'a> Run<'a> {
         };
         // A task that may wait long (a callback, a nested execution) hands its events over first;
         // the others leave it to the writer's 100 ms cadence, which keeps commits few.
-        if task.resource.ends_with(".waitForTaskToken") || task.resource.contains(":states:startExecution") {
+        if task.resource.ends_with(".waitForTaskToken")
+            || task.resource.contains(":states:startExecution")
+        {
             self.services.history.sync();
         }
         let invoke = super::nested::invoke(
@@ -1259,4 +1248,15 @@ fn json_type(v: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
+}
+
+/// What JSONata expressions see: the variables, and `$states`.
+fn bindings(vars: &Vars, states: Value) -> crate::expr::jsonata::Bindings {
+    let mut b: crate::expr::jsonata::Bindings = vars
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    b.insert("states".into(), states);
+    b
 }

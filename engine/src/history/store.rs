@@ -517,7 +517,8 @@ impl Store {
         Ok(self.events_with_memo(arn)?.0)
     }
 
-    fn events_with_memo(&self, arn: &str) -> Result<(Vec<Value>, Memo)> {
+    /// The stored chunks of an execution's events, in order.
+    fn chunk_bodies(&self, arn: &str) -> Result<Vec<String>> {
         self.with(|c| {
             let mut stmt = c
                 .prepare("SELECT body FROM event_chunks WHERE execution_arn = ?1 ORDER BY first_id")
@@ -527,24 +528,20 @@ impl Store {
                 .map_err(sql)?
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(sql)?;
-            let d = codec::decode(bodies.iter().flat_map(|b| b.lines()));
-            Ok((d.events, d.memo))
+            Ok(bodies)
         })
+    }
+
+    fn events_with_memo(&self, arn: &str) -> Result<(Vec<Value>, Memo)> {
+        let bodies = self.chunk_bodies(arn)?;
+        let d = codec::decode(bodies.iter().flat_map(|b| b.lines()));
+        Ok((d.events, d.memo))
     }
 
     /// An execution's events as stored, with microsecond timestamps.
     pub fn raw_events(&self, arn: &str) -> Result<Vec<codec::RawEvent>> {
-        self.with(|c| {
-            let mut stmt = c
-                .prepare("SELECT body FROM event_chunks WHERE execution_arn = ?1 ORDER BY first_id")
-                .map_err(sql)?;
-            let bodies = stmt
-                .query_map([arn], |r| r.get::<_, String>(0))
-                .map_err(sql)?
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(sql)?;
-            Ok(codec::decode_raw(bodies.iter().flat_map(|b| b.lines())))
-        })
+        let bodies = self.chunk_bodies(arn)?;
+        Ok(codec::decode_raw(bodies.iter().flat_map(|b| b.lines())))
     }
 
     /// An execution and every execution below it (children, grandchildren, ...).
