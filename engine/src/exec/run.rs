@@ -6,6 +6,8 @@ use super::context::{ExecutionContext, StateContext};
 use super::{execution_arn, state_machine_arn, Outcome, Resume, Services, StartRequest, Status};
 use crate::definition::model::*;
 use crate::definition::Definition;
+use crate::expr::jsonata::Prepared;
+use crate::expr::jtemplate::JTemplate;
 use crate::expr::template::compact;
 use crate::expr::{ContextProvider, Env, EvalError};
 use crate::failure::{names, Failure};
@@ -582,6 +584,7 @@ impl<'a> Run<'a> {
             vars,
             json!({"input": raw, "errorOutput": error, "context": ctx.context()}),
         );
+        let b = Prepared::new(&b);
         let output = match &c.output {
             Some(t) => t.eval(&b, "Output")?,
             None => error,
@@ -603,9 +606,27 @@ impl<'a> Run<'a> {
         key: Option<&str>,
         vars: &Vars,
     ) -> Result<Outcome1, Failure> {
-        let mut b = bindings(vars, json!({"input": raw, "context": ctx.context()}));
-        let args = |b: &crate::expr::jsonata::Bindings| match &st.arguments {
-            Some(t) => t.eval(b, "Arguments"),
+        // The context object is built only for states whose expressions read it.
+        let reads = |t: &Option<JTemplate>| t.as_ref().is_some_and(|t| t.mentions("context"));
+        let needs_context = reads(&st.arguments)
+            || reads(&st.output)
+            || matches!(&st.assign, Some(Assign::Jsonata(t)) if t.mentions("context"))
+            || match &st.kind {
+                Kind::Choice { choices, .. } => choices
+                    .iter()
+                    .any(|(r, _)| matches!(r, ChoiceRule::Condition(c) if c.mentions("context"))),
+                Kind::Map(m) => reads(&m.items),
+                _ => false,
+            };
+        let states = if needs_context {
+            json!({"input": raw, "context": ctx.context()})
+        } else {
+            json!({"input": raw})
+        };
+        let mut b = bindings(vars, states);
+        let prepared = Prepared::new(&b);
+        let args = |p: &Prepared| match &st.arguments {
+            Some(t) => t.eval(p, "Arguments"),
             None => Ok(raw.clone()),
         };
         let env = Env::new(raw, ctx);
@@ -629,7 +650,7 @@ impl<'a> Run<'a> {
                     let ChoiceRule::Condition(c) = rule else {
                         continue;
                     };
-                    match c.eval(&b, "Condition")? {
+                    match c.eval(&prepared, "Condition")? {
                         Value::Bool(true) => {
                             chosen = Some(*n);
                             break;
@@ -658,20 +679,20 @@ impl<'a> Run<'a> {
                 }
             }
             Kind::Task(task) => {
-                let params = args(&b)?;
+                let params = args(&prepared)?;
                 let token = ctx.task_token.clone();
                 let r = self.run_task(st, task, &params, &env, prev, token).await?;
                 (Some(r), None)
             }
             Kind::Parallel { branches } => {
-                let params = args(&b)?;
+                let params = args(&prepared)?;
                 let r = self.run_parallel(branches, params, prev, key, vars).await?;
                 (Some(r), None)
             }
             Kind::Map(map) => {
                 let items = match &map.items {
-                    Some(t) => t.eval(&b, "Items")?,
-                    None => args(&b)?,
+                    Some(t) => t.eval(&prepared, "Items")?,
+                    None => args(&prepared)?,
                 };
                 let Value::Array(list) = items else {
                     if map.items.is_none() {
@@ -709,7 +730,7 @@ impl<'a> Run<'a> {
                                 "states".into(),
                                 json!({"input": raw, "context": ictx.context()}),
                             );
-                            out.push(sel.eval(&ib, "ItemSelector")?);
+                            out.push(sel.eval(&Prepared::new(&ib), "ItemSelector")?);
                         }
                         out
                     }
@@ -721,17 +742,20 @@ impl<'a> Run<'a> {
                 (Some(r), None)
             }
         };
-        if let Some(r) = &result {
-            if let Some(Value::Object(states)) = b.get_mut("states") {
+        let after = if result.is_some() && (st.output.is_some() || st.assign.is_some()) {
+            if let (Some(r), Some(Value::Object(states))) = (&result, b.get_mut("states")) {
                 states.insert("result".into(), r.clone());
             }
-        }
+            Prepared::new(&b)
+        } else {
+            prepared
+        };
         let output = match &st.output {
-            Some(t) => t.eval(&b, "Output")?,
+            Some(t) => t.eval(&after, "Output")?,
             None => result.unwrap_or_else(|| raw.clone()),
         };
         if let Some(Assign::Jsonata(t)) = &st.assign {
-            assign(vars, t.eval(&b, "Assign")?)?;
+            assign(vars, t.eval(&after, "Assign")?)?;
         }
         Ok(Outcome1::Output(output, next))
     }

@@ -1,7 +1,7 @@
 //! JSONata templates: the values of `Arguments`, `Output`, `Assign`, `Items` and the rest in
 //! JSONata states — JSON in which a string `{% expr %}` is an expression, compiled once.
 
-use super::jsonata::{Bindings, Expression, Functions, Limits};
+use super::jsonata::{Expression, Functions, Limits, Prepared};
 use crate::failure::{names, Failure};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
@@ -34,6 +34,16 @@ impl JTemplate {
         compile(v, "")
     }
 
+    /// Whether any expression in the template contains `needle` (to build only what is read).
+    pub fn mentions(&self, needle: &str) -> bool {
+        match self {
+            JTemplate::Literal(_) => false,
+            JTemplate::Expr { source, .. } => source.contains(needle),
+            JTemplate::Object(e) => e.iter().any(|(_, t)| t.mentions(needle)),
+            JTemplate::Array(a) => a.iter().any(|t| t.mentions(needle)),
+        }
+    }
+
     /// Whether the template is one expression (so that `Items` may be an expression).
     pub fn is_expr(&self) -> bool {
         matches!(self, JTemplate::Expr { .. })
@@ -41,11 +51,11 @@ impl JTemplate {
 
     /// Evaluates against the bindings (`states`, variables). `field` names the field for
     /// error causes (`Output`, `Arguments`, ...); undefined results are errors, as in AWS.
-    pub fn eval(&self, bindings: &Bindings, field: &str) -> Result<Value, Failure> {
+    pub fn eval(&self, bindings: &Prepared, field: &str) -> Result<Value, Failure> {
         match self {
             JTemplate::Literal(v) => Ok(v.clone()),
             JTemplate::Expr { source, expr } => {
-                match expr.evaluate_with(None, bindings, functions(), Limits::default()) {
+                match expr.evaluate_prepared(bindings, functions(), Limits::default()) {
                     Ok(Some(v)) => Ok(v),
                     Ok(None) => Err(query_error(format!(
                         "The JSONata expression '{source}' specified for the field '{field}' returned nothing (undefined)."

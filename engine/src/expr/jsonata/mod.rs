@@ -29,6 +29,21 @@ pub struct Limits {
     pub time_limit: Option<Duration>,
 }
 
+/// Bindings converted to the evaluator's values once, for several evaluations (a state's
+/// `Arguments`, `Output` and `Assign` share them).
+pub struct Prepared(Vec<(Arc<str>, value::Value)>);
+
+impl Prepared {
+    pub fn new(bindings: &Bindings) -> Prepared {
+        Prepared(
+            bindings
+                .iter()
+                .map(|(k, v)| (Arc::from(k.as_str()), value::from_json(v)))
+                .collect(),
+        )
+    }
+}
+
 /// A native function body: JSON arguments (`None` = undefined) to a JSON result.
 pub type NativeFn =
     dyn Fn(&[Option<serde_json::Value>]) -> Result<Option<serde_json::Value>, Error> + Send + Sync;
@@ -141,6 +156,23 @@ impl Expression {
     }
 
     /// Full form: bindings, host functions and limits.
+    /// Evaluates with bindings converted once ([`Prepared`]) and no input.
+    pub fn evaluate_prepared(
+        &self,
+        prepared: &Prepared,
+        functions: &Functions,
+        limits: Limits,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        let root = evaluator::Frame::root();
+        for (k, v) in &prepared.0 {
+            root.bind(k.clone(), v.clone());
+        }
+        let input = value::Value::default();
+        let mut ev = evaluator::Evaluator::new(functions, &limits);
+        let result = ev.eval(&self.root, &input, &root).map_err(|e| e.finish())?;
+        value::to_json(&result).map_err(|e| e.finish())
+    }
+
     pub fn evaluate_with(
         &self,
         input: Option<&serde_json::Value>,
