@@ -12,7 +12,9 @@ use std::time::Duration;
 pub const SOCKET_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct HttpTask {
-    client: reqwest::Client,
+    /// Built on first use: loading the system's root certificates costs milliseconds that a
+    /// run without HTTP should not pay.
+    client: std::sync::OnceLock<reqwest::Client>,
     /// OAuth client-credentials tokens, per connection.
     tokens: Mutex<HashMap<String, String>>,
 }
@@ -33,21 +35,22 @@ fn bad_parameters(msg: impl Into<String>) -> Failure {
 
 impl HttpTask {
     pub fn new() -> Self {
-        install_crypto();
-        let client = reqwest::Client::builder()
-            .timeout(SOCKET_TIMEOUT)
-            .pool_max_idle_per_host(1024)
-            .tcp_nodelay(true)
-            .build()
-            .unwrap_or_default();
         HttpTask {
-            client,
+            client: std::sync::OnceLock::new(),
             tokens: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn client(&self) -> &reqwest::Client {
-        &self.client
+        self.client.get_or_init(|| {
+            install_crypto();
+            reqwest::Client::builder()
+                .timeout(SOCKET_TIMEOUT)
+                .pool_max_idle_per_host(1024)
+                .tcp_nodelay(true)
+                .build()
+                .unwrap_or_default()
+        })
     }
 
     /// Performs the request the task's parameters describe.
@@ -93,7 +96,7 @@ impl HttpTask {
                 }
             }
         }
-        let mut req = self.client.request(method, url);
+        let mut req = self.client().request(method, url);
         if let Some(h) = p.get("Headers").and_then(|h| h.as_object()) {
             for (k, v) in h {
                 req = req.header(k.as_str(), scalar_text(v));
@@ -198,7 +201,7 @@ impl HttpTask {
                             .collect::<Vec<_>>()
                             .join("&");
                         let resp = self
-                            .client
+                            .client()
                             .post(token_url)
                             .basic_auth(client_id, Some(client_secret))
                             .header("content-type", "application/x-www-form-urlencoded")
