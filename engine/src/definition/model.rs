@@ -122,6 +122,8 @@ pub struct Task {
 pub enum Number {
     Literal(f64),
     Path(Path),
+    /// A JSONata state's `{% %}` expression.
+    Jsonata(JTemplate),
 }
 
 /// A string given literally, by a path or by an intrinsic (`Error`/`ErrorPath`, `Cause`/`CausePath`).
@@ -130,6 +132,7 @@ pub enum Text {
     Literal(String),
     Path(Path),
     Call(Box<Call>),
+    Jsonata(JTemplate),
 }
 
 #[derive(Debug)]
@@ -138,6 +141,9 @@ pub enum Wait {
     SecondsPath(Path),
     Timestamp(DateTime<FixedOffset>),
     TimestampPath(Path),
+    /// JSONata `{% %}` expressions for `Seconds` or `Timestamp`.
+    SecondsJsonata(JTemplate),
+    TimestampJsonata(JTemplate),
 }
 
 #[derive(Debug)]

@@ -692,6 +692,9 @@ fn number_field(
     d: &mut Diags,
 ) -> Option<Number> {
     let path_key = format!("{key}Path");
+    if let Some(t) = jsonata_expr(m.get(key), &format!("{ptr}/{key}"), d) {
+        return t.map(Number::Jsonata);
+    }
     match (m.get(key), m.get(&path_key)) {
         (Some(_), Some(_)) => {
             d.push(
@@ -740,6 +743,19 @@ fn number_field(
 }
 
 /// `Error`/`ErrorPath`, `Cause`/`CausePath` of a Fail state.
+/// `Some(compiled)` when the value is a `{% %}` string (`Some(None)` when it does not compile).
+fn jsonata_expr(v: Option<&Value>, ptr: &str, d: &mut Diags) -> Option<Option<JTemplate>> {
+    let s = v?.as_str()?;
+    crate::expr::jtemplate::expression_text(s)?;
+    Some(match JTemplate::compile(&Value::String(s.to_string())) {
+        Ok(t) => Some(t),
+        Err((_, msg)) => {
+            d.push(ptr, msg);
+            None
+        }
+    })
+}
+
 fn text_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -> Option<Text> {
     let path_key = format!("{key}Path");
     match (m.get(key), m.get(&path_key)) {
@@ -750,7 +766,12 @@ fn text_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -> Op
             );
             None
         }
-        (Some(Value::String(s)), None) => Some(Text::Literal(s.clone())),
+        (Some(Value::String(s)), None) => {
+            match jsonata_expr(m.get(key), &format!("{ptr}/{key}"), d) {
+                Some(t) => t.map(Text::Jsonata),
+                None => Some(Text::Literal(s.clone())),
+            }
+        }
         (Some(_), None) => {
             d.push(format!("{ptr}/{key}"), format!("{key} must be a string"));
             None
@@ -800,6 +821,14 @@ fn parse_wait(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Wait> 
     let key = present[0];
     let v = &m[key];
     let fptr = format!("{ptr}/{key}");
+    if let Some(t) = jsonata_expr(Some(v), &fptr, d) {
+        let t = t?;
+        return Some(if key == "Seconds" {
+            Wait::SecondsJsonata(t)
+        } else {
+            Wait::TimestampJsonata(t)
+        });
+    }
     match key {
         "Seconds" => match v.as_u64() {
             Some(n) => Some(Wait::Seconds(n)),
@@ -1154,6 +1183,7 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
     };
     let item_selector = template_field(m, "ItemSelector", ptr, d);
     let max_concurrency = match (m.get("MaxConcurrency"), m.get("MaxConcurrencyPath")) {
+        (Some(Value::String(_)), None) => number_field(m, "MaxConcurrency", ptr, false, d),
         (Some(v), None) => match v.as_u64() {
             Some(n) => Some(Number::Literal(n as f64)),
             None => {

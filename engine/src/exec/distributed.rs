@@ -585,6 +585,16 @@ fn resolve_count(n: Option<&Number>, env: &Env, field: &str) -> Result<Option<us
     match n {
         None => Ok(None),
         Some(Number::Literal(v)) => Ok(Some(*v as usize)),
+        Some(Number::Jsonata(t)) => {
+            let v = env.jsonata(t, field)?;
+            match v.as_u64() {
+                Some(n) => Ok(Some(n as usize)),
+                None => Err(crate::expr::jtemplate::query_error(format!(
+                    "The {field} field must be a positive integer, but was {}",
+                    compact(&v)
+                ))),
+            }
+        }
         Some(Number::Path(p)) => match p.eval(env) {
             Err(_) => Err(missing_path(p)),
             Ok(v) => match v.as_u64() {

@@ -480,8 +480,15 @@ impl<'a> Run<'a> {
             let outcome = self
                 .attempt_jsonpath(st, raw, &effective, &env, &ctx, prev, key, vars)
                 .await?;
+            // A JSONPath state's `Assign` reads its result as `$` (the input, for states
+            // without one).
             let assigned = match &st.assign {
-                Some(Assign::JsonPath(t)) => Some(t.eval(&env)?),
+                Some(Assign::JsonPath(t)) => {
+                    let result = match &outcome {
+                        Outcome1::Result(v) | Outcome1::Output(v, _) => v,
+                    };
+                    Some(t.eval(&Env::new(result, &ctx).with_vars(&visible))?)
+                }
                 _ => None,
             };
             (outcome, assigned)
@@ -629,7 +636,7 @@ impl<'a> Run<'a> {
             Some(t) => t.eval(p, "Arguments"),
             None => Ok(raw.clone()),
         };
-        let env = Env::new(raw, ctx);
+        let env = Env::new(raw, ctx).with_bindings(&prepared);
         let (result, next): (Option<Value>, Option<usize>) = match &st.kind {
             Kind::Pass { result } => (result.clone(), None),
             Kind::Succeed => (None, None),
@@ -737,7 +744,15 @@ impl<'a> Run<'a> {
                 };
                 let array = Value::Array(list);
                 let r = self
-                    .run_map(st, map, &Env::new(&array, ctx), ctx, prev, key, vars)
+                    .run_map(
+                        st,
+                        map,
+                        &Env::new(&array, ctx).with_bindings(&prepared),
+                        ctx,
+                        prev,
+                        key,
+                        vars,
+                    )
                     .await?;
                 (Some(r), None)
             }
@@ -1199,6 +1214,16 @@ fn resolve_seconds(n: Option<&Number>, env: &Env) -> Result<Option<u64>, Failure
     match n {
         None => Ok(None),
         Some(Number::Literal(v)) => Ok(Some(*v as u64)),
+        Some(Number::Jsonata(t)) => {
+            let v = env.jsonata(t, "TimeoutSeconds")?;
+            match v.as_u64() {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(crate::expr::jtemplate::query_error(format!(
+                    "The value of the JSONata expression must be a positive integer, but was {}",
+                    compact(&v)
+                ))),
+            }
+        }
         Some(Number::Path(p)) => match p.eval(env) {
             Err(_) => Err(missing_path(p)),
             Ok(v) => match v.as_u64() {

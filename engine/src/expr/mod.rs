@@ -17,6 +17,8 @@ pub struct Env<'a> {
     pub context: &'a dyn ContextProvider,
     /// The variables (`$name` paths), when the state can see any.
     pub vars: Option<&'a serde_json::Map<String, Value>>,
+    /// A JSONata state's bindings (`$states`, variables), for its `{% %}` fields.
+    pub bindings: Option<&'a jsonata::Prepared>,
 }
 
 /// Supplies the context object, built only when an expression reads `$$`.
@@ -36,6 +38,22 @@ impl<'a> Env<'a> {
             input,
             context,
             vars: None,
+            bindings: None,
+        }
+    }
+
+    pub fn with_bindings(mut self, bindings: &'a jsonata::Prepared) -> Self {
+        self.bindings = Some(bindings);
+        self
+    }
+
+    /// Evaluates a JSONata field of a JSONata state.
+    pub fn jsonata(&self, t: &jtemplate::JTemplate, field: &str) -> Result<Value, Failure> {
+        match self.bindings {
+            Some(b) => t.eval(b, field),
+            None => Err(Failure::runtime(format!(
+                "the JSONata expression of field '{field}' has no JSONata state around it"
+            ))),
         }
     }
 

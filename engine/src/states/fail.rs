@@ -13,6 +13,12 @@ pub fn text(t: Option<&Text>, field: &str, env: &Env) -> Result<String, Failure>
         Some(Text::Literal(s)) => return Ok(s.clone()),
         Some(Text::Path(p)) => p.eval(env).map(|c| c.into_owned()),
         Some(Text::Call(c)) => c.eval(env),
+        Some(Text::Jsonata(t)) => {
+            return env.jsonata(t, field).map(|v| match v {
+                Value::String(s) => s,
+                other => compact(&other),
+            })
+        }
     };
     match v {
         Ok(Value::String(s)) => Ok(s),

@@ -21,6 +21,9 @@ impl Limits {
         let max_concurrency = match &map.max_concurrency {
             None => 0,
             Some(Number::Literal(n)) => *n as usize,
+            Some(Number::Jsonata(t)) => {
+                number(&env.jsonata(t, "MaxConcurrency")?, "MaxConcurrency")? as usize
+            }
             Some(Number::Path(p)) => {
                 let v = lookup(p, env, "MaxConcurrencyPath")?;
                 match v.as_u64() {
@@ -38,6 +41,10 @@ impl Limits {
         let tolerated_count = match &map.tolerated_failure_count {
             None => None,
             Some(Number::Literal(n)) => Some(*n as u64),
+            Some(Number::Jsonata(t)) => Some(number(
+                &env.jsonata(t, "ToleratedFailureCount")?,
+                "ToleratedFailureCount",
+            )? as u64),
             Some(Number::Path(p)) => {
                 let v = lookup(p, env, "ToleratedFailureCountPath")?;
                 match v.as_i64() {
@@ -58,6 +65,10 @@ impl Limits {
         let tolerated_percentage = match &map.tolerated_failure_percentage {
             None => None,
             Some(Number::Literal(n)) => Some(*n),
+            Some(Number::Jsonata(t)) => Some(number(
+                &env.jsonata(t, "ToleratedFailurePercentage")?,
+                "ToleratedFailurePercentage",
+            )?),
             Some(Number::Path(p)) => {
                 let v = lookup(p, env, "ToleratedFailurePercentagePath")?;
                 match v.as_f64() {
@@ -111,5 +122,16 @@ fn raw(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => compact(other),
+    }
+}
+
+/// A JSONata field's value as a non-negative number.
+fn number(v: &Value, field: &str) -> Result<f64, Failure> {
+    match v.as_f64() {
+        Some(n) if n >= 0.0 => Ok(n),
+        _ => Err(crate::expr::jtemplate::query_error(format!(
+            "The JSONata expression specified for the field '{field}' returned an unexpected result type. Expected a non-negative number, but was {}",
+            compact(v)
+        ))),
     }
 }

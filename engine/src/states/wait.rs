@@ -33,6 +33,29 @@ pub fn delay(w: &Wait, env: &Env, now: DateTime<Utc>) -> Result<Duration, Failur
                 ))),
             }
         }
+        Wait::SecondsJsonata(t) => {
+            let v = env.jsonata(t, "Seconds")?;
+            match v.as_u64() {
+                Some(n) => Ok(Duration::from_secs(n)),
+                None => Err(crate::expr::jtemplate::query_error(format!(
+                    "The Seconds field must be a non-negative integer, but was {}",
+                    crate::expr::template::compact(&v)
+                ))),
+            }
+        }
+        Wait::TimestampJsonata(t) => {
+            let v = env.jsonata(t, "Timestamp")?;
+            let text = match &v {
+                Value::String(s) => s.clone(),
+                other => crate::expr::template::compact(other),
+            };
+            match parse_timestamp(&text) {
+                Some(t) => Ok(until(t, now)),
+                None => Err(crate::expr::jtemplate::query_error(format!(
+                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"
+                ))),
+            }
+        }
         Wait::TimestampPath(p) => {
             let v = p.eval(env).map_err(|_| {
                 Failure::runtime(format!(

@@ -61,6 +61,11 @@ pub fn range(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
         out.push(json_num(v));
         i += 1.0;
     }
+    // AWS returns a sequence, which JSONata's singleton rule turns into its one item
+    // (recorded: `$range(1, 9, 9)` is `1`).
+    if out.len() == 1 {
+        return Ok(out.pop());
+    }
     Ok(Some(Json::Array(out)))
 }
 
