@@ -280,3 +280,47 @@ fn bad_input_is_a_located_error_with_exit_2() {
         assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
     }
 }
+
+/// JSONata's bad input: located at validation when the text is wrong, a
+/// `States.QueryEvaluationError` at run time when the value is; never a panic.
+#[test]
+fn jsonata_bad_input_is_located_or_a_query_evaluation_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = |output: &str| {
+        format!(
+            r#"{{"QueryLanguage": "JSONata", "StartAt": "P", "States": {{"P": {{"Type": "Pass", "Output": {output}, "End": true}}}}}}"#
+        )
+    };
+    // Malformed, and a bare `$`: rejected when the definition loads, at their pointers.
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        &state(r#"{"a": "{% 1 + %}", "b": "{% $ %}"}"#),
+    );
+    let o = asl(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("/States/P/Output/a: "), "{out}");
+    assert!(out.contains("not a valid JSONata expression"), "{out}");
+    assert!(out.contains("/States/P/Output/b: "), "{out}");
+    // An unknown function, and a variable used before it is assigned: run-time errors.
+    for (expr, expected) in [
+        (
+            r#""{% $nope(1) %}""#,
+            "threw an error during evaluation. T1006",
+        ),
+        (r#""{% $notYetAssigned %}""#, "returned nothing (undefined)"),
+    ] {
+        let wf = write(dir.path(), "run.json", &state(expr));
+        let o = asl(&["run", wf.to_str().unwrap(), "--json"]);
+        assert_eq!(o.status.code(), Some(1), "{expr}");
+        let v = json_out(&o);
+        assert_eq!(v["error"], "States.QueryEvaluationError", "{expr}");
+        let cause = v["cause"].as_str().unwrap();
+        assert!(
+            cause.starts_with("An error occurred while executing the state 'P'"),
+            "{cause}"
+        );
+        assert!(cause.contains(expected), "{expr}: {cause}");
+    }
+}

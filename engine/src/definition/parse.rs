@@ -378,8 +378,10 @@ fn parse_state(
         let v = m.get(key)?;
         match JTemplate::compile(v) {
             Ok(t) => Some(t),
-            Err((p, msg)) => {
-                d.push(format!("{ptr}/{key}{p}"), msg);
+            Err(errors) => {
+                for (p, msg) in errors {
+                    d.push(format!("{ptr}/{key}{p}"), msg);
+                }
                 None
             }
         }
@@ -517,8 +519,10 @@ fn parse_state(
                                         choices.push((ChoiceRule::Condition(c), n));
                                     }
                                 }
-                                (Some(Err((p, msg))), _) => {
-                                    d.push(format!("{rptr}/Condition{p}"), msg)
+                                (Some(Err(errors)), _) => {
+                                    for (p, msg) in errors {
+                                        d.push(format!("{rptr}/Condition{p}"), msg)
+                                    }
                                 }
                                 _ => d.push(
                                     &rptr,
@@ -749,8 +753,10 @@ fn jsonata_expr(v: Option<&Value>, ptr: &str, d: &mut Diags) -> Option<Option<JT
     crate::expr::jtemplate::expression_text(s)?;
     Some(match JTemplate::compile(&Value::String(s.to_string())) {
         Ok(t) => Some(t),
-        Err((_, msg)) => {
-            d.push(ptr, msg);
+        Err(errors) => {
+            for (_, msg) in errors {
+                d.push(ptr, msg);
+            }
             None
         }
     })
@@ -1074,8 +1080,10 @@ fn parse_catch(
             let mut jfield = |key: &str| -> Option<JTemplate> {
                 match JTemplate::compile(cm.get(key)?) {
                     Ok(t) => Some(t),
-                    Err((p, msg)) => {
-                        d.push(format!("{cptr}/{key}{p}"), msg);
+                    Err(errors) => {
+                        for (p, msg) in errors {
+                            d.push(format!("{cptr}/{key}{p}"), msg);
+                        }
                         None
                     }
                 }

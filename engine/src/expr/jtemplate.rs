@@ -30,8 +30,15 @@ fn functions() -> &'static Functions {
 
 impl JTemplate {
     /// Compiles a template; the error names the JSON pointer below it and what is wrong.
-    pub fn compile(v: &Value) -> Result<JTemplate, (String, String)> {
-        compile(v, "")
+    /// Every problem is reported, each as (JSON pointer below the template, message).
+    pub fn compile(v: &Value) -> Result<JTemplate, Vec<(String, String)>> {
+        let mut errors = Vec::new();
+        let t = compile(v, "", &mut errors);
+        if errors.is_empty() {
+            Ok(t)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Whether any expression in the template contains `needle` (to build only what is read).
@@ -87,39 +94,43 @@ pub fn query_error(cause: String) -> Failure {
     Failure::new(names::QUERY_EVALUATION_ERROR, cause)
 }
 
-fn compile(v: &Value, ptr: &str) -> Result<JTemplate, (String, String)> {
-    Ok(match v {
+fn compile(v: &Value, ptr: &str, errors: &mut Vec<(String, String)>) -> JTemplate {
+    match v {
         Value::String(s) => match expression_text(s) {
             Some(text) => {
                 if text == "$" || text == "$$" {
-                    return Err((
+                    errors.push((
                         ptr.to_string(),
                         format!(
                             "{s:?}: use $states.input (and $states.context), not a bare {text}"
                         ),
                     ));
+                    return JTemplate::Literal(Value::Null);
                 }
-                let expr = Expression::parse(text).map_err(|e| {
-                    (
-                        ptr.to_string(),
-                        format!(
-                            "{s:?} is not a valid JSONata expression: {}: {}",
-                            e.code, e.message
-                        ),
-                    )
-                })?;
-                JTemplate::Expr {
-                    source: text.to_string(),
-                    expr: Box::new(expr),
+                match Expression::parse(text) {
+                    Ok(expr) => JTemplate::Expr {
+                        source: text.to_string(),
+                        expr: Box::new(expr),
+                    },
+                    Err(e) => {
+                        errors.push((
+                            ptr.to_string(),
+                            format!(
+                                "{s:?} is not a valid JSONata expression: {}: {}",
+                                e.code, e.message
+                            ),
+                        ));
+                        JTemplate::Literal(Value::Null)
+                    }
                 }
             }
             None => JTemplate::Literal(v.clone()),
         },
         Value::Object(m) => {
-            let mut entries = Vec::with_capacity(m.len());
-            for (k, x) in m {
-                entries.push((k.clone(), compile(x, &format!("{ptr}/{k}"))?));
-            }
+            let entries: Vec<(String, JTemplate)> = m
+                .iter()
+                .map(|(k, x)| (k.clone(), compile(x, &format!("{ptr}/{k}"), errors)))
+                .collect();
             if entries
                 .iter()
                 .all(|(_, t)| matches!(t, JTemplate::Literal(_)))
@@ -130,11 +141,11 @@ fn compile(v: &Value, ptr: &str) -> Result<JTemplate, (String, String)> {
             }
         }
         Value::Array(a) => {
-            let items = a
+            let items: Vec<JTemplate> = a
                 .iter()
                 .enumerate()
-                .map(|(i, x)| compile(x, &format!("{ptr}/{i}")))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|(i, x)| compile(x, &format!("{ptr}/{i}"), errors))
+                .collect();
             if items.iter().all(|t| matches!(t, JTemplate::Literal(_))) {
                 JTemplate::Literal(v.clone())
             } else {
@@ -142,5 +153,5 @@ fn compile(v: &Value, ptr: &str) -> Result<JTemplate, (String, String)> {
             }
         }
         other => JTemplate::Literal(other.clone()),
-    })
+    }
 }
