@@ -68,13 +68,7 @@ pub fn encode_parts(
             out.push(b',');
             push(out, output);
             if let Some(m) = memo {
-                out.push(b',');
-                push_str(out, m.key);
-                out.push(b',');
-                match &m.next {
-                    Some(n) => push_str(out, n),
-                    None => out.extend_from_slice(b"null"),
-                }
+                push_memo_key_next(out, m);
             }
         }
         EventKind::Other {
@@ -92,19 +86,21 @@ pub fn encode_parts(
                 None => out.extend_from_slice(b",null,null"),
             }
             if let Some(m) = memo {
-                out.push(b',');
-                push_str(out, m.key);
-                out.push(b',');
-                match &m.next {
-                    Some(n) => push_str(out, n),
-                    None => out.extend_from_slice(b"null"),
-                }
+                push_memo_key_next(out, m);
                 out.push(b',');
                 push(out, m.output.unwrap_or(&Value::Null));
             }
         }
     }
     out.push(b']');
+}
+
+/// Appends `,key,next` of a resume memo entry (`next` is `null` at the end of a branch).
+fn push_memo_key_next(out: &mut Vec<u8>, m: &MemoEntry<'_>) {
+    out.push(b',');
+    let _ = serde_json::to_writer(&mut *out, m.key);
+    out.push(b',');
+    let _ = serde_json::to_writer(&mut *out, &m.next);
 }
 
 /// An event as stored, with its timestamp at full (microsecond) resolution.

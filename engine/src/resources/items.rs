@@ -573,6 +573,18 @@ impl<R: BufRead> CsvRecords<R> {
         }
     }
 
+    /// At a backslash at `i`: pushes the escaped character when it is a backslash, a quote or
+    /// the delimiter, and says how many bytes were read (a lone backslash is dropped).
+    fn unescape(&self, i: usize, field: &mut Vec<u8>) -> usize {
+        match self.buf.get(i + 1) {
+            Some(&n) if n == b'\\' || n == b'"' || n == self.delimiter => {
+                field.push(n);
+                2
+            }
+            _ => 1,
+        }
+    }
+
     fn parse(&mut self, start: usize) -> Result<Vec<String>, (usize, String)> {
         let d = self.delimiter;
         let mut fields = Vec::new();
@@ -615,14 +627,7 @@ impl<R: BufRead> CsvRecords<R> {
                         break;
                     }
                     if q == b'\\' {
-                        if let Some(&n) = self.buf.get(i + 1) {
-                            if n == b'\\' || n == b'"' || n == d {
-                                field.push(n);
-                                i += 2;
-                                continue;
-                            }
-                        }
-                        i += 1;
+                        i += self.unescape(i, &mut field);
                         continue;
                     }
                     field.push(q);
@@ -670,14 +675,7 @@ impl<R: BufRead> CsvRecords<R> {
                 ));
             }
             if c == b'\\' {
-                if let Some(&n) = self.buf.get(i + 1) {
-                    if n == b'\\' || n == b'"' || n == d {
-                        field.push(n);
-                        i += 2;
-                        continue;
-                    }
-                }
-                i += 1;
+                i += self.unescape(i, &mut field);
                 continue;
             }
             field.push(c);

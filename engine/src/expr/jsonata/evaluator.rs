@@ -568,7 +568,7 @@ impl<'h> Evaluator<'h> {
         env: &Rc<Frame>,
     ) -> Result<Vec<Value>> {
         if let Kind::Sort(terms) = &step.kind {
-            let mut result = match tuples {
+            let result = match tuples {
                 Some(tb) => {
                     let sorted = self.eval_sort(
                         step,
@@ -592,15 +592,7 @@ impl<'h> Evaluator<'h> {
                     out
                 }
             };
-            if !step.stages.is_empty() {
-                let r = self.eval_stages(
-                    &step.stages,
-                    Value::array_flags(result, SEQUENCE | TUPLE_STREAM),
-                    env,
-                )?;
-                result = r.members().to_vec();
-            }
-            return Ok(result);
+            return self.tuple_stages(&step.stages, result, env);
         }
         let tb = match tuples {
             Some(t) => t,
@@ -656,15 +648,25 @@ impl<'h> Evaluator<'h> {
                 result.push(Value::object(tuple));
             }
         }
-        if !step.stages.is_empty() {
-            let r = self.eval_stages(
-                &step.stages,
-                Value::array_flags(result, SEQUENCE | TUPLE_STREAM),
-                env,
-            )?;
-            result = r.members().to_vec();
+        self.tuple_stages(&step.stages, result, env)
+    }
+
+    /// Applies a step's stages (filters, sorts) to its tuple stream.
+    fn tuple_stages(
+        &mut self,
+        stages: &[Stage],
+        result: Vec<Value>,
+        env: &Rc<Frame>,
+    ) -> Result<Vec<Value>> {
+        if stages.is_empty() {
+            return Ok(result);
         }
-        Ok(result)
+        let r = self.eval_stages(
+            stages,
+            Value::array_flags(result, SEQUENCE | TUPLE_STREAM),
+            env,
+        )?;
+        Ok(r.members().to_vec())
     }
 
     fn eval_stages(&mut self, stages: &[Stage], input: Value, env: &Rc<Frame>) -> Result<Value> {
