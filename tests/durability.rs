@@ -236,3 +236,62 @@ fn redrive_reruns_only_what_failed() {
     // A succeeded execution cannot be redriven again.
     assert_eq!(asl(&db, &["redrive", "r1"]).status.code(), Some(2));
 }
+
+#[test]
+fn redrive_restores_the_variables_of_replayed_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = data("variables-survive-redrive.asl.json");
+    let o = asl(
+        &db,
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "v1",
+            "--input",
+            r#"{"id": "o-17"}"#,
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_of(&o)["error"], "Gate.Closed");
+    // The StateExited event of the assigning state lists the variables as JSON text, as AWS does.
+    let first = events(&db, "v1");
+    let exited = first
+        .iter()
+        .find(|e| e["type"] == "PassStateExited")
+        .unwrap();
+    assert_eq!(
+        exited["stateExitedEventDetails"]["assignedVariables"],
+        json!({"greeting": "\"hello\"", "order": "{\"id\":\"o-17\",\"items\":[1,2]}"})
+    );
+    assert_eq!(
+        exited["stateExitedEventDetails"]["assignedVariablesDetails"],
+        json!({"truncated": false})
+    );
+
+    let o = asl(&db, &["redrive", "v1", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        json_of(&o)["output"],
+        json!([
+            {"greeting": "hello", "id": "o-17", "item": 1},
+            {"greeting": "hello", "id": "o-17", "item": 2}
+        ])
+    );
+    // Start was replayed, not run again: its one PassStateEntered is from the first run.
+    let all = events(&db, "v1");
+    let starts = all
+        .iter()
+        .filter(|e| {
+            e["type"] == "PassStateEntered" && e["stateEnteredEventDetails"]["name"] == "Start"
+        })
+        .count();
+    assert_eq!(starts, 1);
+}

@@ -350,3 +350,91 @@ fn jsonata_states_and_variables() {
         Some("An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression '$nope' specified for the field 'Output/x' returned nothing (undefined).")
     );
 }
+
+#[test]
+fn variables_past_their_size_limits_fail_the_state() {
+    // One variable over 256 KiB.
+    let big = "x".repeat(260 * 1024);
+    let r = run(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"v": big}, "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(r.outcome.cause.unwrap().contains("'v'"));
+    // Two variables each under the limit, together over it.
+    let half = "y".repeat(150 * 1024);
+    let r = run(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass",
+            "Assign": {"a": half.clone(), "b": half}, "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.error.as_deref(), Some("States.DataLimitExceeded"));
+    // Under the limits: assigned, and listed in the StateExited event as JSON text.
+    let r = run(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"n": 3, "s.$": "$.s"}, "Next": "B"},
+            "B": {"Type": "Pass", "Parameters": {"n.$": "$n", "s.$": "$s"}, "End": true}}}),
+        json!({"s": "text"}),
+    );
+    assert_eq!(r.outcome.output, Some(json!({"n": 3, "s": "text"})));
+    let exited = r
+        .events
+        .iter()
+        .find(|e| e["type"] == "PassStateExited")
+        .unwrap();
+    assert_eq!(
+        exited["stateExitedEventDetails"]["assignedVariables"],
+        json!({"n": "3", "s": "\"text\""})
+    );
+}
+
+#[test]
+fn jsonpath_catchers_assign_from_the_error_output() {
+    let r = run(
+        json!({"StartAt": "F", "States": {
+            "F": {"Type": "Parallel", "Next": "Done",
+                "Branches": [{"StartAt": "X", "States": {"X": {"Type": "Fail", "Error": "Boom", "Cause": "why"}}}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err",
+                           "Assign": {"lastError.$": "$.Error", "fixed": 1}, "Next": "Handle"}]},
+            "Handle": {"Type": "Pass", "Parameters": {"e.$": "$lastError", "f.$": "$fixed", "in.$": "$.err.Cause"}, "End": true},
+            "Done": {"Type": "Succeed"}}}),
+        json!({}),
+    );
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"e": "Boom", "f": 1, "in": "why"}))
+    );
+}
+
+#[test]
+fn choice_rules_assign_and_output_their_own_values() {
+    // JSONPath: the matched rule's Assign; the state's own Assign is for the Default.
+    let def = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericGreaterThan": 5, "Assign": {"size": "big"}, "Next": "R"}],
+            "Assign": {"size": "small"}, "Default": "R"},
+        "R": {"Type": "Pass", "Parameters": {"size.$": "$size"}, "End": true}}});
+    assert_eq!(
+        run(def.clone(), json!({"n": 9})).outcome.output,
+        Some(json!({"size": "big"}))
+    );
+    assert_eq!(
+        run(def, json!({"n": 1})).outcome.output,
+        Some(json!({"size": "small"}))
+    );
+    // JSONata: the matched rule's Output and Assign.
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
+        "C": {"Type": "Choice",
+            "Choices": [{"Condition": "{% $states.input.n > 5 %}", "Next": "R",
+                         "Output": {"seen": "{% $states.input.n %}"}, "Assign": {"size": "big"}}],
+            "Output": {"seen": "default"}, "Assign": {"size": "small"}, "Default": "R"},
+        "R": {"Type": "Pass", "Output": {"seen": "{% $states.input.seen %}", "size": "{% $size %}"}, "End": true}}});
+    assert_eq!(
+        run(def.clone(), json!({"n": 9})).outcome.output,
+        Some(json!({"seen": 9, "size": "big"}))
+    );
+    assert_eq!(
+        run(def, json!({"n": 1})).outcome.output,
+        Some(json!({"seen": "default", "size": "small"}))
+    );
+}

@@ -68,7 +68,8 @@ pub(super) fn parse_rule(
         None => None,
     };
     for k in m.keys() {
-        if k != "Next" && k != "Comment" && k != "Variable" && !is_rule_key(k) {
+        let top_only = top && k == "Assign";
+        if k != "Next" && k != "Comment" && k != "Variable" && !top_only && !is_rule_key(k) {
             d.push(
                 format!("{ptr}/{k}"),
                 format!("{k:?} is not a field of a choice rule"),

@@ -78,7 +78,7 @@ pub enum Kind {
     },
     Task(Box<Task>),
     Choice {
-        choices: Vec<(ChoiceRule, usize)>,
+        choices: Vec<Choice>,
         default: Option<usize>,
     },
     Wait(Wait),
@@ -237,9 +237,22 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     pub next: usize,
     pub result_path: PathField,
-    /// JSONata: `Output` (over `$states.errorOutput`) and `Assign`.
+    /// JSONata: `Output` (over `$states.errorOutput`).
     pub output: Option<JTemplate>,
-    pub assign: Option<JTemplate>,
+    /// JSONata over `$states.errorOutput`, or a JSONPath template over the error output.
+    pub assign: Option<Assign>,
+}
+
+/// One entry of `Choices`: the rule, where it leads, and what it assigns and outputs when it
+/// is the one that matches (in place of the state's own `Assign` and `Output`, which are for
+/// the `Default`).
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub rule: ChoiceRule,
+    pub next: usize,
+    pub assign: Option<Assign>,
+    /// JSONata states only.
+    pub output: Option<JTemplate>,
 }
 
 /// A Choice rule: a Boolean combination of comparisons.

@@ -168,7 +168,7 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
             stack.push(c.next);
         }
         if let Kind::Choice { choices, default } = &s.kind {
-            stack.extend(choices.iter().map(|(_, n)| *n));
+            stack.extend(choices.iter().map(|c| c.next));
             stack.extend(default.iter().copied());
         }
     }
@@ -392,26 +392,7 @@ fn parse_state(
         None
     };
     let output = if jsonata { jfield("Output", d) } else { None };
-    let assign = match m.get("Assign") {
-        None => None,
-        Some(Value::Object(_)) if jsonata => jfield("Assign", d).map(Assign::Jsonata),
-        Some(v @ Value::Object(_)) => match Template::compile(v) {
-            Ok(t) => Some(Assign::JsonPath(t)),
-            Err(errors) => {
-                for e in errors {
-                    d.push(format!("{ptr}/Assign{}", e.pointer), e.message);
-                }
-                None
-            }
-        },
-        Some(_) => {
-            d.push(
-                format!("{ptr}/Assign"),
-                "Assign must be an object of variables",
-            );
-            None
-        }
-    };
+    let assign = parse_assign(m.get("Assign"), jsonata, ptr, d);
     let before = d.0.len();
 
     let resolve = |target: &str, field_ptr: String, d: &mut Diags| -> Option<usize> {
@@ -461,7 +442,7 @@ fn parse_state(
     let parameters = template_field(m, "Parameters", ptr, d);
     let result_selector = template_field(m, "ResultSelector", ptr, d);
     let retry = parse_retry(m, ptr, d);
-    let catch = parse_catch(m, ptr, names, d);
+    let catch = parse_catch(m, ptr, names, jsonata, d);
 
     let kind = match ty {
         "Pass" => Kind::Pass {
@@ -510,13 +491,44 @@ fn parse_state(
                 Some(Value::Array(list)) if !list.is_empty() => {
                     for (i, r) in list.iter().enumerate() {
                         let rptr = format!("{ptr}/Choices/{i}");
+                        let assign = parse_assign(r.get("Assign"), jsonata, &rptr, d);
                         if jsonata {
                             let cond = r.get("Condition").map(JTemplate::compile);
                             let next = r.get("Next").and_then(|n| n.as_str());
+                            let output = match r.get("Output").map(JTemplate::compile) {
+                                Some(Ok(t)) => Some(t),
+                                Some(Err(errors)) => {
+                                    for (p, msg) in errors {
+                                        d.push(format!("{rptr}/Output{p}"), msg)
+                                    }
+                                    None
+                                }
+                                None => None,
+                            };
+                            if let Some(o) = r.as_object() {
+                                for k in o.keys() {
+                                    if !matches!(
+                                        k.as_str(),
+                                        "Condition" | "Next" | "Assign" | "Output" | "Comment"
+                                    ) {
+                                        d.push(
+                                            format!("{rptr}/{k}"),
+                                            format!(
+                                                "{k:?} is not a field of a JSONata choice rule"
+                                            ),
+                                        );
+                                    }
+                                }
+                            }
                             match (cond, next) {
                                 (Some(Ok(c)), Some(n)) => {
                                     if let Some(n) = resolve(n, format!("{rptr}/Next"), d) {
-                                        choices.push((ChoiceRule::Condition(c), n));
+                                        choices.push(Choice {
+                                            rule: ChoiceRule::Condition(c),
+                                            next: n,
+                                            assign,
+                                            output,
+                                        });
                                     }
                                 }
                                 (Some(Err(errors)), _) => {
@@ -533,7 +545,12 @@ fn parse_state(
                         }
                         if let Some((rule, Some(next))) = parse_rule(r, &rptr, true, d) {
                             if let Some(n) = resolve(&next, format!("{rptr}/Next"), d) {
-                                choices.push((rule, n));
+                                choices.push(Choice {
+                                    rule,
+                                    next: n,
+                                    assign,
+                                    output: None,
+                                });
                             }
                         }
                     }
@@ -1022,6 +1039,7 @@ fn parse_catch(
     m: &Map<String, Value>,
     ptr: &str,
     names_map: &HashMap<String, usize>,
+    jsonata: bool,
     d: &mut Diags,
 ) -> Vec<Catcher> {
     let Some(v) = m.get("Catch") else {
@@ -1089,7 +1107,7 @@ fn parse_catch(
                 }
             };
             let output = jfield("Output");
-            let assign = jfield("Assign");
+            let assign = parse_assign(cm.get("Assign"), jsonata, &cptr, d);
             out.push(Catcher {
                 error_equals: errs,
                 next,
@@ -1524,4 +1542,35 @@ fn parse_result_writer(v: &Value, ptr: &str, d: &mut Diags) -> Option<ResultWrit
         transformation,
         jsonl,
     })
+}
+
+/// `Assign` of a state or of a choice rule: JSONata expressions, or a JSONPath template.
+fn parse_assign(v: Option<&Value>, jsonata: bool, ptr: &str, d: &mut Diags) -> Option<Assign> {
+    match v? {
+        v @ Value::Object(_) if jsonata => match JTemplate::compile(v) {
+            Ok(t) => Some(Assign::Jsonata(t)),
+            Err(errors) => {
+                for (p, msg) in errors {
+                    d.push(format!("{ptr}/Assign{p}"), msg);
+                }
+                None
+            }
+        },
+        v @ Value::Object(_) => match Template::compile(v) {
+            Ok(t) => Some(Assign::JsonPath(t)),
+            Err(errors) => {
+                for e in errors {
+                    d.push(format!("{ptr}/Assign{}", e.pointer), e.message);
+                }
+                None
+            }
+        },
+        _ => {
+            d.push(
+                format!("{ptr}/Assign"),
+                "Assign must be an object of variables",
+            );
+            None
+        }
+    }
 }

@@ -17,7 +17,7 @@ use crate::resources::{resource_parts, TaskCall};
 use crate::states;
 use chrono::{DateTime, Utc};
 use futures_util::stream::StreamExt;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
@@ -271,8 +271,14 @@ impl<'a> Run<'a> {
                     Some(k) if !self.memo.is_empty() => self.memo.get(k),
                     _ => None,
                 };
-                if let Some((output, next)) = replayed {
-                    // Done before the interruption: replay, do not run again.
+                if let Some((output, next, assigned)) = replayed {
+                    // Done before the interruption: replay, do not run again (its variables too).
+                    if let Some(a) = assigned {
+                        let mut v = vars.borrow_mut();
+                        for (k, x) in a {
+                            v.insert(k.clone(), x.clone());
+                        }
+                    }
                     match next {
                         None => return Ok(output.clone()),
                         Some(n) => {
@@ -325,11 +331,23 @@ impl<'a> Run<'a> {
         let entered_time = self.now();
         let mut retries_used = vec![0u32; st.retry.len()];
         let mut retry_count = 0u32;
+        // An OutputPath that reads a variable sees it as it was when the state was entered,
+        // before the state's own Assign.
+        let reads_var = |f: &PathField| matches!(f, PathField::Path(p) if p.variable().is_some());
+        let entry_vars = reads_var(&st.output_path).then(|| vars.borrow().clone());
         loop {
             let attempt = self
                 .attempt(st, &raw, entered_time, retry_count, prev, key, vars)
                 .await
-                .and_then(|result| self.finish(sm, st, &raw, result, entered_time, prev, key));
+                .and_then(|(result, assigned)| {
+                    let out = Output {
+                        raw: &raw,
+                        entered_time,
+                        vars: entry_vars.as_ref(),
+                        assigned: assigned.as_ref(),
+                    };
+                    self.finish(sm, st, out, result, prev, key)
+                });
             let failure = match attempt {
                 Ok(step) => return Ok(step),
                 Err(f) => in_state(f, &st.name, entered_id),
@@ -350,13 +368,13 @@ impl<'a> Run<'a> {
                 }
             }
             if let Some(c) = st.catch.iter().find(|c| failure.matches(&c.error_equals)) {
-                let output = if st.jsonata {
+                let (output, assigned) = if st.jsonata {
                     self.catch_jsonata(st, c, &raw, &failure, entered_time, vars)
                 } else {
-                    apply_result_path(&c.result_path, &raw, failure.to_output())
+                    self.catch_jsonpath(st, c, &raw, &failure, entered_time, vars)
                 }
                 .map_err(|f| in_state(f, &st.name, entered_id))?;
-                self.emit_exit(sm, st, &output, Some(c.next), prev, key);
+                self.emit_exit(sm, st, &output, Some(c.next), assigned.as_ref(), prev, key);
                 return Ok(Step::Next(c.next, output));
             }
             return Err(failure);
@@ -364,24 +382,24 @@ impl<'a> Run<'a> {
     }
 
     /// Applies ResultPath and OutputPath to the state's result and reports the exit.
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         sm: &StateMachine,
         st: &State,
-        raw: &Value,
+        o: Output<'_>,
         result: Outcome1,
-        entered_time: DateTime<Utc>,
         prev: &mut u64,
         key: Option<&str>,
     ) -> Result<Step, Failure> {
-        let ctx = StateContext::new(&self.ctx, &st.name, entered_time, None);
+        let ctx = StateContext::new(&self.ctx, &st.name, o.entered_time, None);
+        let output_path = |v| apply_output_path(&st.output_path, v, &ctx, o.vars);
         let (out, chosen) = match result {
             // Choice, Wait, Succeed: no ResultPath.
-            Outcome1::Output(v, next) => (apply_output_path(&st.output_path, v, &ctx)?, next),
+            Outcome1::Output(v, next) => (output_path(v)?, next),
+            Outcome1::Chose(v, next, _) => (output_path(v)?, Some(next)),
             Outcome1::Result(v) => {
-                let combined = apply_result_path(&st.result_path, raw, v)?;
-                (apply_output_path(&st.output_path, combined, &ctx)?, None)
+                let combined = apply_result_path(&st.result_path, o.raw, v)?;
+                (output_path(combined)?, None)
             }
         };
         self.check_size(st, &out)?;
@@ -389,7 +407,7 @@ impl<'a> Run<'a> {
             Transition::Next(n) => Some(n),
             _ => None,
         });
-        self.emit_exit(sm, st, &out, next, prev, key);
+        self.emit_exit(sm, st, &out, next, o.assigned, prev, key);
         Ok(match next {
             Some(n) => Step::Next(n, out),
             None => Step::End(out),
@@ -397,12 +415,14 @@ impl<'a> Run<'a> {
     }
 
     /// Reports a state's exit; on a durable history, with what a resumed run replays.
+    #[allow(clippy::too_many_arguments)]
     fn emit_exit(
         &self,
         sm: &StateMachine,
         st: &State,
         out: &Value,
         next: Option<usize>,
+        assigned: Option<&Map<String, Value>>,
         prev: &mut u64,
         key: Option<&str>,
     ) {
@@ -410,6 +430,7 @@ impl<'a> Run<'a> {
             state_type: st.kind.type_name(),
             name: Cow::Borrowed(&st.name),
             output: Cow::Borrowed(out),
+            assigned: assigned.map(Cow::Borrowed),
         };
         match key {
             Some(k) if self.durable => {
@@ -453,7 +474,7 @@ impl<'a> Run<'a> {
         prev: &mut u64,
         key: Option<&str>,
         vars: &Vars,
-    ) -> Result<Outcome1, Failure> {
+    ) -> Result<(Outcome1, Assigned), Failure> {
         let can_retry = matches!(
             st.kind,
             Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
@@ -472,20 +493,27 @@ impl<'a> Run<'a> {
         if st.jsonata {
             return self.attempt_jsonata(st, raw, &ctx, prev, key, vars).await;
         }
-        let effective = apply_input_path(&st.input_path, raw, &ctx)?;
         let (outcome, assigned) = {
             // `$name` paths read the variables as they were when the state was entered.
             let visible = vars.borrow().clone();
+            let effective = apply_input_path(&st.input_path, raw, &ctx, Some(&visible))?;
             let env = Env::new(&effective, &ctx).with_vars(&visible);
             let outcome = self
                 .attempt_jsonpath(st, raw, &effective, &env, &ctx, prev, key, vars)
                 .await?;
             // A JSONPath state's `Assign` reads its result as `$` (the input, for states
             // without one).
-            let assigned = match &st.assign {
+            let assign_field = match (&st.kind, &outcome) {
+                // A matched choice rule assigns its own variables; the state's are the Default's.
+                (Kind::Choice { choices, .. }, Outcome1::Chose(_, _, Some(i))) => {
+                    choices[*i].assign.as_ref()
+                }
+                _ => st.assign.as_ref(),
+            };
+            let assigned = match assign_field {
                 Some(Assign::JsonPath(t)) => {
                     let result = match &outcome {
-                        Outcome1::Result(v) | Outcome1::Output(v, _) => v,
+                        Outcome1::Result(v) | Outcome1::Output(v, _) | Outcome1::Chose(v, ..) => v,
                     };
                     Some(t.eval(&Env::new(result, &ctx).with_vars(&visible))?)
                 }
@@ -493,10 +521,11 @@ impl<'a> Run<'a> {
             };
             (outcome, assigned)
         };
-        if let Some(values) = assigned {
-            assign(vars, values)?;
-        }
-        Ok(outcome)
+        let assigned = match assigned {
+            Some(values) => assign(vars, values)?,
+            None => None,
+        };
+        Ok((outcome, assigned))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -529,9 +558,9 @@ impl<'a> Run<'a> {
             }
             Kind::Choice { choices, default } => {
                 match states::choice::choose(choices, env)? {
-                    Some(n) => Ok(Outcome1::Output(effective.clone(), Some(n))),
+                    Some(i) => Ok(Outcome1::Chose(effective.clone(), choices[i].next, Some(i))),
                     None => match default {
-                        Some(d) => Ok(Outcome1::Output(effective.clone(), Some(*d))),
+                        Some(d) => Ok(Outcome1::Chose(effective.clone(), *d, None)),
                         None => Err(Failure::new(
                             names::NO_CHOICE_MATCHED,
                             format!(
@@ -584,22 +613,47 @@ impl<'a> Run<'a> {
         failure: &Failure,
         entered_time: DateTime<Utc>,
         vars: &Vars,
-    ) -> Result<Value, Failure> {
+    ) -> Result<(Value, Assigned), Failure> {
         let ctx = StateContext::new(&self.ctx, &st.name, entered_time, None);
         let error = failure.to_output();
         let b = bindings(
             vars,
             json!({"input": raw, "errorOutput": error, "context": ctx.context()}),
         );
-        let b = Prepared::new(&b);
+        let b = Prepared::new(b);
         let output = match &c.output {
             Some(t) => t.eval(&b, "Output")?,
             None => error,
         };
-        if let Some(t) = &c.assign {
-            assign(vars, t.eval(&b, "Assign")?)?;
-        }
-        Ok(output)
+        let assigned = match &c.assign {
+            Some(Assign::Jsonata(t)) => assign(vars, t.eval(&b, "Assign")?)?,
+            _ => None,
+        };
+        Ok((output, assigned))
+    }
+
+    /// A JSONPath catcher: the error output put at its `ResultPath`, and its `Assign` over the
+    /// error output as `$`.
+    fn catch_jsonpath(
+        &self,
+        st: &State,
+        c: &Catcher,
+        raw: &Value,
+        failure: &Failure,
+        entered_time: DateTime<Utc>,
+        vars: &Vars,
+    ) -> Result<(Value, Assigned), Failure> {
+        let error = failure.to_output();
+        let assigned = match &c.assign {
+            Some(Assign::JsonPath(t)) => {
+                let ctx = StateContext::new(&self.ctx, &st.name, entered_time, None);
+                let visible = vars.borrow().clone();
+                let values = t.eval(&Env::new(&error, &ctx).with_vars(&visible))?;
+                assign(vars, values)?
+            }
+            _ => None,
+        };
+        Ok((apply_result_path(&c.result_path, raw, error)?, assigned))
     }
 
     /// A JSONata state: `Arguments` in, the work, then `Output` and `Assign` over
@@ -612,16 +666,18 @@ impl<'a> Run<'a> {
         prev: &mut u64,
         key: Option<&str>,
         vars: &Vars,
-    ) -> Result<Outcome1, Failure> {
+    ) -> Result<(Outcome1, Assigned), Failure> {
         // The context object is built only for states whose expressions read it.
         let reads = |t: &Option<JTemplate>| t.as_ref().is_some_and(|t| t.mentions("context"));
         let needs_context = reads(&st.arguments)
             || reads(&st.output)
             || matches!(&st.assign, Some(Assign::Jsonata(t)) if t.mentions("context"))
             || match &st.kind {
-                Kind::Choice { choices, .. } => choices
-                    .iter()
-                    .any(|(r, _)| matches!(r, ChoiceRule::Condition(c) if c.mentions("context"))),
+                Kind::Choice { choices, .. } => choices.iter().any(|c| {
+                    matches!(&c.rule, ChoiceRule::Condition(t) if t.mentions("context"))
+                        || reads(&c.output)
+                        || matches!(&c.assign, Some(Assign::Jsonata(t)) if t.mentions("context"))
+                }),
                 Kind::Map(m) => reads(&m.items),
                 _ => false,
             };
@@ -630,13 +686,14 @@ impl<'a> Run<'a> {
         } else {
             json!({"input": raw})
         };
-        let mut b = bindings(vars, states);
-        let prepared = Prepared::new(&b);
+        let prepared = Prepared::new(bindings(vars, states));
         let args = |p: &Prepared| match &st.arguments {
             Some(t) => t.eval(p, "Arguments"),
             None => Ok(raw.clone()),
         };
         let env = Env::new(raw, ctx).with_bindings(&prepared);
+        // The Choice rule that matched, whose Output and Assign replace the state's.
+        let mut rule: Option<&crate::definition::model::Choice> = None;
         let (result, next): (Option<Value>, Option<usize>) = match &st.kind {
             Kind::Pass { result } => (result.clone(), None),
             Kind::Succeed => (None, None),
@@ -653,13 +710,14 @@ impl<'a> Run<'a> {
             }
             Kind::Choice { choices, default } => {
                 let mut chosen = None;
-                for (rule, n) in choices {
-                    let ChoiceRule::Condition(c) = rule else {
+                for choice in choices {
+                    let ChoiceRule::Condition(c) = &choice.rule else {
                         continue;
                     };
                     match c.eval(&prepared, "Condition")? {
                         Value::Bool(true) => {
-                            chosen = Some(*n);
+                            chosen = Some(choice.next);
+                            rule = Some(choice);
                             break;
                         }
                         Value::Bool(false) => {}
@@ -732,12 +790,12 @@ impl<'a> Run<'a> {
                                 ctx.retry_count,
                             )
                             .with_item(i, &item);
-                            let mut ib = b.clone();
+                            let mut ib = prepared.json().clone();
                             ib.insert(
                                 "states".into(),
                                 json!({"input": raw, "context": ictx.context()}),
                             );
-                            out.push(sel.eval(&Prepared::new(&ib), "ItemSelector")?);
+                            out.push(sel.eval(&Prepared::new(ib), "ItemSelector")?);
                         }
                         out
                     }
@@ -758,21 +816,27 @@ impl<'a> Run<'a> {
             }
         };
         let after = if result.is_some() && (st.output.is_some() || st.assign.is_some()) {
+            let mut b = prepared.into_json();
             if let (Some(r), Some(Value::Object(states))) = (&result, b.get_mut("states")) {
                 states.insert("result".into(), r.clone());
             }
-            Prepared::new(&b)
+            Prepared::new(b)
         } else {
             prepared
         };
-        let output = match &st.output {
+        let (output_field, assign_field) = match rule {
+            Some(c) => (c.output.as_ref(), c.assign.as_ref()),
+            None => (st.output.as_ref(), st.assign.as_ref()),
+        };
+        let output = match output_field {
             Some(t) => t.eval(&after, "Output")?,
             None => result.unwrap_or_else(|| raw.clone()),
         };
-        if let Some(Assign::Jsonata(t)) = &st.assign {
-            assign(vars, t.eval(&after, "Assign")?)?;
-        }
-        Ok(Outcome1::Output(output, next))
+        let assigned = match assign_field {
+            Some(Assign::Jsonata(t)) => assign(vars, t.eval(&after, "Assign")?)?,
+            _ => None,
+        };
+        Ok((Outcome1::Output(output, next), assigned))
     }
 
     fn select(&self, st: &State, result: Value, ctx: &StateContext) -> Result<Outcome1, Failure> {
@@ -1001,7 +1065,13 @@ impl<'a> Run<'a> {
                         ctx.retry_count,
                     )
                     .with_item(i, item);
-                    sel.eval(&Env::new(env.input, &ictx))?
+                    let ienv = Env::new(env.input, &ictx);
+                    // `$name` in the selector (and its intrinsics) reads the variables.
+                    let ienv = match env.vars {
+                        Some(v) => ienv.with_vars(v),
+                        None => ienv,
+                    };
+                    sel.eval(&ienv)?
                 }
             });
         }
@@ -1023,7 +1093,7 @@ impl<'a> Run<'a> {
         let mut stream = futures_util::stream::iter(inputs.into_iter().enumerate())
             .map(|(i, input)| async move {
                 let scope = key.map(|k| format!("{k}/i{i}"));
-                if let Some((output, _)) = scope.as_ref().and_then(|s| self.memo.get(s)) {
+                if let Some((output, ..)) = scope.as_ref().and_then(|s| self.memo.get(s)) {
                     // This iteration finished before the interruption.
                     return (i, Ok(output.clone()));
                 }
@@ -1111,8 +1181,12 @@ impl<'a> Run<'a> {
 enum Outcome1 {
     /// A result to merge with ResultPath.
     Result(Value),
-    /// An output that skips ResultPath (Choice, Wait, Succeed), with the chosen next state.
+    /// An output that skips ResultPath (Wait, Succeed, JSONata states), with the chosen next
+    /// state.
     Output(Value, Option<usize>),
+    /// A JSONPath Choice's output, its next state, and the index of the rule that matched
+    /// (`None`: the Default).
+    Chose(Value, usize, Option<usize>),
 }
 
 /// Prefixes AWS's "An error occurred while executing the state ..." to the engine's own
@@ -1158,33 +1232,58 @@ fn missing_path(path: &crate::expr::path::Path) -> Failure {
     ))
 }
 
+/// What OutputPath is applied with: the state's raw input, when it was entered, and the
+/// variables as they were then (only when the path reads one).
+struct Output<'a> {
+    raw: &'a Value,
+    entered_time: DateTime<Utc>,
+    vars: Option<&'a serde_json::Map<String, Value>>,
+    /// What the state's `Assign` set, for its StateExited event.
+    assigned: Option<&'a Map<String, Value>>,
+}
+
+/// InputPath or OutputPath over `v`; `$name` paths read `vars`.
+fn apply_path(
+    f: &PathField,
+    v: &Value,
+    ctx: &dyn ContextProvider,
+    vars: Option<&serde_json::Map<String, Value>>,
+) -> Result<Value, Failure> {
+    match f {
+        PathField::Root => Ok(v.clone()),
+        PathField::Null => Ok(json!({})),
+        PathField::Path(p) => {
+            let env = Env::new(v, ctx);
+            let env = match vars {
+                Some(m) => env.with_vars(m),
+                None => env,
+            };
+            match p.eval(&env) {
+                Ok(v) => Ok(v.into_owned()),
+                Err(_) => Err(missing_path(p)),
+            }
+        }
+    }
+}
+
 fn apply_input_path(
     f: &PathField,
     raw: &Value,
     ctx: &dyn ContextProvider,
+    vars: Option<&serde_json::Map<String, Value>>,
 ) -> Result<Value, Failure> {
-    match f {
-        PathField::Root => Ok(raw.clone()),
-        PathField::Null => Ok(json!({})),
-        PathField::Path(p) => match p.eval(&Env::new(raw, ctx)) {
-            Ok(v) => Ok(v.into_owned()),
-            Err(_) => Err(missing_path(p)),
-        },
-    }
+    apply_path(f, raw, ctx, vars)
 }
 
 fn apply_output_path(
     f: &PathField,
     out: Value,
     ctx: &dyn ContextProvider,
+    vars: Option<&serde_json::Map<String, Value>>,
 ) -> Result<Value, Failure> {
     match f {
         PathField::Root => Ok(out),
-        PathField::Null => Ok(json!({})),
-        PathField::Path(p) => match p.eval(&Env::new(&out, ctx)) {
-            Ok(v) => Ok(v.into_owned()),
-            Err(_) => Err(missing_path(p)),
-        },
+        _ => apply_path(f, &out, ctx, vars),
     }
 }
 
@@ -1276,15 +1375,57 @@ pub(super) fn new_scope(outer: Option<&Vars>) -> Vars {
     ))
 }
 
-/// Assigns the variables of an evaluated `Assign` object.
-fn assign(vars: &Vars, values: Value) -> Result<(), Failure> {
-    if let Value::Object(m) = values {
-        let mut v = vars.borrow_mut();
-        for (k, x) in m {
-            v.insert(k, x);
+/// The variables one `Assign` set, as they appear in the state's StateExited event.
+type Assigned = Option<Map<String, Value>>;
+
+/// Most bytes (as JSON text) of one variable, and of everything one `Assign` sets.
+const MAX_VARIABLE_BYTES: usize = 256 * 1024;
+/// Most bytes of all the variables of a scope together.
+const MAX_VARIABLES_BYTES: usize = 10 * 1024 * 1024;
+
+/// Assigns the variables of an evaluated `Assign` object; returns what it set. Values past
+/// AWS's size limits fail the state with `States.DataLimitExceeded`.
+fn assign(vars: &Vars, values: Value) -> Result<Assigned, Failure> {
+    let Value::Object(m) = values else {
+        return Ok(None);
+    };
+    let too_big = |what: String, limit: usize| {
+        Failure::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!("{what} exceeds the maximum size of {} KiB.", limit / 1024),
+        )
+    };
+    let mut total = 0;
+    for (k, x) in &m {
+        let n = payload_size(x);
+        if n > MAX_VARIABLE_BYTES {
+            return Err(too_big(
+                format!("The value assigned to the variable '{k}'"),
+                MAX_VARIABLE_BYTES,
+            ));
+        }
+        total += n;
+    }
+    if total > MAX_VARIABLE_BYTES {
+        return Err(too_big(
+            "The combined size of the variables of one Assign".into(),
+            MAX_VARIABLE_BYTES,
+        ));
+    }
+    let mut v = vars.borrow_mut();
+    for (k, x) in &m {
+        v.insert(k.clone(), x.clone());
+    }
+    if v.len() > m.len() {
+        let all: usize = v.values().map(payload_size).sum();
+        if all > MAX_VARIABLES_BYTES {
+            return Err(too_big(
+                "The combined size of the execution's variables".into(),
+                MAX_VARIABLES_BYTES,
+            ));
         }
     }
-    Ok(())
+    Ok(Some(m))
 }
 
 /// JSONata's name for a value's type, as AWS's causes give it.

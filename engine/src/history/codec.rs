@@ -4,7 +4,8 @@
 //! `[id, previousEventId, timestamp µs, type, ...]`, then by kind:
 //! - `*StateEntered`: `name`, and `input` — left out when it is the output of the event before
 //!   it (the previous state's exit), which is what a state's input almost always is;
-//! - `*StateExited`: `name`, `output`, and the resume memo's key and next state when present;
+//! - `*StateExited`: `name`, `output`, the resume memo's key and next state when present (nulls
+//!   when absent and variables follow), then the variables assigned, when any;
 //! - others: the details key and object (or nulls), then the memo key, next and output.
 
 use super::store::MemoEntry;
@@ -60,6 +61,7 @@ pub fn encode_parts(
             state_type,
             name,
             output,
+            assigned,
         } => {
             out.push(b'"');
             out.extend_from_slice(state_type.as_bytes());
@@ -67,8 +69,14 @@ pub fn encode_parts(
             push_str(out, name);
             out.push(b',');
             push(out, output);
-            if let Some(m) = memo {
-                push_memo_key_next(out, m);
+            match memo {
+                Some(m) => push_memo_key_next(out, m),
+                None if assigned.is_some() => out.extend_from_slice(b",null,null"),
+                None => {}
+            }
+            if let Some(a) = assigned {
+                out.push(b',');
+                let _ = serde_json::to_writer(&mut *out, a.as_ref());
             }
         }
         EventKind::Other {
@@ -150,7 +158,7 @@ pub fn decode_raw<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<RawEvent> {
 #[derive(Default)]
 pub struct Decoded {
     pub events: Vec<Value>,
-    pub memo: HashMap<String, (Value, Option<String>)>,
+    pub memo: super::store::Memo,
 }
 
 /// Decodes lines (any order); events come out sorted by id.
@@ -189,13 +197,21 @@ pub fn decode<'a>(lines: impl Iterator<Item = &'a str>) -> Decoded {
         } else if ty.ends_with("StateExited") {
             let output = arg(5);
             let text = json_text(&output);
+            let assigned = match r.get(8) {
+                Some(Value::Object(a)) => Some(a.clone()),
+                _ => None,
+            };
             m.insert(
                 "stateExitedEventDetails".into(),
-                json!({"name": arg(4), "output": text, "outputDetails": {"truncated": false}}),
+                super::exited_details(
+                    r.get(4).and_then(|n| n.as_str()).unwrap_or(""),
+                    text.clone(),
+                    assigned.as_ref(),
+                ),
             );
             if let Some(Value::String(key)) = r.get(6) {
                 let next = r.get(7).and_then(|n| n.as_str()).map(String::from);
-                out.memo.insert(key.clone(), (output, next));
+                out.memo.insert(key.clone(), (output, next, assigned));
             }
             outputs.insert(id, text);
         } else {
@@ -204,7 +220,7 @@ pub fn decode<'a>(lines: impl Iterator<Item = &'a str>) -> Decoded {
             }
             if let Some(Value::String(key)) = r.get(6) {
                 let next = r.get(7).and_then(|n| n.as_str()).map(String::from);
-                out.memo.insert(key.clone(), (arg(8), next));
+                out.memo.insert(key.clone(), (arg(8), next, None));
             }
         }
         out.events.push(Value::Object(m));
@@ -256,6 +272,9 @@ mod tests {
                     state_type: "Pass",
                     name: "A".into(),
                     output: Cow::Owned(json!({"x": 1})),
+                    assigned: Some(Cow::Owned(
+                        json!({"v": [1, "a"]}).as_object().unwrap().clone(),
+                    )),
                 },
             ),
             event(
@@ -300,7 +319,18 @@ mod tests {
             d.events[4],
             json!({"timestamp": "2023-11-14T22:13:20.123Z", "type": "MapStateSucceeded", "id": 5, "previousEventId": 4})
         );
-        assert_eq!(d.memo["/A#1"], (json!({"x": 1}), Some("B".to_string())));
+        assert_eq!(
+            d.events[2]["stateExitedEventDetails"]["assignedVariables"],
+            json!({"v": "[1,\"a\"]"})
+        );
+        assert_eq!(
+            d.memo["/A#1"],
+            (
+                json!({"x": 1}),
+                Some("B".to_string()),
+                json!({"v": [1, "a"]}).as_object().cloned()
+            )
+        );
         // Events in memory render the same shape.
         for (e, stored) in events.iter().zip(&d.events) {
             if e.id != 4 {

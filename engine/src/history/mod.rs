@@ -41,6 +41,8 @@ pub enum EventKind<'a> {
         state_type: &'static str,
         name: Cow<'a, str>,
         output: Cow<'a, Value>,
+        /// The variables the state's (or its catcher's) `Assign` set.
+        assigned: Option<Cow<'a, Map<String, Value>>>,
     },
     Other {
         event_type: String,
@@ -65,10 +67,12 @@ impl<'a> EventKind<'a> {
                 state_type,
                 name,
                 output,
+                assigned,
             } => EventKind::StateExited {
                 state_type,
                 name: Cow::Owned(name.into_owned()),
                 output: Cow::Owned(output.into_owned()),
+                assigned: assigned.map(|a| Cow::Owned(a.into_owned())),
             },
             EventKind::Other {
                 event_type,
@@ -104,6 +108,25 @@ impl<'a> EventKind<'a> {
     }
 }
 
+/// `stateExitedEventDetails`; with `assignedVariables` (each value as JSON text, as AWS gives
+/// them) when the state assigned any.
+pub(crate) fn exited_details(
+    name: &str,
+    output: String,
+    assigned: Option<&Map<String, Value>>,
+) -> Value {
+    let mut d = json!({"name": name, "output": output, "outputDetails": {"truncated": false}});
+    if let Some(a) = assigned {
+        let texts: Map<String, Value> = a
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(json_text(v))))
+            .collect();
+        d["assignedVariables"] = Value::Object(texts);
+        d["assignedVariablesDetails"] = json!({"truncated": false});
+    }
+    d
+}
+
 /// Timestamps as AWS renders them: ISO 8601 with milliseconds, in UTC.
 pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -136,11 +159,15 @@ impl Event {
                     json!({"name": name, "input": text, "inputDetails": {"truncated": false}}),
                 );
             }
-            EventKind::StateExited { name, output, .. } => {
+            EventKind::StateExited {
+                name,
+                output,
+                assigned,
+                ..
+            } => {
                 m.insert(
                     "stateExitedEventDetails".into(),
-                    json!({"name": name, "output": json_text(output.as_ref()),
-                           "outputDetails": {"truncated": false}}),
+                    exited_details(name, json_text(output.as_ref()), assigned.as_deref()),
                 );
             }
             EventKind::Other {

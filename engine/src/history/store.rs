@@ -193,8 +193,16 @@ pub struct MemoEntry<'a> {
 }
 
 /// What resume and redrive replay instead of running again: per state instance key, the
-/// output it exited with and the state it went to (`None`: the end of its branch).
-pub type Memo = HashMap<String, (Value, Option<String>)>;
+/// output it exited with, the state it went to (`None`: the end of its branch), and the
+/// variables it assigned.
+pub type Memo = HashMap<
+    String,
+    (
+        Value,
+        Option<String>,
+        Option<serde_json::Map<String, Value>>,
+    ),
+>;
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -573,7 +581,7 @@ impl Store {
         // Branches that reached their end: some state in them exited with no next state.
         let ended: std::collections::HashSet<String> = memo
             .iter()
-            .filter(|(_, (_, next))| next.is_none())
+            .filter(|(_, (_, next, _))| next.is_none())
             .filter_map(|(k, _)| k.rfind('/').map(|i| k[..i].to_string()))
             .collect();
         let keep = |key: &str, memo: &Memo| {

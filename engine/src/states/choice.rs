@@ -1,17 +1,17 @@
 //! Choice rules evaluated against a state's input.
 
-use crate::definition::model::{ChoiceRule, Operand, Operator};
+use crate::definition::model::{Choice, ChoiceRule, Operand, Operator};
 use crate::definition::parse_timestamp_pub as parse_timestamp;
 use crate::expr::Env;
 use crate::failure::Failure;
 use serde_json::Value;
 use std::cmp::Ordering;
 
-/// The first rule that matches, as the index of its `Next` state.
-pub fn choose(choices: &[(ChoiceRule, usize)], env: &Env) -> Result<Option<usize>, Failure> {
-    for (rule, next) in choices {
-        if eval(rule, env)? {
-            return Ok(Some(*next));
+/// The index of the first choice whose rule matches.
+pub fn choose(choices: &[Choice], env: &Env) -> Result<Option<usize>, Failure> {
+    for (i, c) in choices.iter().enumerate() {
+        if eval(&c.rule, env)? {
+            return Ok(Some(i));
         }
     }
     Ok(None)

@@ -26,7 +26,12 @@ impl Limits {
             }
             Some(Number::Path(p)) => {
                 let v = lookup(p, env, "MaxConcurrencyPath")?;
-                match v.as_u64() {
+                // AWS takes an integer written as a string here too (recorded: a variable
+                // holding "1").
+                let n = v
+                    .as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                match n {
                     Some(n) => n as usize,
                     None => {
                         return Err(Failure::runtime(format!(

@@ -6,6 +6,7 @@
 
 mod error;
 mod evaluator;
+mod fast;
 mod functions;
 mod lexer;
 mod parser;
@@ -29,18 +30,39 @@ pub struct Limits {
     pub time_limit: Option<Duration>,
 }
 
-/// Bindings converted to the evaluator's values once, for several evaluations (a state's
-/// `Arguments`, `Output` and `Assign` share them).
-pub struct Prepared(Vec<(Arc<str>, value::Value)>);
+/// Bindings for several evaluations (a state's `Arguments`, `Output` and `Assign` share
+/// them): read as JSON by the shortcut for simple expressions, converted to the evaluator's
+/// values once, on first need, for the others.
+pub struct Prepared {
+    json: Bindings,
+    values: std::sync::OnceLock<Vec<(Arc<str>, value::Value)>>,
+}
 
 impl Prepared {
-    pub fn new(bindings: &Bindings) -> Prepared {
-        Prepared(
-            bindings
+    pub fn new(bindings: Bindings) -> Prepared {
+        Prepared {
+            json: bindings,
+            values: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The bindings as given.
+    pub fn json(&self) -> &Bindings {
+        &self.json
+    }
+
+    /// The bindings back, to change them for another round of evaluations.
+    pub fn into_json(self) -> Bindings {
+        self.json
+    }
+
+    fn values(&self) -> &[(Arc<str>, value::Value)] {
+        self.values.get_or_init(|| {
+            self.json
                 .iter()
                 .map(|(k, v)| (Arc::from(k.as_str()), value::from_json(v)))
-                .collect(),
-        )
+                .collect()
+        })
     }
 }
 
@@ -119,6 +141,8 @@ impl Functions {
 pub struct Expression {
     root: Arc<parser::Node>,
     source: Arc<str>,
+    /// The shortcut, for expressions simple enough to have one.
+    fast: Option<Arc<fast::Fast>>,
 }
 
 impl Expression {
@@ -126,9 +150,15 @@ impl Expression {
     pub fn parse(src: &str) -> Result<Expression, Error> {
         let root = parser::parse(src).map_err(|e| e.finish())?;
         Ok(Expression {
+            fast: fast::Fast::compile(&root).map(Arc::new),
             root: Arc::new(root),
             source: Arc::from(src),
         })
+    }
+
+    /// Whether the expression is simple enough to be read straight from JSON bindings.
+    pub fn has_shortcut(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// The source text.
@@ -163,8 +193,23 @@ impl Expression {
         functions: &Functions,
         limits: Limits,
     ) -> Result<Option<serde_json::Value>, Error> {
+        if let Some(f) = &self.fast {
+            if let Ok(v) = f.eval(prepared.json()) {
+                return Ok(v);
+            }
+        }
+        self.evaluate_general(prepared, functions, limits)
+    }
+
+    /// [`Expression::evaluate_prepared`] without the shortcut (to check that both agree).
+    pub fn evaluate_general(
+        &self,
+        prepared: &Prepared,
+        functions: &Functions,
+        limits: Limits,
+    ) -> Result<Option<serde_json::Value>, Error> {
         let root = evaluator::Frame::root();
-        for (k, v) in &prepared.0 {
+        for (k, v) in prepared.values() {
             root.bind(k.clone(), v.clone());
         }
         let input = value::Value::default();

@@ -714,3 +714,77 @@ fn compiled_expression_is_reusable() {
         );
     }
 }
+
+/// The shortcut for simple expressions gives exactly what the general evaluator gives (the same
+/// value, or the same error code), over awkward inputs: floats that are integral, numbers past
+/// 2^53, arrays on the path, strings where numbers belong, nulls, missing fields.
+#[test]
+fn shortcut_agrees_with_the_evaluator() {
+    let exprs = [
+        "$states.input.i",
+        "$states.input.i + 1",
+        "$states.input.i - $states.input.n * 2",
+        "$states.input.i / $states.input.n",
+        "$states.input.i % 3",
+        "-$states.input.i",
+        "$states.input.i < $states.input.n",
+        "$states.input.i >= 10 and $states.input.flag",
+        "$states.input.missing or $states.input.flag",
+        "$states.input.i = $states.input.n",
+        "$states.input.s != 'x'",
+        "$states.input.s = $states.input.s",
+        "$states.input.obj",
+        "$states.input.obj.deep.x",
+        "$states.input.list",
+        "$states.input.list.x",
+        "$states.input.s.x",
+        "$states.input.nothing = null",
+        "$x",
+        "$x.a + $states.input.i",
+        "$undeclared",
+        "'text'",
+        "null",
+        "true and false",
+        "1 / 0",
+        "$states.input.i * 1e308 * 10",
+    ];
+    let inputs = [
+        json!({"i": 1, "n": 10, "flag": true, "s": "x", "obj": {"deep": {"x": 1.0}, "b": [1, 2.5]}}),
+        json!({"i": 2.0, "n": 9007199254740993u64, "flag": false, "s": "y", "list": [{"x": 1}, {"x": 2}]}),
+        json!({"i": "7", "n": null, "flag": 1, "s": 5, "obj": [1], "nothing": null}),
+        json!({"i": -0.5, "n": 0, "flag": null, "s": "", "list": [], "obj": {"deep": [{"x": 3}]}}),
+        json!({}),
+        json!([1, 2]),
+    ];
+    let functions = Functions::step_functions();
+    let mut shortcuts = 0;
+    for src in exprs {
+        let e = Expression::parse(src).unwrap();
+        if e.has_shortcut() {
+            shortcuts += 1;
+        }
+        for input in &inputs {
+            let mut b = Bindings::new();
+            b.insert("states".into(), json!({ "input": input }));
+            b.insert("x".into(), json!({"a": 2}));
+            let p = Prepared::new(b);
+            let fast = e.evaluate_prepared(&p, &functions, Limits::default());
+            let general = e.evaluate_general(&p, &functions, Limits::default());
+            match (&fast, &general) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{src} over {input}"),
+                (Err(a), Err(b)) => assert_eq!(a.code, b.code, "{src} over {input}"),
+                _ => panic!("{src} over {input}: {fast:?} against {general:?}"),
+            }
+        }
+    }
+    assert!(
+        shortcuts >= 20,
+        "only {shortcuts} expressions took the shortcut"
+    );
+    assert!(!Expression::parse("$states.input.list[0]")
+        .unwrap()
+        .has_shortcut());
+    assert!(!Expression::parse("$count($states.input.list)")
+        .unwrap()
+        .has_shortcut());
+}
