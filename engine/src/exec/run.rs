@@ -265,7 +265,7 @@ impl<'a> Run<'a> {
                 let st = &sm.states[idx];
                 let key = scope.map(|s| {
                     visits[idx] += 1;
-                    format!("{s}/{}#{}", st.name, visits[idx])
+                    instance_key(s, &st.name, visits[idx])
                 });
                 let replayed = match &key {
                     Some(k) if !self.memo.is_empty() => self.memo.get(k),
@@ -1230,6 +1230,20 @@ fn missing_path(path: &crate::expr::path::Path) -> Failure {
         path.as_str(),
         path.bracketed()
     ))
+}
+
+/// A state instance's resume key, `{scope}/{state}#{visit}` (built without `format!`, which
+/// costs more than the rest of a Pass state on this path).
+fn instance_key(scope: &str, state: &str, visit: u32) -> String {
+    let mut n = itoa::Buffer::new();
+    let visit = n.format(visit);
+    let mut k = String::with_capacity(scope.len() + state.len() + visit.len() + 2);
+    k.push_str(scope);
+    k.push('/');
+    k.push_str(state);
+    k.push('#');
+    k.push_str(visit);
+    k
 }
 
 /// What OutputPath is applied with: the state's raw input, when it was entered, and the

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A buffer this large is handed to the writer at once.
-const HAND_OVER_BYTES: usize = 256 * 1024;
+pub(super) const HAND_OVER_BYTES: usize = 256 * 1024;
 
 pub struct DurableHistory {
     last_id: AtomicU64,
@@ -95,7 +95,7 @@ impl DurableHistory {
             p.append(id, |out| {
                 codec::encode_parts(id, previous_event_id, timestamp, kind, memo, out)
             });
-            p.body.len() >= HAND_OVER_BYTES
+            p.wake_at(HAND_OVER_BYTES)
         };
         if big {
             self.writer.wake();

@@ -811,7 +811,13 @@ pub struct Pending {
     pub(super) body: Vec<u8>,
     /// A buffer the writer gave back, reused so that the engine does not fault in fresh pages.
     spare: Vec<u8>,
+    /// Whether the writer was asked to take this body already.
+    woken: bool,
 }
+
+/// The capacity of an event buffer: twice the size at which the writer is asked to take it,
+/// so that the engine keeps appending without reallocating while the writer wakes up.
+const BUFFER_BYTES: usize = 2 * super::durable::HAND_OVER_BYTES;
 
 impl Pending {
     pub fn new(arn: Arc<str>) -> Self {
@@ -821,6 +827,7 @@ impl Pending {
             last: 0,
             body: Vec::new(),
             spare: Vec::new(),
+            woken: false,
         }
     }
 
@@ -828,6 +835,11 @@ impl Pending {
     pub(super) fn append(&mut self, id: u64, encode: impl FnOnce(&mut Vec<u8>)) {
         if self.body.is_empty() {
             self.first = id;
+            if self.body.capacity() == 0 {
+                // Room for a whole hand-over at once: growing by doubling would copy, and
+                // fault in fresh pages, many times over a run.
+                self.body.reserve(BUFFER_BYTES);
+            }
         } else {
             self.body.push(b'\n');
         }
@@ -840,14 +852,25 @@ impl Pending {
             return None;
         }
         let body = std::mem::replace(&mut self.body, std::mem::take(&mut self.spare));
+        self.woken = false;
         Some((self.arn.clone(), self.first, self.last, body))
     }
 
+    /// Keeps a committed buffer for the next round (the larger, if one is kept already).
     fn give_back(&mut self, mut buf: Vec<u8>) {
         if self.spare.capacity() < buf.capacity() {
             buf.clear();
             self.spare = buf;
         }
+    }
+
+    /// Whether the writer should be woken for this body: once, when it reaches `bytes`.
+    pub(super) fn wake_at(&mut self, bytes: usize) -> bool {
+        if self.body.len() >= bytes && !self.woken {
+            self.woken = true;
+            return true;
+        }
+        false
     }
 }
 
@@ -939,10 +962,17 @@ impl WriterHandle {
 const BATCH: usize = 8192;
 /// How often a watched execution's stop request is looked for.
 const STOP_POLL: Duration = Duration::from_millis(100);
+/// Event bytes committed between two checkpoints of the write-ahead log. Small, so that the
+/// log stays short and the next process to open the file has little of it to replay.
+const CHECKPOINT_BYTES: usize = 2 << 20;
 /// How long encoded events may wait before the writer commits them.
 const DRAIN_EVERY: Duration = Duration::from_millis(100);
 
 fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
+    // The writer checkpoints itself (below), not inside the commit that crosses SQLite's
+    // threshold: that commit is what a flush waits for.
+    let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+    let mut since_checkpoint = 0usize;
     let mut watched: Vec<(Arc<str>, StopHook)> = Vec::new();
     let mut tokens: Vec<WatchedToken> = Vec::new();
     let mut pendings: Vec<SharedPending> = Vec::new();
@@ -981,11 +1011,20 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
         let result = write_batch(&conn, batch, &mut acks, &mut watched, &mut pendings);
         for ack in acks {
             let _ = ack.send(match &result {
-                Ok(()) => Ok(()),
+                Ok(_) => Ok(()),
                 Err(e) => Err(StoreError::Sql(rusqlite::Error::ToSqlConversionFailure(
                     e.to_string().into(),
                 ))),
             });
+        }
+        if let Ok(n) = result {
+            since_checkpoint += n;
+        }
+        if since_checkpoint >= CHECKPOINT_BYTES {
+            // After the acknowledgements, so that no flush waits for it. Small and frequent:
+            // the next process to open the file replays what is left of the log.
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            since_checkpoint = 0;
         }
         if (!watched.is_empty() || !tokens.is_empty()) && last_poll.elapsed() >= STOP_POLL {
             poll_stops(&conn, &mut watched);
@@ -1068,7 +1107,7 @@ fn write_batch(
     acks: &mut Vec<SyncSender<Result<()>>>,
     watched: &mut Vec<(Arc<str>, StopHook)>,
     pendings: &mut Vec<SharedPending>,
-) -> std::result::Result<(), rusqlite::Error> {
+) -> std::result::Result<usize, rusqlite::Error> {
     let mut finishes = Vec::new();
     let mut map_runs: Vec<(String, String, Value)> = Vec::new();
     for m in batch {
@@ -1098,8 +1137,9 @@ fn write_batch(
         !finishes.iter().any(|f: &Finish| *f.arn == *arn)
     });
     if chunks.is_empty() && finishes.is_empty() && map_runs.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let bytes = chunks.iter().map(|c| c.3.len()).sum();
     let tx = conn.unchecked_transaction()?;
     {
         let mut insert = tx.prepare_cached(
@@ -1130,5 +1170,5 @@ fn write_batch(
     for (p, _, _, body) in chunks {
         p.lock().unwrap_or_else(|e| e.into_inner()).give_back(body);
     }
-    Ok(())
+    Ok(bytes)
 }
