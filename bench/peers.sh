@@ -32,6 +32,8 @@ case "${RUNTIMES:-statebox,ours}" in
     ln -sfn "$root/target/bench-venv-moto" .venv-moto ;;
 esac
 cd "$work"
+# A fresh database for the stored runs (not the user's, which may hold anything).
+export ASL_DB=${ASL_DB:-$work/asl.db}
 RUNTIMES=${RUNTIMES:-statebox,ours} \
 OURS="$root/target/release/asl run {definition} --input-file {input} --json --timing" \
   bench/peers/run.sh "$@"
