@@ -408,33 +408,35 @@ fn jsonpath_catchers_assign_from_the_error_output() {
 
 #[test]
 fn choice_rules_assign_and_output_their_own_values() {
-    // JSONPath: the matched rule's Assign; the state's own Assign is for the Default.
+    // JSONPath: the state's Assign applies whichever way the Choice goes; the matched rule's
+    // Assign adds to it and wins where both set a variable.
     let def = json!({"StartAt": "C", "States": {
         "C": {"Type": "Choice",
             "Choices": [{"Variable": "$.n", "NumericGreaterThan": 5, "Assign": {"size": "big"}, "Next": "R"}],
-            "Assign": {"size": "small"}, "Default": "R"},
-        "R": {"Type": "Pass", "Parameters": {"size.$": "$size"}, "End": true}}});
+            "Assign": {"size": "small", "checked.$": "$.n"}, "Default": "R"},
+        "R": {"Type": "Pass", "Parameters": {"size.$": "$size", "checked.$": "$checked"}, "End": true}}});
     assert_eq!(
         run(def.clone(), json!({"n": 9})).outcome.output,
-        Some(json!({"size": "big"}))
+        Some(json!({"size": "big", "checked": 9}))
     );
     assert_eq!(
         run(def, json!({"n": 1})).outcome.output,
-        Some(json!({"size": "small"}))
+        Some(json!({"size": "small", "checked": 1}))
     );
-    // JSONata: the matched rule's Output and Assign.
+    // JSONata: the matched rule's Output replaces the state's; Assign as above.
     let def = json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
         "C": {"Type": "Choice",
             "Choices": [{"Condition": "{% $states.input.n > 5 %}", "Next": "R",
                          "Output": {"seen": "{% $states.input.n %}"}, "Assign": {"size": "big"}}],
-            "Output": {"seen": "default"}, "Assign": {"size": "small"}, "Default": "R"},
-        "R": {"Type": "Pass", "Output": {"seen": "{% $states.input.seen %}", "size": "{% $size %}"}, "End": true}}});
+            "Output": {"seen": "default"}, "Assign": {"size": "small", "n": "{% $states.input.n %}"},
+            "Default": "R"},
+        "R": {"Type": "Pass", "Output": {"seen": "{% $states.input.seen %}", "size": "{% $size %}", "n": "{% $n %}"}, "End": true}}});
     assert_eq!(
         run(def.clone(), json!({"n": 9})).outcome.output,
-        Some(json!({"seen": 9, "size": "big"}))
+        Some(json!({"seen": 9, "size": "big", "n": 9}))
     );
     assert_eq!(
         run(def, json!({"n": 1})).outcome.output,
-        Some(json!({"seen": "default", "size": "small"}))
+        Some(json!({"seen": "default", "size": "small", "n": 1}))
     );
 }

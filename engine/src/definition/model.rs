@@ -244,8 +244,8 @@ pub struct Catcher {
 }
 
 /// One entry of `Choices`: the rule, where it leads, and what it assigns and outputs when it
-/// is the one that matches (in place of the state's own `Assign` and `Output`, which are for
-/// the `Default`).
+/// is the one that matches (its `Assign` on top of the state's, its `Output` in place of the
+/// state's).
 #[derive(Debug, Clone)]
 pub struct Choice {
     pub rule: ChoiceRule,

@@ -1106,7 +1106,17 @@ fn parse_catch(
                     }
                 }
             };
-            let output = jfield("Output");
+            let output = if jsonata {
+                jfield("Output")
+            } else {
+                if cm.contains_key("Output") {
+                    d.push(
+                        format!("{cptr}/Output"),
+                        "Output is a field of JSONata catchers; this state's QueryLanguage is JSONPath (use ResultPath)",
+                    );
+                }
+                None
+            };
             let assign = parse_assign(cm.get("Assign"), jsonata, &cptr, d);
             out.push(Catcher {
                 error_equals: errs,

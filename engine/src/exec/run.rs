@@ -345,6 +345,7 @@ impl<'a> Run<'a> {
                         entered_time,
                         vars: entry_vars.as_ref(),
                         assigned: assigned.as_ref(),
+                        scope: vars,
                     };
                     self.finish(sm, st, out, result, prev, key)
                 });
@@ -403,6 +404,11 @@ impl<'a> Run<'a> {
             }
         };
         self.check_size(st, &out)?;
+        // Variables change only once the state has succeeded (a failure here goes to the
+        // catchers with the variables as they were).
+        if let Some(a) = o.assigned {
+            commit_assign(o.scope, a)?;
+        }
         let next = chosen.or(match st.transition {
             Transition::Next(n) => Some(n),
             _ => None,
@@ -503,26 +509,28 @@ impl<'a> Run<'a> {
                 .await?;
             // A JSONPath state's `Assign` reads its result as `$` (the input, for states
             // without one).
-            let assign_field = match (&st.kind, &outcome) {
-                // A matched choice rule assigns its own variables; the state's are the Default's.
+            // A Choice's own Assign applies whichever way it goes; the matched rule's Assign
+            // is evaluated too, and wins where both set a variable.
+            let rule_assign = match (&st.kind, &outcome) {
                 (Kind::Choice { choices, .. }, Outcome1::Chose(_, _, Some(i))) => {
                     choices[*i].assign.as_ref()
                 }
-                _ => st.assign.as_ref(),
-            };
-            let assigned = match assign_field {
-                Some(Assign::JsonPath(t)) => {
-                    let result = match &outcome {
-                        Outcome1::Result(v) | Outcome1::Output(v, _) | Outcome1::Chose(v, ..) => v,
-                    };
-                    Some(t.eval(&Env::new(result, &ctx).with_vars(&visible))?)
-                }
                 _ => None,
             };
+            let result = match &outcome {
+                Outcome1::Result(v) | Outcome1::Output(v, _) | Outcome1::Chose(v, ..) => v,
+            };
+            let renv = Env::new(result, &ctx).with_vars(&visible);
+            let mut assigned = None;
+            for field in [st.assign.as_ref(), rule_assign].into_iter().flatten() {
+                if let Assign::JsonPath(t) = field {
+                    assigned = Some(merge_assign(assigned, t.eval(&renv)?));
+                }
+            }
             (outcome, assigned)
         };
         let assigned = match assigned {
-            Some(values) => assign(vars, values)?,
+            Some(values) => checked_assign(values)?,
             None => None,
         };
         Ok((outcome, assigned))
@@ -586,7 +594,7 @@ impl<'a> Run<'a> {
                 let result = self
                     .run_task(st, task, &params, env, prev, token)
                     .await?;
-                self.select(st, result, ctx)
+                self.select(st, result, env)
             }
             Kind::Parallel { branches } => {
                 let params = match &st.parameters {
@@ -594,11 +602,11 @@ impl<'a> Run<'a> {
                     None => effective.clone(),
                 };
                 let result = self.run_parallel(branches, params, prev, key, vars).await?;
-                self.select(st, result, ctx)
+                self.select(st, result, env)
             }
             Kind::Map(map) => {
                 let result = self.run_map(st, map, env, ctx, prev, key, vars).await?;
-                self.select(st, result, ctx)
+                self.select(st, result, env)
             }
         }
     }
@@ -824,25 +832,41 @@ impl<'a> Run<'a> {
         } else {
             prepared
         };
-        let (output_field, assign_field) = match rule {
-            Some(c) => (c.output.as_ref(), c.assign.as_ref()),
-            None => (st.output.as_ref(), st.assign.as_ref()),
-        };
+        // A matched Choice rule's Output replaces the state's; its Assign adds to the state's
+        // (which applies whichever way the Choice goes) and wins where both set a variable.
+        let output_field = rule.and_then(|c| c.output.as_ref()).or(st.output.as_ref());
         let output = match output_field {
             Some(t) => t.eval(&after, "Output")?,
             None => result.unwrap_or_else(|| raw.clone()),
         };
-        let assigned = match assign_field {
-            Some(Assign::Jsonata(t)) => assign(vars, t.eval(&after, "Assign")?)?,
-            _ => None,
+        let mut values = None;
+        for field in [st.assign.as_ref(), rule.and_then(|c| c.assign.as_ref())]
+            .into_iter()
+            .flatten()
+        {
+            if let Assign::Jsonata(t) = field {
+                values = Some(merge_assign(values, t.eval(&after, "Assign")?));
+            }
+        }
+        let assigned = match values {
+            Some(v) => checked_assign(v)?,
+            None => None,
         };
         Ok((Outcome1::Output(output, next), assigned))
     }
 
-    fn select(&self, st: &State, result: Value, ctx: &StateContext) -> Result<Outcome1, Failure> {
+    /// ResultSelector over the state's result (`$name` reads the variables `env` sees).
+    fn select(&self, st: &State, result: Value, env: &Env<'_>) -> Result<Outcome1, Failure> {
         match &st.result_selector {
             None => Ok(Outcome1::Result(result)),
-            Some(t) => Ok(Outcome1::Result(t.eval(&Env::new(&result, ctx))?)),
+            Some(t) => {
+                let renv = Env::new(&result, env.context);
+                let renv = match env.vars {
+                    Some(v) => renv.with_vars(v),
+                    None => renv,
+                };
+                Ok(Outcome1::Result(t.eval(&renv)?))
+            }
         }
     }
 
@@ -1252,8 +1276,10 @@ struct Output<'a> {
     raw: &'a Value,
     entered_time: DateTime<Utc>,
     vars: Option<&'a serde_json::Map<String, Value>>,
-    /// What the state's `Assign` set, for its StateExited event.
+    /// What the state's `Assign` sets (checked, not yet applied), for its StateExited event.
     assigned: Option<&'a Map<String, Value>>,
+    /// The scope the variables go to.
+    scope: &'a Vars,
 }
 
 /// InputPath or OutputPath over `v`; `$name` paths read `vars`.
@@ -1389,6 +1415,17 @@ pub(super) fn new_scope(outer: Option<&Vars>) -> Vars {
     ))
 }
 
+/// `later`'s variables over `earlier`'s (a Choice state's Assign, then its matched rule's).
+fn merge_assign(earlier: Option<Value>, later: Value) -> Value {
+    match (earlier, later) {
+        (Some(Value::Object(mut a)), Value::Object(b)) => {
+            a.extend(b);
+            Value::Object(a)
+        }
+        (_, later) => later,
+    }
+}
+
 /// The variables one `Assign` set, as they appear in the state's StateExited event.
 type Assigned = Option<Map<String, Value>>;
 
@@ -1397,17 +1434,28 @@ const MAX_VARIABLE_BYTES: usize = 256 * 1024;
 /// Most bytes of all the variables of a scope together.
 const MAX_VARIABLES_BYTES: usize = 10 * 1024 * 1024;
 
-/// Assigns the variables of an evaluated `Assign` object; returns what it set. Values past
-/// AWS's size limits fail the state with `States.DataLimitExceeded`.
+/// Assigns the variables of an evaluated `Assign` object at once (catchers); returns what it
+/// set.
 fn assign(vars: &Vars, values: Value) -> Result<Assigned, Failure> {
+    let checked = checked_assign(values)?;
+    if let Some(m) = &checked {
+        commit_assign(vars, m)?;
+    }
+    Ok(checked)
+}
+
+fn too_big(what: String, limit: usize) -> Failure {
+    Failure::new(
+        names::DATA_LIMIT_EXCEEDED,
+        format!("{what} exceeds the maximum size of {} KiB.", limit / 1024),
+    )
+}
+
+/// The variables of an evaluated `Assign` object, checked against AWS's limits on one variable
+/// and on one `Assign` (`States.DataLimitExceeded` past them), not yet applied.
+fn checked_assign(values: Value) -> Result<Assigned, Failure> {
     let Value::Object(m) = values else {
         return Ok(None);
-    };
-    let too_big = |what: String, limit: usize| {
-        Failure::new(
-            names::DATA_LIMIT_EXCEEDED,
-            format!("{what} exceeds the maximum size of {} KiB.", limit / 1024),
-        )
     };
     let mut total = 0;
     for (k, x) in &m {
@@ -1426,20 +1474,31 @@ fn assign(vars: &Vars, values: Value) -> Result<Assigned, Failure> {
             MAX_VARIABLE_BYTES,
         ));
     }
+    Ok(Some(m))
+}
+
+/// Applies checked variables to a scope, unless all its variables together would then pass
+/// 10 MiB (checked only when the scope holds others: one `Assign` alone is at most 256 KiB).
+fn commit_assign(vars: &Vars, m: &Map<String, Value>) -> Result<(), Failure> {
     let mut v = vars.borrow_mut();
-    for (k, x) in &m {
-        v.insert(k.clone(), x.clone());
-    }
-    if v.len() > m.len() {
-        let all: usize = v.values().map(payload_size).sum();
-        if all > MAX_VARIABLES_BYTES {
+    if v.keys().any(|k| !m.contains_key(k)) {
+        let others: usize = v
+            .iter()
+            .filter(|(k, _)| !m.contains_key(*k))
+            .map(|(_, x)| payload_size(x))
+            .sum();
+        let new: usize = m.values().map(payload_size).sum();
+        if others + new > MAX_VARIABLES_BYTES {
             return Err(too_big(
                 "The combined size of the execution's variables".into(),
                 MAX_VARIABLES_BYTES,
             ));
         }
     }
-    Ok(Some(m))
+    for (k, x) in m {
+        v.insert(k.clone(), x.clone());
+    }
+    Ok(())
 }
 
 /// JSONata's name for a value's type, as AWS's causes give it.

@@ -818,6 +818,8 @@ pub struct Pending {
 /// The capacity of an event buffer: twice the size at which the writer is asked to take it,
 /// so that the engine keeps appending without reallocating while the writer wakes up.
 const BUFFER_BYTES: usize = 2 * super::durable::HAND_OVER_BYTES;
+/// The capacity from which an event buffer goes straight to `BUFFER_BYTES`.
+const GROWN: usize = 64 * 1024;
 
 impl Pending {
     pub fn new(arn: Arc<str>) -> Self {
@@ -835,13 +837,15 @@ impl Pending {
     pub(super) fn append(&mut self, id: u64, encode: impl FnOnce(&mut Vec<u8>)) {
         if self.body.is_empty() {
             self.first = id;
-            if self.body.capacity() == 0 {
-                // Room for a whole hand-over at once: growing by doubling would copy, and
-                // fault in fresh pages, many times over a run.
-                self.body.reserve(BUFFER_BYTES);
-            }
         } else {
             self.body.push(b'\n');
+        }
+        // A buffer that has grown past 64 KiB belongs to a busy execution: give it room for a
+        // whole hand-over at once, rather than growing by doubling, which copies and faults in
+        // fresh pages on every round. Small executions keep small buffers.
+        let cap = self.body.capacity();
+        if (GROWN..BUFFER_BYTES).contains(&cap) && cap - self.body.len() < GROWN / 4 {
+            self.body.reserve_exact(BUFFER_BYTES - self.body.len());
         }
         self.last = self.last.max(id);
         encode(&mut self.body);

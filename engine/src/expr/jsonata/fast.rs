@@ -157,13 +157,18 @@ fn binary<'a>(op: BinOp, l: &'a Fast, r: &'a Fast, b: &'a Bindings) -> Result<V<
                 }
                 _ => (number(&lhs).ok_or(Fallback)?, number(&rhs).ok_or(Fallback)?),
             };
-            V::Num(match op {
+            let n = match op {
                 BinOp::Add => x + y,
                 BinOp::Sub => x - y,
                 BinOp::Mul => x * y,
                 BinOp::Div => x / y,
                 _ => x % y,
-            })
+            };
+            // The evaluator rejects infinities and NaN where they are used, not only at the end.
+            if !n.is_finite() {
+                return Err(Fallback);
+            }
+            V::Num(n)
         }
         BinOp::Eq | BinOp::Ne => {
             let eq = match (&lhs, &rhs) {

@@ -747,9 +747,12 @@ fn shortcut_agrees_with_the_evaluator() {
         "true and false",
         "1 / 0",
         "$states.input.i * 1e308 * 10",
+        "$states.input.i / $states.input.zero * 100 > 50",
+        "$states.input.i % 0 + 1 < 2",
+        "$states.input.i / 0 + $states.input.missing",
     ];
     let inputs = [
-        json!({"i": 1, "n": 10, "flag": true, "s": "x", "obj": {"deep": {"x": 1.0}, "b": [1, 2.5]}}),
+        json!({"i": 1, "n": 10, "zero": 0, "flag": true, "s": "x", "obj": {"deep": {"x": 1.0}, "b": [1, 2.5]}}),
         json!({"i": 2.0, "n": 9007199254740993u64, "flag": false, "s": "y", "list": [{"x": 1}, {"x": 2}]}),
         json!({"i": "7", "n": null, "flag": 1, "s": 5, "obj": [1], "nothing": null}),
         json!({"i": -0.5, "n": 0, "flag": null, "s": "", "list": [], "obj": {"deep": [{"x": 3}]}}),
