@@ -860,6 +860,18 @@ impl Pending {
         Some((self.arn.clone(), self.first, self.last, body))
     }
 
+    /// Puts events the writer could not commit back in front of those appended since.
+    fn put_back(&mut self, first: u64, last: u64, mut body: Vec<u8>) {
+        if !self.body.is_empty() {
+            body.push(b'\n');
+            body.extend_from_slice(&self.body);
+        }
+        let old = std::mem::replace(&mut self.body, body);
+        self.give_back(old);
+        self.first = first;
+        self.last = self.last.max(last);
+    }
+
     /// Keeps a committed buffer for the next round (the larger, if one is kept already).
     fn give_back(&mut self, mut buf: Vec<u8>) {
         if self.spare.capacity() < buf.capacity() {
@@ -977,23 +989,26 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
     // threshold: that commit is what a flush waits for.
     let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
     let mut since_checkpoint = 0usize;
+    // Ends and Map Run reports a failed commit left for the next round.
+    let mut retry: Vec<Msg> = Vec::new();
     let mut watched: Vec<(Arc<str>, StopHook)> = Vec::new();
     let mut tokens: Vec<WatchedToken> = Vec::new();
     let mut pendings: Vec<SharedPending> = Vec::new();
     let mut last_poll = std::time::Instant::now();
     loop {
-        let first = if watched.is_empty() && pendings.is_empty() && tokens.is_empty() {
-            match rx.recv() {
-                Ok(m) => Some(m),
-                Err(_) => return,
-            }
-        } else {
-            match rx.recv_timeout(DRAIN_EVERY) {
-                Ok(m) => Some(m),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            }
-        };
+        let first =
+            if watched.is_empty() && pendings.is_empty() && tokens.is_empty() && retry.is_empty() {
+                match rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => return,
+                }
+            } else {
+                match rx.recv_timeout(DRAIN_EVERY) {
+                    Ok(m) => Some(m),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            };
         let mut batch: Vec<Msg> = Vec::new();
         let mut next = first;
         while let Some(m) = next {
@@ -1012,7 +1027,14 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
             };
         }
         let mut acks = Vec::new();
-        let result = write_batch(&conn, batch, &mut acks, &mut watched, &mut pendings);
+        let result = write_batch(
+            &conn,
+            batch,
+            &mut acks,
+            &mut watched,
+            &mut pendings,
+            &mut retry,
+        );
         for ack in acks {
             let _ = ack.send(match &result {
                 Ok(_) => Ok(()),
@@ -1105,16 +1127,21 @@ fn poll_tokens(conn: &Connection, tokens: &mut Vec<WatchedToken>) {
     });
 }
 
+/// Commits what the messages and the registered executions hold. When the commit fails
+/// (a full disk, a lock held past the busy timeout), nothing is dropped: the events go back to
+/// the front of their buffers and the ends and Map Run reports into `retry`, for the next
+/// round; the flushes waiting on this one are answered with the error.
 fn write_batch(
     conn: &Connection,
     batch: Vec<Msg>,
     acks: &mut Vec<SyncSender<Result<()>>>,
     watched: &mut Vec<(Arc<str>, StopHook)>,
     pendings: &mut Vec<SharedPending>,
+    retry: &mut Vec<Msg>,
 ) -> std::result::Result<usize, rusqlite::Error> {
     let mut finishes = Vec::new();
     let mut map_runs: Vec<(String, String, Value)> = Vec::new();
-    for m in batch {
+    for m in std::mem::take(retry).into_iter().chain(batch) {
         match m {
             Msg::Register(p) => pendings.push(p),
             Msg::Wake => {}
@@ -1136,33 +1163,61 @@ fn write_batch(
             Some((p.clone(), first, last, body))
         })
         .collect();
-    pendings.retain(|p| {
-        let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
-        !finishes.iter().any(|f: &Finish| *f.arn == *arn)
-    });
     if chunks.is_empty() && finishes.is_empty() && map_runs.is_empty() {
         return Ok(0);
     }
     let bytes = chunks.iter().map(|c| c.3.len()).sum();
+    match commit_batch(conn, &chunks, &finishes, &map_runs) {
+        Ok(()) => {
+            for f in &finishes {
+                watched.retain(|(a, _)| **a != *f.arn);
+            }
+            pendings.retain(|p| {
+                let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
+                !finishes.iter().any(|f: &Finish| *f.arn == *arn)
+            });
+            for (p, _, _, body) in chunks {
+                p.lock().unwrap_or_else(|e| e.into_inner()).give_back(body);
+            }
+            Ok(bytes)
+        }
+        Err(e) => {
+            for (p, first, last, body) in chunks {
+                p.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .put_back(first, last, body);
+            }
+            retry.extend(finishes.into_iter().map(Msg::Finish));
+            retry.extend(map_runs.into_iter().map(|(a, x, b)| Msg::MapRun(a, x, b)));
+            Err(e)
+        }
+    }
+}
+
+fn commit_batch(
+    conn: &Connection,
+    chunks: &[(SharedPending, u64, u64, Vec<u8>)],
+    finishes: &[Finish],
+    map_runs: &[(String, String, Value)],
+) -> std::result::Result<(), rusqlite::Error> {
     let tx = conn.unchecked_transaction()?;
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (p, first, last, body) in &chunks {
+        for (p, first, last, body) in chunks {
             let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
             let text = std::str::from_utf8(body).unwrap_or_default();
             insert.execute(params![&*arn, first, last, text])?;
         }
-        for f in &finishes {
+        for f in finishes {
             tx.execute(
                 "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_ms = ?6,
                     owner_pid = NULL, stop_requested = 0 WHERE arn = ?1",
                 params![f.arn, f.status, f.output, f.error, f.cause, ms(f.stop)],
             )?;
-            watched.retain(|(a, _)| **a != *f.arn);
         }
-        for (arn, execution, body) in &map_runs {
+        for (arn, execution, body) in map_runs {
             tx.execute(
                 "INSERT INTO map_runs (arn, execution_arn, body, updated_ms) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(arn) DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms",
@@ -1170,9 +1225,85 @@ fn write_batch(
             )?;
         }
     }
-    tx.commit()?;
-    for (p, _, _, body) in chunks {
-        p.lock().unwrap_or_else(|e| e.into_inner()).give_back(body);
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{DurableHistory, EventKind, HistorySink};
+
+    /// A commit that fails (another process holds the write lock past the busy timeout) drops
+    /// nothing: the flush reports the error, and once the lock is gone every event is stored,
+    /// in order, with the execution's end.
+    #[test]
+    fn a_failed_commit_keeps_its_events_for_the_next() {
+        std::env::set_var("ASL_BUSY_TIMEOUT_MS", "50");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).unwrap();
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:m:e";
+        store
+            .insert_execution(&ExecutionRecord {
+                arn: arn.into(),
+                name: "e".into(),
+                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+                state_machine_name: "m".into(),
+                definition: "{}".into(),
+                status: "RUNNING".into(),
+                input: "{}".into(),
+                output: None,
+                error: None,
+                cause: None,
+                start: Utc::now(),
+                stop: None,
+                parent_arn: None,
+                redrive_count: 0,
+                redrive: None,
+                owner_pid: None,
+                options: json!({}),
+            })
+            .unwrap();
+        let writer = store.writer().unwrap();
+        let h = DurableHistory::new(arn, writer.clone(), 0);
+        let now = Utc::now();
+        let event = |i: u64| EventKind::other(format!("Event{i}"));
+        for i in 1..=3 {
+            h.record(i - 1, now, event(i));
+        }
+        writer.flush().unwrap();
+
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        for i in 4..=6 {
+            h.record(i - 1, now, event(i));
+        }
+        writer.finish(Finish {
+            arn: arn.into(),
+            status: "SUCCEEDED".into(),
+            output: Some("{}".into()),
+            error: None,
+            cause: None,
+            stop: now,
+        });
+        assert!(
+            writer.flush().is_err(),
+            "the commit cannot succeed under the lock"
+        );
+        h.record(6, now, event(7));
+        holder.execute_batch("ROLLBACK").unwrap();
+        drop(holder);
+        writer.flush().unwrap();
+
+        let types: Vec<String> = store
+            .events(arn)
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = (1..=7).map(|i| format!("Event{i}")).collect();
+        assert_eq!(types, expected);
+        // The end, left over from the failed round, was committed with the next one.
+        assert_eq!(store.get_execution(arn).unwrap().status, "SUCCEEDED");
     }
-    Ok(bytes)
 }
