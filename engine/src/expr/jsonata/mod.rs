@@ -225,6 +225,12 @@ impl Expression {
         functions: &Functions,
         limits: Limits,
     ) -> Result<Option<serde_json::Value>, Error> {
+        // The shortcut reads variables only (never `$`), so the input does not matter to it.
+        if let Some(f) = &self.fast {
+            if let Ok(v) = f.eval(bindings) {
+                return Ok(v);
+            }
+        }
         let root = evaluator::Frame::root();
         for (k, v) in bindings {
             root.bind(Arc::from(k.as_str()), value::from_json(v));
