@@ -331,10 +331,6 @@ impl<'a> Run<'a> {
         let entered_time = self.now();
         let mut retries_used = vec![0u32; st.retry.len()];
         let mut retry_count = 0u32;
-        // An OutputPath that reads a variable sees it as it was when the state was entered,
-        // before the state's own Assign.
-        let reads_var = |f: &PathField| matches!(f, PathField::Path(p) if p.variable().is_some());
-        let entry_vars = reads_var(&st.output_path).then(|| vars.borrow().clone());
         loop {
             let attempt = self
                 .attempt(st, &raw, entered_time, retry_count, prev, key, vars)
@@ -343,7 +339,6 @@ impl<'a> Run<'a> {
                     let out = Output {
                         raw: &raw,
                         entered_time,
-                        vars: entry_vars.as_ref(),
                         assigned: assigned.as_ref(),
                         scope: vars,
                     };
@@ -393,14 +388,19 @@ impl<'a> Run<'a> {
         key: Option<&str>,
     ) -> Result<Step, Failure> {
         let ctx = StateContext::new(&self.ctx, &st.name, o.entered_time, None);
-        let output_path = |v| apply_output_path(&st.output_path, v, &ctx, o.vars);
-        let (out, chosen) = match result {
-            // Choice, Wait, Succeed: no ResultPath.
-            Outcome1::Output(v, next) => (output_path(v)?, next),
-            Outcome1::Chose(v, next, _) => (output_path(v)?, Some(next)),
-            Outcome1::Result(v) => {
-                let combined = apply_result_path(&st.result_path, o.raw, v)?;
-                (output_path(combined)?, None)
+        let (out, chosen) = {
+            // `$name` in OutputPath: the variables as they were when the state was entered
+            // (its own Assign is applied below).
+            let visible = o.scope.borrow();
+            let output_path = |v| apply_output_path(&st.output_path, v, &ctx, Some(&visible));
+            match result {
+                // Choice, Wait, Succeed: no ResultPath.
+                Outcome1::Output(v, next) => (output_path(v)?, next),
+                Outcome1::Chose(v, next, _) => (output_path(v)?, Some(next)),
+                Outcome1::Result(v) => {
+                    let combined = apply_result_path(&st.result_path, o.raw, v)?;
+                    (output_path(combined)?, None)
+                }
             }
         };
         self.check_size(st, &out)?;
@@ -1270,12 +1270,11 @@ fn instance_key(scope: &str, state: &str, visit: u32) -> String {
     k
 }
 
-/// What OutputPath is applied with: the state's raw input, when it was entered, and the
-/// variables as they were then (only when the path reads one).
+/// What ResultPath and OutputPath are applied with: the state's raw input, when it was
+/// entered, and its variables.
 struct Output<'a> {
     raw: &'a Value,
     entered_time: DateTime<Utc>,
-    vars: Option<&'a serde_json::Map<String, Value>>,
     /// What the state's `Assign` sets (checked, not yet applied), for its StateExited event.
     assigned: Option<&'a Map<String, Value>>,
     /// The scope the variables go to.
