@@ -392,7 +392,7 @@ impl<'a> Run<'a> {
             // `$name` in OutputPath: the variables as they were when the state was entered
             // (its own Assign is applied below).
             let visible = o.scope.borrow();
-            let output_path = |v| apply_output_path(&st.output_path, v, &ctx, Some(&visible));
+            let output_path = |v| apply_output_path(&st.output_path, v, &ctx, &visible);
             match result {
                 // Choice, Wait, Succeed: no ResultPath.
                 Outcome1::Output(v, next) => (output_path(v)?, next),
@@ -502,7 +502,7 @@ impl<'a> Run<'a> {
         let (outcome, assigned) = {
             // `$name` paths read the variables as they were when the state was entered.
             let visible = vars.borrow().clone();
-            let effective = apply_input_path(&st.input_path, raw, &ctx, Some(&visible))?;
+            let effective = apply_input_path(&st.input_path, raw, &ctx, &visible)?;
             let env = Env::new(&effective, &ctx).with_vars(&visible);
             let outcome = self
                 .attempt_jsonpath(st, raw, &effective, &env, &ctx, prev, key, vars)
@@ -1281,48 +1281,33 @@ struct Output<'a> {
     scope: &'a Vars,
 }
 
-/// InputPath or OutputPath over `v`; `$name` paths read `vars`.
-fn apply_path(
+/// InputPath (or OutputPath) over `v`; `$name` paths read `vars`.
+fn apply_input_path(
     f: &PathField,
     v: &Value,
     ctx: &dyn ContextProvider,
-    vars: Option<&serde_json::Map<String, Value>>,
+    vars: &Map<String, Value>,
 ) -> Result<Value, Failure> {
     match f {
         PathField::Root => Ok(v.clone()),
         PathField::Null => Ok(json!({})),
-        PathField::Path(p) => {
-            let env = Env::new(v, ctx);
-            let env = match vars {
-                Some(m) => env.with_vars(m),
-                None => env,
-            };
-            match p.eval(&env) {
-                Ok(v) => Ok(v.into_owned()),
-                Err(_) => Err(missing_path(p)),
-            }
-        }
+        PathField::Path(p) => match p.eval(&Env::new(v, ctx).with_vars(vars)) {
+            Ok(v) => Ok(v.into_owned()),
+            Err(_) => Err(missing_path(p)),
+        },
     }
 }
 
-fn apply_input_path(
-    f: &PathField,
-    raw: &Value,
-    ctx: &dyn ContextProvider,
-    vars: Option<&serde_json::Map<String, Value>>,
-) -> Result<Value, Failure> {
-    apply_path(f, raw, ctx, vars)
-}
-
+/// OutputPath: as InputPath, but `$` hands the output on without a copy.
 fn apply_output_path(
     f: &PathField,
     out: Value,
     ctx: &dyn ContextProvider,
-    vars: Option<&serde_json::Map<String, Value>>,
+    vars: &Map<String, Value>,
 ) -> Result<Value, Failure> {
     match f {
         PathField::Root => Ok(out),
-        _ => apply_path(f, &out, ctx, vars),
+        _ => apply_input_path(f, &out, ctx, vars),
     }
 }
 
