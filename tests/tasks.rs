@@ -31,6 +31,7 @@ impl Server {
                     .route("/echo", any(echo))
                     .route("/status/{code}", any(status))
                     .route("/token", post(token))
+                    .route("/redirect/{code}", any(redirect))
                     .route("/2015-03-31/functions/{name}/invocations", post(lambda));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -73,6 +74,14 @@ async fn status(UrlPath(code): UrlPath<u16>) -> impl IntoResponse {
     (
         StatusCode::from_u16(code).unwrap(),
         Json(json!({"message": format!("status {code}")})),
+    )
+}
+
+/// Sends the client on to `/echo?hop={code}` with the given 3xx status.
+async fn redirect(UrlPath(code): UrlPath<u16>) -> impl IntoResponse {
+    (
+        StatusCode::from_u16(code).unwrap(),
+        [("location", format!("/echo?hop={code}"))],
     )
 }
 
@@ -289,6 +298,113 @@ fn http_task_authenticates_with_configured_connections() {
     assert_eq!(call("key")["x-api-key"], "s3cret");
     assert_eq!(call("basic")["authorization"], "Basic dTpw");
     assert_eq!(call("oauth")["authorization"], "Bearer tok-123");
+}
+
+#[test]
+fn http_task_follows_redirects_as_browsers_do() {
+    let s = Server::start();
+    let env = Env::new();
+    let post = |code: u16| {
+        let out = env.run(
+            task(
+                HTTP,
+                json!({"ApiEndpoint": s.url(&format!("/redirect/{code}")), "Method": "POST",
+                "Headers": {"authorization": "Bearer t"}, "RequestBody": {"n": 1}}),
+            ),
+            json!({}),
+            None,
+        );
+        assert_eq!(out["status"], "SUCCEEDED", "{out}");
+        assert_eq!(out["output"]["StatusCode"], 200, "{out}");
+        out["output"]["ResponseBody"].clone()
+    };
+    // 301, 302 and 303 after a POST: a GET without the body or its content type.
+    for code in [301, 302, 303] {
+        let b = post(code);
+        assert_eq!(b["method"], "GET", "{code}: {b}");
+        assert_eq!(b["query"], json!([["hop", code.to_string()]]));
+        assert_eq!(b["body"], "", "{code}");
+        assert!(b["headers"].get("content-type").is_none(), "{code}: {b}");
+        // Same host: the credentials go along.
+        assert_eq!(b["headers"]["authorization"], "Bearer t", "{code}");
+    }
+    // 307 and 308 repeat the request as it was.
+    for code in [307, 308] {
+        let b = post(code);
+        assert_eq!(b["method"], "POST", "{code}: {b}");
+        assert_eq!(b["body"], r#"{"n":1}"#, "{code}");
+        assert_eq!(b["headers"]["content-type"], "application/json");
+    }
+    // A 3xx without a Location is an answer like any other: not 2xx, so an error.
+    let out = env.run(
+        task(
+            HTTP,
+            json!({"ApiEndpoint": s.url("/status/304"), "Method": "GET"}),
+        ),
+        json!({}),
+        None,
+    );
+    assert_eq!(
+        out["output"]["Error"], "States.Http.StatusCode.304",
+        "{out}"
+    );
+}
+
+/// A server that answers each connection's first request (keep-alive, as far as the client can
+/// tell) and then hangs up: the next request must not be lost on the dead connection.
+fn one_answer_per_connection() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let body = r#"{"ok":true}"#;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            // Dropping `conn` closes it.
+        }
+    });
+    (addr, accepted)
+}
+
+#[test]
+fn http_task_reconnects_when_a_kept_alive_connection_was_closed() {
+    let (addr, accepted) = one_answer_per_connection();
+    let env = Env::new();
+    let get = |name: &str, next: Value| {
+        let mut s = json!({"Type": "Task", "Resource": HTTP,
+            "Parameters": {"ApiEndpoint": format!("http://{addr}/{name}"), "Method": "GET"},
+            "ResultSelector": {"ok.$": "$.ResponseBody.ok"}, "ResultPath": format!("$.{name}")});
+        match next {
+            Value::String(n) => s["Next"] = json!(n),
+            _ => s["End"] = json!(true),
+        }
+        s
+    };
+    let def = json!({"StartAt": "a", "States": {
+        "a": get("a", json!("b")), "b": get("b", json!("c")), "c": get("c", Value::Null)}});
+    let out = env.run(def, json!({}), None);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(
+        out["output"],
+        json!({"a": {"ok": true}, "b": {"ok": true}, "c": {"ok": true}})
+    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
 fn script(env: &Env, name: &str, body: &str) -> String {

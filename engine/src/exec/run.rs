@@ -882,25 +882,15 @@ impl<'a> Run<'a> {
         let (resource_type, resource) = resource_parts(&task.resource);
         let timeout = resolve_seconds(task.timeout.as_ref(), env)?;
         let heartbeat = resolve_seconds(task.heartbeat.as_ref(), env)?;
-        let mut sched = json!({
-            "resourceType": resource_type, "resource": resource,
-            "region": super::REGION, "parameters": json_text(params),
-        });
-        if let Some(t) = timeout {
-            sched["timeoutInSeconds"] = json!(t);
-        }
-        if let Some(h) = heartbeat {
-            sched["heartbeatInSeconds"] = json!(h);
-        }
         // A Lambda function ARN as Resource reports LambdaFunction* events, as AWS does.
         let legacy = crate::resources::is_legacy_lambda(&task.resource);
         if legacy {
-            let mut d = json!({"resource": task.resource, "input": json_text(params),
-                               "inputDetails": {"truncated": false}});
-            if let Some(t) = timeout {
-                d["timeoutInSeconds"] = json!(t);
-            }
             self.emit(prev, || {
+                let mut d = json!({"resource": task.resource, "input": json_text(params),
+                                   "inputDetails": {"truncated": false}});
+                if let Some(t) = timeout {
+                    d["timeoutInSeconds"] = json!(t);
+                }
                 EventKind::with_details(
                     "LambdaFunctionScheduled",
                     "lambdaFunctionScheduledEventDetails",
@@ -910,6 +900,16 @@ impl<'a> Run<'a> {
             self.emit(prev, || EventKind::other("LambdaFunctionStarted"));
         } else {
             self.emit(prev, || {
+                let mut sched = json!({
+                    "resourceType": resource_type, "resource": resource,
+                    "region": super::REGION, "parameters": json_text(params),
+                });
+                if let Some(t) = timeout {
+                    sched["timeoutInSeconds"] = json!(t);
+                }
+                if let Some(h) = heartbeat {
+                    sched["heartbeatInSeconds"] = json!(h);
+                }
                 EventKind::with_details("TaskScheduled", "taskScheduledEventDetails", sched)
             });
             self.emit(prev, || {

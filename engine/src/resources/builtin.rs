@@ -1,6 +1,7 @@
 //! Built-in functions, stand-ins for the Lambdas of the load generators we mirror: their
 //! behaviour as ../shared/seeds-asl/README.md describes it, written here.
 
+use super::client::Outgoing;
 use super::functions::FunctionError;
 use super::http::HttpTask;
 use rand::seq::SliceRandom;
@@ -93,35 +94,34 @@ pub async fn send_request(payload: &Value, http: &HttpTask) -> Result<Value, Fun
         .get("discardResults")
         .and_then(|d| d.as_bool())
         .unwrap_or(false);
-    let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+    let method = hyper::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
         .map_err(|_| FunctionError::new("TypeError", format!("bad method {method:?}")))?;
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| FunctionError::new("TypeError", format!("bad baseUrl {url:?}: {e}")))?;
     let mut bodies = Vec::new();
     for _ in 0..iterations {
-        let mut r = http.client().request(method.clone(), url);
+        let mut r = Outgoing::new(method.clone(), parsed.clone());
         if let Some(h) = req.get("headers").and_then(|h| h.as_object()) {
             for (k, v) in h {
-                r = r.header(
-                    k.as_str(),
-                    v.as_str()
-                        .map(String::from)
-                        .unwrap_or_else(|| v.to_string()),
-                );
+                let v = v
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| v.to_string());
+                r.header(k, &v)
+                    .map_err(|e| FunctionError::new("TypeError", e))?;
             }
         }
         if let Some(body) = req.get("body") {
-            r = r
-                .header("content-type", "application/json")
-                .body(body.to_string());
+            r.header("content-type", "application/json")
+                .map_err(|e| FunctionError::new("TypeError", e))?;
+            r.body = Some(body.to_string().into());
         }
-        let resp = r
-            .send()
-            .await
-            .map_err(|e| FunctionError::new("Error", format!("request to {url} failed: {e}")))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| FunctionError::new("Error", format!("reading {url}: {e}")))?;
+        let resp =
+            http.client().send(r).await.map_err(|e| {
+                FunctionError::new("Error", format!("request to {url} failed: {e}"))
+            })?;
+        let status = resp.status.as_u16();
+        let bytes = resp.body;
         if status >= 500 {
             return Err(FunctionError::new(
                 "Error",

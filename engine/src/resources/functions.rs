@@ -3,6 +3,7 @@
 //! error names so that Retry and Catch behave as in AWS.
 
 use super::builtin;
+use super::client::Outgoing;
 use super::config::Function;
 use super::http::HttpTask;
 use crate::failure::Failure;
@@ -194,33 +195,27 @@ fn shorten(s: &str) -> String {
 
 async fn call_endpoint(url: &str, name: &str, payload: &Value, http: &HttpTask) -> Outcome {
     let target = format!("{url}/2015-03-31/functions/{name}/invocations");
-    let resp = match http
-        .client()
-        .post(&target)
-        .header("content-type", "application/json")
-        .body(payload.to_string())
-        .send()
-        .await
-    {
+    let unreachable = |e: &dyn std::fmt::Display| {
+        Outcome::Service(Failure::from_task(
+            "Lambda.SdkClientException",
+            format!("Unable to execute HTTP request: {target}: {e}"),
+        ))
+    };
+    let mut req = match reqwest::Url::parse(&target) {
+        Ok(u) => Outgoing::new(hyper::Method::POST, u),
+        Err(e) => return unreachable(&e),
+    };
+    if let Err(e) = req.header("content-type", "application/json") {
+        return unreachable(&e);
+    }
+    req.body = Some(payload.to_string().into());
+    let resp = match http.client().send(req).await {
         Ok(r) => r,
-        Err(e) => {
-            return Outcome::Service(Failure::from_task(
-                "Lambda.SdkClientException",
-                format!("Unable to execute HTTP request: {target}: {e}"),
-            ))
-        }
+        Err(e) => return unreachable(&e),
     };
-    let status = resp.status();
-    let function_error = resp.headers().get("x-amz-function-error").is_some();
-    let bytes = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => {
-            return Outcome::Service(Failure::from_task(
-                "Lambda.SdkClientException",
-                format!("reading the response of {target}: {e}"),
-            ))
-        }
-    };
+    let status = resp.status;
+    let function_error = resp.headers.get("x-amz-function-error").is_some();
+    let bytes = resp.body;
     let body: Value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     if status.as_u16() == 404 {

@@ -1,20 +1,16 @@
 //! The HTTP task (`arn:aws:states:::http:invoke`): AWS's parameters in, AWS's result shape
 //! out, through one shared client (connection pooling, keep-alive, HTTP/2 over TLS).
 
+use super::client::{Client, Outgoing};
 use super::config::{Config, Connection};
 use crate::failure::Failure;
-use serde_json::{json, Map, Value};
+use hyper::Method;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
-
-/// AWS gives an HTTP task 60 seconds before `States.Http.Socket`.
-pub const SOCKET_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct HttpTask {
-    /// Built on first use: loading the system's root certificates costs milliseconds that a
-    /// run without HTTP should not pay.
-    client: std::sync::OnceLock<reqwest::Client>,
+    client: Client,
     /// OAuth client-credentials tokens, per connection.
     tokens: Mutex<HashMap<String, String>>,
 }
@@ -36,21 +32,14 @@ fn bad_parameters(msg: impl Into<String>) -> Failure {
 impl HttpTask {
     pub fn new() -> Self {
         HttpTask {
-            client: std::sync::OnceLock::new(),
+            client: Client::default(),
             tokens: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn client(&self) -> &reqwest::Client {
-        self.client.get_or_init(|| {
-            install_crypto();
-            reqwest::Client::builder()
-                .timeout(SOCKET_TIMEOUT)
-                .pool_max_idle_per_host(1024)
-                .tcp_nodelay(true)
-                .build()
-                .unwrap_or_default()
-        })
+    /// The shared client, for the other resources that speak HTTP.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Performs the request the task's parameters describe.
@@ -68,12 +57,16 @@ impl HttpTask {
             )
         })?;
         let method = match method.to_ascii_uppercase().as_str() {
-            m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "HEAD") => {
-                reqwest::Method::from_bytes(m.as_bytes()).map_err(bad_parameters_fmt)?
-            }
+            "GET" => Method::GET,
+            "POST" => Method::POST,
+            "PUT" => Method::PUT,
+            "DELETE" => Method::DELETE,
+            "PATCH" => Method::PATCH,
+            "OPTIONS" => Method::OPTIONS,
+            "HEAD" => Method::HEAD,
             other => return Err(bad_parameters(format!("unsupported Method {other:?}"))),
         };
-        let mut url = reqwest::Url::parse(endpoint).map_err(|e| {
+        let mut url = self.client.parse_url(endpoint).map_err(|e| {
             bad_parameters(format!("ApiEndpoint {endpoint:?} is not a valid URL: {e}"))
         })?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -96,10 +89,10 @@ impl HttpTask {
                 }
             }
         }
-        let mut req = self.client().request(method, url);
+        let mut req = Outgoing::new(method, url);
         if let Some(h) = p.get("Headers").and_then(|h| h.as_object()) {
             for (k, v) in h {
-                req = req.header(k.as_str(), scalar_text(v));
+                req.header(k, &scalar_text(v)).map_err(bad_parameters)?;
             }
         }
         if let Some(arn) = p
@@ -110,7 +103,7 @@ impl HttpTask {
             // A connection the resources file does not configure sends no credentials: local
             // APIs mostly need none, and the definition stays deployable as it is.
             if let Some(conn) = config.connections.get(arn) {
-                req = self.authenticate(req, arn, conn).await?;
+                self.authenticate(&mut req, arn, conn).await?;
             }
         }
         if let Some(body) = p.get("RequestBody") {
@@ -125,24 +118,24 @@ impl HttpTask {
                     .and_then(|o| o.get("ArrayFormat"))
                     .and_then(|f| f.as_str())
                     .unwrap_or("INDICES");
-                req = req
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(form_encode(body, format));
+                req.header("content-type", "application/x-www-form-urlencoded")
+                    .map_err(bad_parameters)?;
+                req.body = Some(form_encode(body, format).into());
             } else {
                 match body {
-                    Value::String(s) => req = req.body(s.clone()),
+                    Value::String(s) => req.body = Some(s.clone().into()),
                     other => {
-                        req = req
-                            .header("content-type", "application/json")
-                            .body(other.to_string())
+                        req.header("content-type", "application/json")
+                            .map_err(bad_parameters)?;
+                        req.body = Some(other.to_string().into());
                     }
                 }
             }
         }
-        let resp = req.send().await.map_err(|e| socket_error(describe(&e)))?;
-        let status = resp.status();
-        let mut headers = Map::new();
-        for (name, value) in resp.headers() {
+        let reply = self.client.send(req).await.map_err(socket_error)?;
+        let status = reply.status;
+        let mut headers = Map::with_capacity(reply.headers.keys_len());
+        for (name, value) in &reply.headers {
             let v = Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned());
             match headers.get_mut(name.as_str()) {
                 Some(Value::Array(list)) => list.push(v),
@@ -151,17 +144,21 @@ impl HttpTask {
                 }
             }
         }
-        let bytes = resp.bytes().await.map_err(|e| socket_error(describe(&e)))?;
+        let bytes = reply.body;
         let body = match serde_json::from_slice::<Value>(&bytes) {
             Ok(v) if !bytes.is_empty() => v,
             _ => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
         };
-        let result = json!({
-            "Headers": headers,
-            "ResponseBody": body,
-            "StatusCode": status.as_u16(),
-            "StatusText": status.canonical_reason().unwrap_or(""),
-        });
+        // Built field by field: `json!` would serialize the headers and the body over again.
+        let mut result = Map::with_capacity(4);
+        result.insert("Headers".into(), Value::Object(headers));
+        result.insert("ResponseBody".into(), body);
+        result.insert("StatusCode".into(), status.as_u16().into());
+        result.insert(
+            "StatusText".into(),
+            status.canonical_reason().unwrap_or("").into(),
+        );
+        let result = Value::Object(result);
         if status.is_success() {
             Ok(result)
         } else {
@@ -174,13 +171,15 @@ impl HttpTask {
 
     async fn authenticate(
         &self,
-        req: reqwest::RequestBuilder,
+        req: &mut Outgoing,
         arn: &str,
         conn: &Connection,
-    ) -> Result<reqwest::RequestBuilder, Failure> {
-        Ok(match conn {
-            Connection::ApiKey { name, value } => req.header(name.as_str(), value.as_str()),
-            Connection::Basic { username, password } => req.basic_auth(username, Some(password)),
+    ) -> Result<(), Failure> {
+        let value = match conn {
+            Connection::ApiKey { name, value } => {
+                return req.header(name, value).map_err(bad_parameters);
+            }
+            Connection::Basic { username, password } => basic_auth(username, password),
             Connection::OAuth {
                 token_url,
                 client_id,
@@ -191,83 +190,61 @@ impl HttpTask {
                 let token = match cached {
                     Some(t) => t,
                     None => {
-                        let mut form = vec![("grant_type", "client_credentials".to_string())];
-                        if let Some(s) = scope {
-                            form.push(("scope", s.clone()));
-                        }
-                        let body = form
-                            .iter()
-                            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-                            .collect::<Vec<_>>()
-                            .join("&");
-                        let resp = self
-                            .client()
-                            .post(token_url)
-                            .basic_auth(client_id, Some(client_secret))
-                            .header("content-type", "application/x-www-form-urlencoded")
-                            .body(body)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                socket_error(format!(
-                                    "OAuth token request failed: {}",
-                                    describe(&e)
-                                ))
-                            })?;
-                        let v: Value = resp
-                            .json_value()
-                            .await
-                            .map_err(|e| socket_error(format!("OAuth token response: {e}")))?;
-                        let t = v
-                            .get("access_token")
-                            .and_then(|t| t.as_str())
-                            .ok_or_else(|| {
-                                socket_error("the OAuth token response has no access_token")
-                            })?
-                            .to_string();
+                        let t = self
+                            .fetch_token(token_url, client_id, client_secret, scope.as_deref())
+                            .await?;
                         if let Ok(mut tokens) = self.tokens.lock() {
                             tokens.insert(arn.to_string(), t.clone());
                         }
                         t
                     }
                 };
-                req.bearer_auth(token)
+                format!("Bearer {token}")
             }
-        })
+        };
+        req.header("authorization", &value).map_err(bad_parameters)
+    }
+
+    /// An OAuth client-credentials grant: the access token the token endpoint gives.
+    async fn fetch_token(
+        &self,
+        token_url: &str,
+        client_id: &str,
+        client_secret: &str,
+        scope: Option<&str>,
+    ) -> Result<String, Failure> {
+        let mut body = "grant_type=client_credentials".to_string();
+        if let Some(s) = scope {
+            body.push_str("&scope=");
+            body.push_str(&urlencode(s));
+        }
+        let url = reqwest::Url::parse(token_url)
+            .map_err(|e| socket_error(format!("OAuth token URL {token_url:?}: {e}")))?;
+        let mut req = Outgoing::new(Method::POST, url);
+        req.header("authorization", &basic_auth(client_id, client_secret))
+            .and_then(|_| req.header("content-type", "application/x-www-form-urlencoded"))
+            .map_err(socket_error)?;
+        req.body = Some(body.into());
+        let reply = self
+            .client
+            .send(req)
+            .await
+            .map_err(|e| socket_error(format!("OAuth token request failed: {e}")))?;
+        let v: Value = serde_json::from_slice(&reply.body)
+            .map_err(|e| socket_error(format!("OAuth token response: {e}")))?;
+        v.get("access_token")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| socket_error("the OAuth token response has no access_token"))
     }
 }
 
-trait JsonValue {
-    async fn json_value(self) -> Result<Value, String>;
-}
-
-impl JsonValue for reqwest::Response {
-    async fn json_value(self) -> Result<Value, String> {
-        let bytes = self.bytes().await.map_err(|e| e.to_string())?;
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-    }
-}
-
-fn bad_parameters_fmt(e: impl std::fmt::Display) -> Failure {
-    bad_parameters(e.to_string())
-}
-
-/// A reqwest error with its causes, which say what actually went wrong (refused, timed out).
-fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(cause) = src {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        src = cause.source();
-    }
-    if e.is_timeout() {
-        s.push_str(&format!(
-            " (no answer within {} s)",
-            SOCKET_TIMEOUT.as_secs()
-        ));
-    }
-    s
+fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -342,17 +319,10 @@ pub fn form_encode(body: &Value, array_format: &str) -> String {
         .join("&")
 }
 
-/// rustls needs one process-wide crypto provider; ring builds with a C compiler alone.
-fn install_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn url_encoded_bodies_follow_the_array_format() {

@@ -4,6 +4,7 @@
 //! process IO.
 
 pub mod builtin;
+pub mod client;
 pub mod config;
 pub mod functions;
 pub mod http;
@@ -157,15 +158,15 @@ fn new_request_id() -> String {
 
 /// Splits a Task `Resource` ARN into AWS's `resourceType` and `resource` history fields:
 /// `arn:aws:states:::lambda:invoke.waitForTaskToken` gives ("lambda", "invoke.waitForTaskToken").
-pub fn resource_parts(arn: &str) -> (String, String) {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    if parts.len() >= 7 && parts[2] == "states" && parts[3].is_empty() {
-        return (parts[5].to_string(), parts[6].to_string());
+pub fn resource_parts(arn: &str) -> (&str, &str) {
+    let mut parts = arn.splitn(7, ':');
+    let head: [Option<&str>; 6] = std::array::from_fn(|_| parts.next());
+    let rest = parts.next();
+    match (head, rest) {
+        ([_, _, Some("states"), Some(""), _, Some(ty)], Some(name)) => (ty, name),
+        ([_, _, Some("lambda"), ..], Some(_)) => ("lambda", arn),
+        _ => ("", arn),
     }
-    if parts.len() >= 7 && parts[2] == "lambda" {
-        return ("lambda".to_string(), arn.to_string());
-    }
-    (String::new(), arn.to_string())
 }
 
 /// A legacy Lambda function ARN used directly as `Resource`.
