@@ -11,6 +11,7 @@ use crate::expr::jtemplate::JTemplate;
 use crate::expr::template::compact;
 use crate::expr::{ContextProvider, Env, EvalError};
 use crate::failure::{names, Failure};
+use crate::history::codec::DetailsWriter;
 use crate::history::store::Memo;
 use crate::history::{json_text, EventKind, MemoEntry};
 use crate::resources::{resource_parts, TaskCall};
@@ -900,23 +901,31 @@ impl<'a> Run<'a> {
             self.emit(prev, || EventKind::other("LambdaFunctionStarted"));
         } else {
             self.emit(prev, || {
-                let mut sched = json!({
-                    "resourceType": resource_type, "resource": resource,
-                    "region": super::REGION, "parameters": json_text(params),
-                });
+                let mut d = DetailsWriter::new()
+                    .str("resourceType", resource_type)
+                    .str("resource", resource)
+                    .str("region", super::REGION)
+                    .text("parameters", params);
                 if let Some(t) = timeout {
-                    sched["timeoutInSeconds"] = json!(t);
+                    d = d.num("timeoutInSeconds", t);
                 }
                 if let Some(h) = heartbeat {
-                    sched["heartbeatInSeconds"] = json!(h);
+                    d = d.num("heartbeatInSeconds", h);
                 }
-                EventKind::with_details("TaskScheduled", "taskScheduledEventDetails", sched)
+                EventKind::with_stored_details(
+                    "TaskScheduled",
+                    "taskScheduledEventDetails",
+                    d.finish(),
+                )
             });
             self.emit(prev, || {
-                EventKind::with_details(
+                EventKind::with_stored_details(
                     "TaskStarted",
                     "taskStartedEventDetails",
-                    json!({"resourceType": resource_type, "resource": resource}),
+                    DetailsWriter::new()
+                        .str("resourceType", resource_type)
+                        .str("resource", resource)
+                        .finish(),
                 )
             });
         }
@@ -975,11 +984,15 @@ impl<'a> Run<'a> {
             }
             Ok(v) => {
                 self.emit(prev, || {
-                    EventKind::with_details(
+                    EventKind::with_stored_details(
                         "TaskSucceeded",
                         "taskSucceededEventDetails",
-                        json!({"resourceType": resource_type, "resource": resource,
-                               "output": json_text(v), "outputDetails": {"truncated": false}}),
+                        DetailsWriter::new()
+                            .str("resourceType", resource_type)
+                            .str("resource", resource)
+                            .text("output", v)
+                            .not_truncated("outputDetails")
+                            .finish(),
                     )
                 });
             }
@@ -1123,10 +1136,10 @@ impl<'a> Run<'a> {
                 }
                 let mut p = started;
                 self.emit(&mut p, || {
-                    EventKind::with_details(
+                    EventKind::with_stored_details(
                         "MapIterationStarted",
                         "mapIterationStartedEventDetails",
-                        json!({"name": name, "index": i}),
+                        iteration_details(name, i),
                     )
                 });
                 let r = self
@@ -1144,10 +1157,10 @@ impl<'a> Run<'a> {
                         next: None,
                         output: Some(output),
                     };
-                    let kind = EventKind::with_details(
+                    let kind = EventKind::with_stored_details(
                         "MapIterationSucceeded",
                         "mapIterationSucceededEventDetails",
-                        json!({"name": name, "index": i}),
+                        iteration_details(name, i),
                     );
                     self.services
                         .history
@@ -1160,14 +1173,14 @@ impl<'a> Run<'a> {
                     "MapIterationFailed"
                 };
                 self.emit(&mut p, || {
-                    EventKind::with_details(
+                    EventKind::with_stored_details(
                         ty,
                         if r.is_ok() {
                             "mapIterationSucceededEventDetails"
                         } else {
                             "mapIterationFailedEventDetails"
                         },
-                        json!({"name": name, "index": i}),
+                        iteration_details(name, i),
                     )
                 });
                 (i, r)
@@ -1362,6 +1375,14 @@ fn resolve_seconds(n: Option<&Number>, env: &Env) -> Result<Option<u64>, Failure
 }
 
 /// Size of a value as JSON text, without building the text.
+/// `{"name": ..., "index": ...}` of the MapIteration* events.
+fn iteration_details(name: &str, index: usize) -> Vec<u8> {
+    DetailsWriter::new()
+        .str("name", name)
+        .num("index", index as u64)
+        .finish()
+}
+
 pub fn payload_size(v: &Value) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {

@@ -9,7 +9,7 @@
 //! - others: the details key and object (or nulls), then the memo key, next and output.
 
 use super::store::MemoEntry;
-use super::{iso, json_text, Event, EventKind};
+use super::{iso, json_text, Details, Event, EventKind};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -89,7 +89,10 @@ pub fn encode_parts(
                     out.push(b',');
                     push_str(out, key);
                     out.push(b',');
-                    push(out, d);
+                    match d {
+                        Details::Value(v) => push(out, v),
+                        Details::Stored(b) => out.extend_from_slice(b),
+                    }
                 }
                 None => out.extend_from_slice(b",null,null"),
             }
@@ -101,6 +104,89 @@ pub fn encode_parts(
         }
     }
     out.push(b']');
+}
+
+/// Writes an event's details object as it is stored, field by field, without building a map.
+/// A field AWS gives as JSON text (`parameters`, `output`, `input`) is stored as `[value]`, the
+/// value itself in a one-element array, which saves rendering the text and escaping it again
+/// inside the line; reading turns it back into the text ([`untext`]).
+pub struct DetailsWriter(Vec<u8>);
+
+impl Default for DetailsWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DetailsWriter {
+    pub fn new() -> Self {
+        let mut b = Vec::with_capacity(256);
+        b.push(b'{');
+        DetailsWriter(b)
+    }
+
+    fn key(&mut self, k: &str) {
+        if self.0.len() > 1 {
+            self.0.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut self.0, k);
+        self.0.push(b':');
+    }
+
+    pub fn str(mut self, k: &str, v: &str) -> Self {
+        self.key(k);
+        let _ = serde_json::to_writer(&mut self.0, v);
+        self
+    }
+
+    pub fn num(mut self, k: &str, n: u64) -> Self {
+        self.key(k);
+        self.0
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        self
+    }
+
+    /// A field that AWS gives as the JSON text of `v`.
+    pub fn text(mut self, k: &'static str, v: &Value) -> Self {
+        debug_assert!(TEXT_FIELDS.contains(&k));
+        self.key(k);
+        self.0.push(b'[');
+        let _ = serde_json::to_writer(&mut self.0, v);
+        self.0.push(b']');
+        self
+    }
+
+    /// `{"truncated":false}`, the `*Details` beside every text field.
+    pub fn not_truncated(mut self, k: &str) -> Self {
+        self.key(k);
+        self.0.extend_from_slice(br#"{"truncated":false}"#);
+        self
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.0.push(b'}');
+        self.0
+    }
+}
+
+/// The details fields that AWS gives as JSON text.
+const TEXT_FIELDS: [&str; 3] = ["parameters", "output", "input"];
+
+/// Details as AWS gives them: a text field stored as `[value]` becomes the value's JSON text.
+/// (Text stored as a string, as older versions did, stays as it is.)
+pub(crate) fn untext(mut details: Value) -> Value {
+    if let Value::Object(m) = &mut details {
+        for f in TEXT_FIELDS {
+            if let Some(v) = m.get_mut(f) {
+                if let Value::Array(a) = v {
+                    if a.len() == 1 {
+                        *v = Value::String(json_text(&a[0]));
+                    }
+                }
+            }
+        }
+    }
+    details
 }
 
 /// Appends `,key,next` of a resume memo entry (`next` is `null` at the end of a branch).
@@ -144,7 +230,7 @@ pub fn decode_raw<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<RawEvent> {
                 details: if state {
                     Value::Null
                 } else {
-                    r.get(5).cloned().unwrap_or(Value::Null)
+                    untext(r.get(5).cloned().unwrap_or(Value::Null))
                 },
                 event_type: ty,
             }
@@ -216,7 +302,7 @@ pub fn decode<'a>(lines: impl Iterator<Item = &'a str>) -> Decoded {
             outputs.insert(id, text);
         } else {
             if let Value::String(key) = arg(4) {
-                m.insert(key, arg(5));
+                m.insert(key, untext(arg(5)));
             }
             if let Some(Value::String(key)) = r.get(6) {
                 let next = r.get(7).and_then(|n| n.as_str()).map(String::from);
@@ -242,6 +328,60 @@ mod tests {
             timestamp: Utc.timestamp_micros(1_700_000_000_123_456).unwrap(),
             kind,
         }
+    }
+
+    #[test]
+    fn written_details_read_back_as_aws_gives_them() {
+        // A task's output that is itself a JSON string, and text stored by older versions
+        // (a plain string), must both read back as the JSON text AWS shows.
+        let written = DetailsWriter::new()
+            .str("resourceType", "http")
+            .str("resource", "invoke")
+            .text("output", &json!("he said \"hi\""))
+            .not_truncated("outputDetails")
+            .num("timeoutInSeconds", 30)
+            .finish();
+        let kind =
+            EventKind::with_stored_details("TaskSucceeded", "taskSucceededEventDetails", written);
+        let older = EventKind::with_details(
+            "TaskScheduled",
+            "taskScheduledEventDetails",
+            json!({"parameters": "{\"a\":1}", "input": ["not", "text"]}),
+        );
+        let mut lines = Vec::new();
+        for (id, k) in [(1, kind), (2, older)] {
+            let mut buf = Vec::new();
+            encode(&event(id, id - 1, k), None, &mut buf);
+            lines.push(String::from_utf8(buf).unwrap());
+        }
+        let expected = json!({"resourceType": "http", "resource": "invoke",
+            "output": "\"he said \\\"hi\\\"\"", "outputDetails": {"truncated": false},
+            "timeoutInSeconds": 30});
+        let d = decode(lines.iter().map(|s| s.as_str()));
+        assert_eq!(d.events[0]["taskSucceededEventDetails"], expected);
+        assert_eq!(
+            d.events[1]["taskScheduledEventDetails"],
+            json!({"parameters": "{\"a\":1}", "input": ["not", "text"]})
+        );
+        let raw = decode_raw(lines.iter().map(|s| s.as_str()));
+        assert_eq!(raw[0].details, expected);
+        // The in-memory history gives the same.
+        let e = event(
+            1,
+            0,
+            EventKind::with_stored_details(
+                "TaskSucceeded",
+                "taskSucceededEventDetails",
+                DetailsWriter::new()
+                    .str("resourceType", "http")
+                    .str("resource", "invoke")
+                    .text("output", &json!("he said \"hi\""))
+                    .not_truncated("outputDetails")
+                    .num("timeoutInSeconds", 30)
+                    .finish(),
+            ),
+        );
+        assert_eq!(e.to_aws()["taskSucceededEventDetails"], expected);
     }
 
     #[test]

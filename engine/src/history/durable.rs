@@ -34,7 +34,7 @@ impl Progress {
         let EventKind::Other { event_type, .. } = kind else {
             return;
         };
-        let c = match event_type.as_str() {
+        let c = match event_type.as_ref() {
             "ExecutionStarted" => &self.executions_started,
             "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted" => {
                 &self.executions_ended

@@ -45,9 +45,28 @@ pub enum EventKind<'a> {
         assigned: Option<Cow<'a, Map<String, Value>>>,
     },
     Other {
-        event_type: String,
-        details: Option<(&'static str, Value)>,
+        event_type: Cow<'static, str>,
+        details: Option<(&'static str, Details)>,
     },
+}
+
+/// The details object of an event.
+#[derive(Debug, Clone)]
+pub enum Details {
+    Value(Value),
+    /// Already written as the history codec stores it ([`codec::DetailsWriter`]): the hot task
+    /// events are written straight to text, without building a map first.
+    Stored(Vec<u8>),
+}
+
+impl Details {
+    /// The details as AWS gives them.
+    pub fn to_aws(&self) -> Value {
+        match self {
+            Details::Value(v) => v.clone(),
+            Details::Stored(b) => codec::untext(serde_json::from_slice(b).unwrap_or(Value::Null)),
+        }
+    }
 }
 
 impl<'a> EventKind<'a> {
@@ -84,17 +103,33 @@ impl<'a> EventKind<'a> {
         }
     }
 
-    pub fn other(event_type: impl Into<String>) -> Self {
+    pub fn other(event_type: impl Into<Cow<'static, str>>) -> Self {
         EventKind::Other {
             event_type: event_type.into(),
             details: None,
         }
     }
 
-    pub fn with_details(event_type: impl Into<String>, key: &'static str, details: Value) -> Self {
+    pub fn with_details(
+        event_type: impl Into<Cow<'static, str>>,
+        key: &'static str,
+        details: Value,
+    ) -> Self {
         EventKind::Other {
             event_type: event_type.into(),
-            details: Some((key, details)),
+            details: Some((key, Details::Value(details))),
+        }
+    }
+
+    /// An event whose details are already written ([`codec::DetailsWriter`]).
+    pub fn with_stored_details(
+        event_type: impl Into<Cow<'static, str>>,
+        key: &'static str,
+        details: Vec<u8>,
+    ) -> Self {
+        EventKind::Other {
+            event_type: event_type.into(),
+            details: Some((key, Details::Stored(details))),
         }
     }
 
@@ -103,7 +138,7 @@ impl<'a> EventKind<'a> {
         match self {
             EventKind::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
             EventKind::StateExited { state_type, .. } => format!("{state_type}StateExited"),
-            EventKind::Other { event_type, .. } => event_type.clone(),
+            EventKind::Other { event_type, .. } => event_type.to_string(),
         }
     }
 }
@@ -174,7 +209,7 @@ impl Event {
                 details: Some((key, details)),
                 ..
             } => {
-                m.insert((*key).to_string(), details.clone());
+                m.insert((*key).to_string(), details.to_aws());
             }
             EventKind::Other { details: None, .. } => {}
         }
