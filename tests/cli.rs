@@ -324,3 +324,43 @@ fn jsonata_bad_input_is_located_or_a_query_evaluation_error() {
         assert!(cause.contains(expected), "{expr}: {cause}");
     }
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_and_keeps_the_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(dir.path(), "hello.asl.json", HELLO);
+    let db = db();
+    // A pipe whose reader is gone before asl writes: every write fails with EPIPE, as when
+    // `asl ... | head` has read enough.
+    let closed = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    for args in [
+        vec![
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "e1",
+            "--input",
+            r#"{"who": "ada"}"#,
+        ],
+        vec!["history", "e1"],
+        vec!["executions", "--json"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_asl"))
+            .env("ASL_DB", &db)
+            .args(&args)
+            .stdout(closed())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+    // The run was stored whole before its output was cut short.
+    let o = asl_on(&db, &["describe", "e1", "--json"]);
+    assert_eq!(json_out(&o)["status"], "SUCCEEDED");
+    let output: Value = serde_json::from_str(json_out(&o)["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"greeting": "hello ada"}));
+}

@@ -233,15 +233,15 @@ pub fn report(outcome: &Outcome, as_json: bool) -> Result<i32> {
             "error": outcome.error,
             "cause": outcome.cause,
         });
-        println!("{}", serde_json::to_string(&v)?);
+        outln!("{}", serde_json::to_string(&v)?);
     } else {
-        println!("{}  {}", outcome.status.as_str(), outcome.execution_arn);
+        outln!("{}  {}", outcome.status.as_str(), outcome.execution_arn);
         match (&outcome.status, &outcome.output) {
-            (Status::Succeeded, Some(o)) => println!("{}", serde_json::to_string_pretty(o)?),
+            (Status::Succeeded, Some(o)) => outln!("{}", serde_json::to_string_pretty(o)?),
             (Status::Succeeded, None) => {}
             _ => {
-                println!("error: {}", outcome.error.as_deref().unwrap_or(""));
-                println!("cause: {}", outcome.cause.as_deref().unwrap_or(""));
+                outln!("error: {}", outcome.error.as_deref().unwrap_or(""));
+                outln!("cause: {}", outcome.cause.as_deref().unwrap_or(""));
             }
         }
     }

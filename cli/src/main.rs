@@ -1,6 +1,29 @@
 //! The `asl` command: flags parsed into plain structs, one command per file, errors printed
 //! once at the edge. Exit status: 0 success, 1 an execution that did not succeed, 2 bad input.
 
+/// `println!` for the command's output: when stdout is closed early (`asl history X | head`)
+/// the process ends quietly with 141, as a pipe's writer killed by SIGPIPE does, instead of
+/// panicking; any other write error is a clear error (exit 2). Nothing stored is affected: the
+/// output is printed after the work is saved.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            $crate::output_failed(e);
+        }
+    }};
+}
+
+/// `print!` with [`outln!`]'s handling of a closed stdout.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            $crate::output_failed(e);
+        }
+    }};
+}
+
 mod args;
 mod commands;
 mod db;
@@ -15,6 +38,15 @@ use clap::Parser;
 // Most of an execution's time is allocation of small JSON values; mimalloc halves it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Ends the process after stdout failed (see [`outln!`]).
+fn output_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
+    }
+    eprintln!("asl: error: writing the output: {e}");
+    std::process::exit(2);
+}
 
 fn main() {
     let cli = args::Cli::parse();

@@ -16,7 +16,7 @@ pub fn run(a: DescribeArgs, store: &Store) -> anyhow::Result<i32> {
         v["mapRunArn"] = m.clone();
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
     let mut t = render::table(&["field", "value"]);
@@ -27,6 +27,6 @@ pub fn run(a: DescribeArgs, store: &Store) -> anyhow::Result<i32> {
         };
         t.add_row(vec![k.clone(), text]);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(0)
 }

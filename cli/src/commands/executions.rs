@@ -38,14 +38,14 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
                 v
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"executions": executions}))?
         );
         return Ok(0);
     }
     if list.is_empty() {
-        println!("no executions");
+        outln!("no executions");
         return Ok(0);
     }
     // Map Runs' progress: items succeeded, failed and pending of the total read so far.
@@ -94,6 +94,6 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
         }
         t.add_row(row);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(0)
 }

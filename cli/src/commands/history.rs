@@ -34,7 +34,7 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
     let next_token = (end < events.len()).then(|| end.to_string());
     let page = &events[start..end];
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"events": page, "nextToken": next_token}))?
         );
@@ -55,9 +55,9 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
             detail(e),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     if let Some(n) = next_token {
-        println!("more: --next-token {n}");
+        outln!("more: --next-token {n}");
     }
     Ok(0)
 }

@@ -53,12 +53,12 @@ pub fn run(a: JsonataArgs) -> anyhow::Result<i32> {
     });
     match result {
         Ok(Some(v)) => {
-            println!("{v}");
+            outln!("{v}");
             Ok(0)
         }
         Ok(None) => Ok(0),
         Err(e) => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"code": e.code, "message": e.message,
                                    "position": e.position, "token": e.token})

@@ -211,24 +211,25 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"execution": outcome.execution_arn,
                 "status": outcome.status.as_str(), "report": report,
                 "api": api_stats.and_then(|s| s.ok())}))?
         );
     } else {
-        println!("{}  {}", outcome.status.as_str(), outcome.execution_arn);
-        print!("{}", crate::commands::report::text(&report));
+        outln!("{}  {}", outcome.status.as_str(), outcome.execution_arn);
+        out!("{}", crate::commands::report::text(&report));
         if let Some(Ok(s)) = &api_stats {
-            println!("The pizza API counted {} requests.", s["totalRequests"]);
+            outln!("The pizza API counted {} requests.", s["totalRequests"]);
         }
         if let Some(path) = &a.html {
-            println!("HTML report: {}", path.display());
+            outln!("HTML report: {}", path.display());
         }
-        println!(
+        outln!(
             "Details: asl report {}  |  asl history {}",
-            outcome.name, outcome.name
+            outcome.name,
+            outcome.name
         );
     }
     Ok(i32::from(outcome.status != asl::exec::Status::Succeeded))

@@ -7,7 +7,7 @@ use asl::history::store::Store;
 pub fn run(a: PruneArgs, store: &Store) -> anyhow::Result<i32> {
     let age = parse_age(&a.older_than)?;
     let n = store.prune(chrono::Utc::now() - age)?;
-    println!(
+    outln!(
         "pruned {n} execution(s) that ended more than {} ago",
         a.older_than
     );

@@ -15,13 +15,13 @@ pub fn run(a: ReportArgs, store: &Store) -> anyhow::Result<i32> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        outln!("{}", serde_json::to_string_pretty(&r)?);
     } else if a.csv {
-        print!("{}", csv(&r));
+        out!("{}", csv(&r));
     } else {
-        print!("{}", text(&r));
+        out!("{}", text(&r));
         if let Some(path) = &a.html {
-            println!("HTML report: {}", path.display());
+            outln!("HTML report: {}", path.display());
         }
     }
     Ok(0)

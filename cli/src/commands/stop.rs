@@ -15,7 +15,7 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
     let cause = a.cause.as_deref().unwrap_or("");
     if !r.owner_pid.is_some_and(process_alive) {
         store.abort_orphan(&r.arn, error, cause)?;
-        println!("ABORTED  {}", r.arn);
+        outln!("ABORTED  {}", r.arn);
         return Ok(0);
     }
     store.request_stop(&r.arn, error, cause)?;
@@ -23,7 +23,7 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
     while Instant::now() < deadline {
         let now = store.get_execution(&r.arn)?;
         if now.status != "RUNNING" {
-            println!("{}  {}", now.status, r.arn);
+            outln!("{}  {}", now.status, r.arn);
             return Ok(0);
         }
         std::thread::sleep(Duration::from_millis(50));

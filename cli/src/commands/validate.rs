@@ -29,17 +29,17 @@ pub fn run(a: ValidateArgs) -> anyhow::Result<i32> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for (file, problems) in &report {
             if problems.is_empty() {
-                println!("{file}: ok");
+                outln!("{file}: ok");
             }
             for (pointer, message) in problems {
                 if pointer.is_empty() {
-                    println!("{file}: {message}");
+                    outln!("{file}: {message}");
                 } else {
-                    println!("{file}: {pointer}: {message}");
+                    outln!("{file}: {pointer}: {message}");
                 }
             }
         }
