@@ -1080,6 +1080,46 @@ fn a_database_from_a_newer_asl_is_refused_untouched() {
     assert_eq!(sb.history("one").len(), 4);
 }
 
+#[test]
+fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
+    let sb = Sandbox::new();
+    let hello = sb.write("hello.asl.json", HELLO);
+    ok(sb.asl(&["run", &hello, "--input", r#"{"who": "a"}"#, "--name", "old"]));
+    let conn = rusqlite::Connection::open(&sb.db).unwrap();
+    conn.execute_batch("PRAGMA user_version = 3").unwrap();
+    // A task's events as version 3 stored them: `parameters` and `output` as JSON text.
+    let arn: String = conn
+        .query_row("SELECT arn FROM executions WHERE name = 'old'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let lines = [
+        r#"[100,4,1700000000000000,"TaskScheduled","taskScheduledEventDetails",{"resourceType":"http","resource":"invoke","region":"us-east-1","parameters":"{\"Method\":\"GET\"}"}]"#,
+        r#"[101,100,1700000000000001,"TaskSucceeded","taskSucceededEventDetails",{"resourceType":"http","resource":"invoke","output":"[1]","outputDetails":{"truncated":false}}]"#,
+    ];
+    conn.execute(
+        "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, 100, 101, ?2)",
+        rusqlite::params![arn, lines.join("\n")],
+    )
+    .unwrap();
+    drop(conn);
+    let events = sb.history("old");
+    let task: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["id"].as_u64() >= Some(100))
+        .collect();
+    assert_eq!(
+        task[0]["taskScheduledEventDetails"]["parameters"],
+        r#"{"Method":"GET"}"#
+    );
+    assert_eq!(task[1]["taskSucceededEventDetails"]["output"], "[1]");
+    let conn = rusqlite::Connection::open(&sb.db).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 4, "opened and upgraded");
+}
+
 // ---------------------------------------------------------------------------------------------
 // concurrency
 

@@ -32,6 +32,8 @@ impl Server {
                     .route("/status/{code}", any(status))
                     .route("/token", post(token))
                     .route("/redirect/{code}", any(redirect))
+                    .route("/away/{port}", any(away))
+                    .route("/loop", any(redirect_loop))
                     .route("/2015-03-31/functions/{name}/invocations", post(lambda));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -51,6 +53,7 @@ impl Server {
 /// Echoes what it received.
 async fn echo(Query(q): Query<Vec<(String, String)>>, req: Request) -> impl IntoResponse {
     let method = req.method().to_string();
+    let host_count = req.headers().get_all("host").iter().count();
     let headers: HashMap<String, String> = req
         .headers()
         .iter()
@@ -65,6 +68,7 @@ async fn echo(Query(q): Query<Vec<(String, String)>>, req: Request) -> impl Into
             "method": method,
             "query": q,
             "headers": headers,
+            "host_count": host_count,
             "body": String::from_utf8_lossy(&body),
         })),
     )
@@ -83,6 +87,18 @@ async fn redirect(UrlPath(code): UrlPath<u16>) -> impl IntoResponse {
         StatusCode::from_u16(code).unwrap(),
         [("location", format!("/echo?hop={code}"))],
     )
+}
+
+/// Sends the client to `/echo` on the same port but another host name (`localhost`).
+async fn away(UrlPath(port): UrlPath<u16>) -> impl IntoResponse {
+    (
+        StatusCode::FOUND,
+        [("location", format!("http://localhost:{port}/echo"))],
+    )
+}
+
+async fn redirect_loop() -> impl IntoResponse {
+    (StatusCode::FOUND, [("location", "/loop")])
 }
 
 async fn token(headers: HeaderMap) -> impl IntoResponse {
@@ -206,6 +222,49 @@ fn http_task_sends_every_field_and_returns_aws_result_shape() {
         serde_json::from_str::<Value>(b["body"].as_str().unwrap()).unwrap(),
         json!({"order": {"size": "large"}})
     );
+}
+
+#[test]
+fn http_task_sends_url_credentials_a_host_of_its_own_and_head() {
+    let s = Server::start();
+    let env = Env::new();
+    // Credentials in the URL go as basic authentication (percent-decoded).
+    let url = format!("http://ada:p%40ss@{}/echo", s.addr);
+    let out = env.run(
+        task(HTTP, json!({"ApiEndpoint": url, "Method": "GET"})),
+        json!({}),
+        None,
+    );
+    let h = &out["output"]["ResponseBody"]["headers"];
+    assert_eq!(h["authorization"], "Basic YWRhOnBAc3M=", "{out}");
+    // A Host header the workflow sets replaces the URL's, once.
+    let out = env.run(
+        task(
+            HTTP,
+            json!({"ApiEndpoint": s.url("/echo"), "Method": "GET",
+            "Headers": {"Host": "orders.example"}}),
+        ),
+        json!({}),
+        None,
+    );
+    assert_eq!(out["output"]["StatusCode"], 200, "{out}");
+    let b = &out["output"]["ResponseBody"];
+    assert_eq!(b["headers"]["host"], "orders.example", "{out}");
+    assert_eq!(b["host_count"], 1, "{out}");
+    // HEAD: the answer's headers, no body, and the connection still fine for the next request.
+    for _ in 0..2 {
+        let out = env.run(
+            task(
+                HTTP,
+                json!({"ApiEndpoint": s.url("/echo"), "Method": "HEAD"}),
+            ),
+            json!({}),
+            None,
+        );
+        assert_eq!(out["output"]["StatusCode"], 200, "{out}");
+        assert_eq!(out["output"]["ResponseBody"], "", "{out}");
+        assert_eq!(out["output"]["Headers"]["x-served-by"], json!(["echo"]));
+    }
 }
 
 #[test]
@@ -335,6 +394,38 @@ fn http_task_follows_redirects_as_browsers_do() {
         assert_eq!(b["body"], r#"{"n":1}"#, "{code}");
         assert_eq!(b["headers"]["content-type"], "application/json");
     }
+    // Another host: the credentials stay behind; the page that redirected is the Referer.
+    let out = env.run(
+        task(
+            HTTP,
+            json!({"ApiEndpoint": s.url(&format!("/away/{}", s.addr.port())), "Method": "GET",
+            "Headers": {"authorization": "Bearer t"}}),
+        ),
+        json!({}),
+        None,
+    );
+    let h = &out["output"]["ResponseBody"]["headers"];
+    assert_eq!(out["output"]["StatusCode"], 200, "{out}");
+    assert!(h.get("authorization").is_none(), "{h}");
+    assert_eq!(h["host"], format!("localhost:{}", s.addr.port()));
+    assert_eq!(h["referer"], s.url(&format!("/away/{}", s.addr.port())));
+    // A redirect loop ends after 10 hops, as a socket error naming the URL.
+    let out = env.run(
+        task(
+            HTTP,
+            json!({"ApiEndpoint": s.url("/loop"), "Method": "GET"}),
+        ),
+        json!({}),
+        None,
+    );
+    assert_eq!(out["output"]["Error"], "States.Http.Socket", "{out}");
+    assert!(
+        out["output"]["Cause"]
+            .as_str()
+            .unwrap()
+            .contains("/loop): too many redirects"),
+        "{out}"
+    );
     // A 3xx without a Location is an answer like any other: not 2xx, so an error.
     let out = env.run(
         task(

@@ -146,13 +146,18 @@ impl DetailsWriter {
         self
     }
 
-    /// A field that AWS gives as the JSON text of `v`.
+    /// A field that AWS gives as the JSON text of `v`. A value nested so deep that the line
+    /// would pass the JSON reader's depth limit (128) is stored as its text, as before.
     pub fn text(mut self, k: &'static str, v: &Value) -> Self {
         debug_assert!(TEXT_FIELDS.contains(&k));
         self.key(k);
-        self.0.push(b'[');
-        let _ = serde_json::to_writer(&mut self.0, v);
-        self.0.push(b']');
+        if deeper_than(v, MAX_RAW_DEPTH) {
+            let _ = serde_json::to_writer(&mut self.0, &json_text(v));
+        } else {
+            self.0.push(b'[');
+            let _ = serde_json::to_writer(&mut self.0, v);
+            self.0.push(b']');
+        }
         self
     }
 
@@ -166,6 +171,19 @@ impl DetailsWriter {
     pub fn finish(mut self) -> Vec<u8> {
         self.0.push(b'}');
         self.0
+    }
+}
+
+/// The deepest value stored as itself in a details field: the line, the details object and the
+/// one-element array around it add three levels, well inside serde_json's 128.
+const MAX_RAW_DEPTH: usize = 100;
+
+/// Whether `v` nests arrays and objects more than `limit` levels deep.
+fn deeper_than(v: &Value, limit: usize) -> bool {
+    match v {
+        Value::Array(a) => limit == 0 || a.iter().any(|x| deeper_than(x, limit - 1)),
+        Value::Object(m) => limit == 0 || m.values().any(|x| deeper_than(x, limit - 1)),
+        _ => false,
     }
 }
 
@@ -328,6 +346,33 @@ mod tests {
             timestamp: Utc.timestamp_micros(1_700_000_000_123_456).unwrap(),
             kind,
         }
+    }
+
+    #[test]
+    fn deep_values_in_text_fields_are_stored_as_text() {
+        let mut deep = json!(1);
+        for _ in 0..126 {
+            deep = json!([deep]);
+        }
+        let kind = EventKind::with_stored_details(
+            "TaskScheduled",
+            "taskScheduledEventDetails",
+            DetailsWriter::new().text("parameters", &deep).finish(),
+        );
+        let mut buf = Vec::new();
+        encode(&event(1, 0, kind), None, &mut buf);
+        let line = String::from_utf8(buf).unwrap();
+        let d = decode(std::iter::once(line.as_str()));
+        assert_eq!(d.events.len(), 1, "the event must still read back");
+        assert_eq!(
+            d.events[0]["taskScheduledEventDetails"]["parameters"],
+            json!(json_text(&deep))
+        );
+        // A shallow value is stored as itself.
+        let shallow = DetailsWriter::new()
+            .text("output", &json!({"a": [1]}))
+            .finish();
+        assert_eq!(shallow, br#"{"output":[{"a":[1]}]}"#);
     }
 
     #[test]

@@ -6,15 +6,16 @@
 //! of a local request's CPU, and load generators mostly hit plain local APIs. `https://` goes
 //! through reqwest (rustls, HTTP/2). Both follow redirects here, the same way.
 
+use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, StatusCode};
 use reqwest::Url;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// AWS gives an HTTP task 60 seconds before `States.Http.Socket`.
 pub const SOCKET_TIMEOUT: Duration = Duration::from_secs(60);
@@ -60,14 +61,17 @@ pub struct Reply {
 
 type Sender = SendRequest<Full<Bytes>>;
 
-/// Idle keep-alive connections to one `host:port`.
+/// Idle keep-alive connections to one `host:port`, oldest first, each with when it was last
+/// put back.
 struct Idle {
     host: String,
     port: u16,
-    senders: Vec<Sender>,
+    senders: VecDeque<(Sender, Instant)>,
 }
 
-#[derive(Default)]
+/// A connection idle for this long is closed (reqwest's default too).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
 pub struct Client {
     /// Built on first use: loading the system's root certificates costs milliseconds that a
     /// run without HTTPS should not pay.
@@ -75,6 +79,23 @@ pub struct Client {
     idle: Mutex<Vec<Idle>>,
     /// `scheme://host:port` texts already parsed, for [`Client::parse_url`].
     origins: Mutex<HashMap<String, Url>>,
+    /// A proxy is configured in the environment (`HTTP_PROXY`, `ALL_PROXY`): plain `http://`
+    /// then goes through reqwest too, which applies it (and `NO_PROXY`).
+    http_proxy: bool,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        Client {
+            tls: OnceLock::new(),
+            idle: Mutex::new(Vec::new()),
+            origins: Mutex::new(HashMap::new()),
+            http_proxy: ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+                .iter()
+                .any(|k| set(k)),
+        }
+    }
 }
 
 /// At most this many origins are remembered; past it the memory starts again.
@@ -117,31 +138,37 @@ impl Client {
 
     /// Sends `req`, following redirects, and reads the whole answer. The error says what went
     /// wrong (refused, timed out, too many redirects) with the URL.
-    pub async fn send(&self, req: Outgoing) -> Result<Reply, String> {
-        match tokio::time::timeout(SOCKET_TIMEOUT, self.follow(req)).await {
+    pub async fn send(&self, mut req: Outgoing) -> Result<Reply, String> {
+        match tokio::time::timeout(SOCKET_TIMEOUT, self.follow(&mut req)).await {
             Ok(r) => r,
             Err(_) => Err(format!(
-                "operation timed out (no answer within {} s)",
+                "error sending request for url ({}): operation timed out (no answer within {} s)",
+                req.url,
                 SOCKET_TIMEOUT.as_secs()
             )),
         }
     }
 
-    async fn follow(&self, mut req: Outgoing) -> Result<Reply, String> {
-        for _ in 0..=MAX_REDIRECTS {
-            let reply = if req.url.scheme() == "http" {
-                self.plain(&req).await?
+    async fn follow(&self, req: &mut Outgoing) -> Result<Reply, String> {
+        let mut hops = 0;
+        loop {
+            let reply = if req.url.scheme() == "http" && !self.http_proxy {
+                self.plain(req).await?
             } else {
-                self.tls(&req).await?
+                self.tls(req).await?
             };
-            if !redirect(&mut req, &reply) {
+            let Some(next) = redirect_target(req, &reply) else {
                 return Ok(reply);
+            };
+            if hops == MAX_REDIRECTS {
+                return Err(format!(
+                    "error following redirect for url ({}): too many redirects",
+                    req.url
+                ));
             }
+            hops += 1;
+            redirect(req, reply.status, next);
         }
-        Err(format!(
-            "error following redirect for url ({}): too many redirects",
-            req.url
-        ))
     }
 
     /// `https://` (and anything else reqwest knows) through reqwest, redirects left to us.
@@ -217,10 +244,11 @@ impl Client {
         }
     }
 
+    /// The most recently used idle connection to `host:port` that is still open.
     fn take_idle(&self, host: &str, port: u16) -> Option<Sender> {
         let mut idle = self.idle.lock().ok()?;
         let entry = idle.iter_mut().find(|i| i.port == port && i.host == host)?;
-        while let Some(s) = entry.senders.pop() {
+        while let Some((s, _)) = entry.senders.pop_back() {
             if !s.is_closed() {
                 return Some(s);
             }
@@ -228,21 +256,33 @@ impl Client {
         None
     }
 
+    /// Puts a connection back, and closes those idle for longer than [`IDLE_TIMEOUT`].
     fn put_idle(&self, host: &str, port: u16, sender: Sender) {
         let Ok(mut idle) = self.idle.lock() else {
             return;
         };
-        match idle.iter_mut().find(|i| i.port == port && i.host == host) {
-            Some(entry) => {
-                if entry.senders.len() < MAX_IDLE_PER_HOST {
-                    entry.senders.push(sender);
-                }
+        let now = Instant::now();
+        let entry = match idle.iter().position(|i| i.port == port && i.host == host) {
+            Some(i) => &mut idle[i],
+            None => {
+                idle.push(Idle {
+                    host: host.to_string(),
+                    port,
+                    senders: VecDeque::new(),
+                });
+                let last = idle.len() - 1;
+                &mut idle[last]
             }
-            None => idle.push(Idle {
-                host: host.to_string(),
-                port,
-                senders: vec![sender],
-            }),
+        };
+        while let Some((s, at)) = entry.senders.front() {
+            if s.is_closed() || now.duration_since(*at) > IDLE_TIMEOUT {
+                entry.senders.pop_front();
+            } else {
+                break;
+            }
+        }
+        if entry.senders.len() < MAX_IDLE_PER_HOST {
+            entry.senders.push_back((sender, now));
         }
     }
 }
@@ -265,7 +305,9 @@ fn split_origin(text: &str) -> Option<(&str, &str)> {
     }
     let split = text.len() - after.len() + end;
     let rest = &text[split..];
-    if rest.starts_with("//") {
+    // `join` reads `\` as `/` and skips tabs and line breaks, so either could turn the rest
+    // into `//host`, where parsing the whole would keep it a path.
+    if rest.starts_with("//") || rest.contains(['\\', '\t', '\r', '\n']) {
         return None;
     }
     Some((&text[..split], rest))
@@ -282,21 +324,49 @@ fn plain_request(req: &Outgoing, host: &str) -> Result<hyper::Request<Full<Bytes
         .body(Full::new(req.body.clone().unwrap_or_default()))
         .map_err(|e| format!("{url}: {e}"))?;
     let headers = r.headers_mut();
-    let authority = match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    };
-    headers.insert(
-        header::HOST,
-        HeaderValue::from_str(&authority).map_err(|e| format!("{url}: {e}"))?,
-    );
     for (name, value) in &req.headers {
         headers.append(name, value.clone());
+    }
+    if !headers.contains_key(header::HOST) {
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_str(&authority).map_err(|e| format!("{url}: {e}"))?,
+        );
     }
     if !headers.contains_key(header::ACCEPT) {
         headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
     }
+    // Credentials in the URL (`http://user:pass@host/`) go as basic authentication, as
+    // reqwest sends them.
+    if (!url.username().is_empty() || url.password().is_some())
+        && !headers.contains_key(header::AUTHORIZATION)
+    {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let user = decode(url.username());
+        let password = url.password().map(decode).unwrap_or_default();
+        let v = basic_auth(&user, &password);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&v).map_err(|e| format!("{url}: {e}"))?,
+        );
+    }
     Ok(r)
+}
+
+/// An `Authorization` value for basic authentication.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 async fn connect(url: &Url, port: u16) -> Result<Sender, String> {
@@ -323,23 +393,25 @@ async fn connect(url: &Url, port: u16) -> Result<Sender, String> {
     Ok(sender)
 }
 
-/// Turns `req` into the next hop if `reply` redirects (3xx with a usable `Location`), as
-/// browsers and reqwest do: 303, and 301/302 after a POST, become a GET without a body;
-/// credentials are not sent to another host.
-fn redirect(req: &mut Outgoing, reply: &Reply) -> bool {
-    let code = reply.status.as_u16();
-    if !matches!(code, 301 | 302 | 303 | 307 | 308) {
-        return false;
+/// Where `reply` sends the request next: a 3xx with a `Location` that resolves to an http(s)
+/// URL. (Any other 3xx is an answer like any other.)
+fn redirect_target(req: &Outgoing, reply: &Reply) -> Option<Url> {
+    if !matches!(reply.status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
     }
-    let Some(next) = reply
+    reply
         .headers
         .get(header::LOCATION)
         .and_then(|l| l.to_str().ok())
         .and_then(|l| req.url.join(l).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-    else {
-        return false;
-    };
+}
+
+/// Turns `req` into the hop to `next`, as browsers and reqwest do: 303, and 301/302 after a
+/// POST, become a GET without a body; credentials go only to the same scheme, host and port;
+/// `Referer` names the page that redirected, unless that would take an https URL to http.
+fn redirect(req: &mut Outgoing, status: StatusCode, next: Url) {
+    let code = status.as_u16();
     let to_get = code == 303 && req.method != Method::HEAD
         || matches!(code, 301 | 302) && req.method == Method::POST;
     if to_get {
@@ -354,9 +426,10 @@ fn redirect(req: &mut Outgoing, reply: &Reply) -> bool {
             req.headers.remove(h);
         }
     }
-    if next.host_str() != req.url.host_str()
-        || next.port_or_known_default() != req.url.port_or_known_default()
-    {
+    let same_origin = next.scheme() == req.url.scheme()
+        && next.host_str() == req.url.host_str()
+        && next.port_or_known_default() == req.url.port_or_known_default();
+    if !same_origin {
         for h in [
             header::AUTHORIZATION,
             header::COOKIE,
@@ -366,8 +439,17 @@ fn redirect(req: &mut Outgoing, reply: &Reply) -> bool {
             req.headers.remove(h);
         }
     }
+    req.headers.remove(header::REFERER);
+    if !(req.url.scheme() == "https" && next.scheme() == "http") {
+        let mut referer = req.url.clone();
+        referer.set_fragment(None);
+        let _ = referer.set_username("");
+        let _ = referer.set_password(None);
+        if let Ok(v) = HeaderValue::from_str(referer.as_str()) {
+            req.headers.insert(header::REFERER, v);
+        }
+    }
     req.url = next;
-    true
 }
 
 fn hyper_error(url: &Url, e: &hyper::Error) -> String {
@@ -427,6 +509,10 @@ mod tests {
             "http://[::1/x",
             "http://h/%zz/%2e%2E/x",
             "http://h/a\tb\n/c",
+            "http://api.local/\\evil.com/x",
+            "http://api.local/\t/evil.com/x",
+            "http://api.local/\n/evil.com/x",
+            "http://api.local?\\x",
             "http://h/caf\u{e9}?q=\u{e9}",
             "http://b\u{fc}cher.de/x",
             "http://xn--bcher-kva.de/x",

@@ -1,7 +1,7 @@
 //! The HTTP task (`arn:aws:states:::http:invoke`): AWS's parameters in, AWS's result shape
 //! out, through one shared client (connection pooling, keep-alive, HTTP/2 over TLS).
 
-use super::client::{Client, Outgoing};
+use super::client::{basic_auth, Client, Outgoing};
 use super::config::{Config, Connection};
 use crate::failure::Failure;
 use hyper::Method;
@@ -237,14 +237,6 @@ impl HttpTask {
             .map(str::to_string)
             .ok_or_else(|| socket_error("the OAuth token response has no access_token"))
     }
-}
-
-fn basic_auth(user: &str, password: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
 }
 
 fn scalar_text(v: &Value) -> String {
