@@ -268,6 +268,33 @@ fn http_task_sends_url_credentials_a_host_of_its_own_and_head() {
 }
 
 #[test]
+fn http_task_goes_through_the_proxy_the_environment_names() {
+    // The local server stands in for the proxy: a request for a host that cannot resolve
+    // (`.invalid`) only succeeds through it.
+    let s = Server::start();
+    let env = Env::new();
+    let def = task(
+        HTTP,
+        json!({"ApiEndpoint": "http://pizza.invalid/echo", "Method": "GET"}),
+    );
+    let wf = env.file("proxy.asl.json", &def.to_string());
+    let o = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", env.dir.path().join("asl.db"))
+        .env("HTTP_PROXY", format!("http://{}", s.addr))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .args(["run", wf.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["output"]["StatusCode"], 200, "{out}");
+    assert_eq!(
+        out["output"]["ResponseBody"]["headers"]["host"],
+        "pizza.invalid"
+    );
+}
+
+#[test]
 fn http_task_url_encodes_bodies_with_the_array_format() {
     let s = Server::start();
     let env = Env::new();
