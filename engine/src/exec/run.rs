@@ -1374,7 +1374,6 @@ fn resolve_seconds(n: Option<&Number>, env: &Env) -> Result<Option<u64>, Failure
     }
 }
 
-/// Size of a value as JSON text, without building the text.
 /// `{"name": ..., "index": ...}` of the MapIteration* events.
 fn iteration_details(name: &str, index: usize) -> Vec<u8> {
     DetailsWriter::new()
@@ -1383,6 +1382,7 @@ fn iteration_details(name: &str, index: usize) -> Vec<u8> {
         .finish()
 }
 
+/// Size of a value as JSON text, without building the text.
 pub fn payload_size(v: &Value) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
