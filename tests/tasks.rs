@@ -550,7 +550,8 @@ fn command_functions_success_errors_crashes_and_time_outs() {
         "crash": {"command": ["python3", crash]},
         "text": {"command": ["python3", text]},
         "slow": {"command": ["sleep", "30"], "timeoutSeconds": 1},
-        "missing": {"command": ["/no/such/program"]}
+        "missing": {"command": ["/no/such/program"]},
+        "not-executable": {"command": [text.clone()]}
     }});
     let invoke = |name: &str| {
         env.run(
@@ -579,6 +580,27 @@ fn command_functions_success_errors_crashes_and_time_outs() {
     assert_eq!(invoke("text")["Error"], "Runtime.InvalidResponse");
     assert_eq!(invoke("slow")["Error"], "Sandbox.Timedout");
     assert_eq!(invoke("missing")["Error"], "Runtime.InvalidEntrypoint");
+    // A file that exists but may not be executed (the script, mode 0644).
+    let not_executable = invoke("not-executable");
+    assert_eq!(not_executable["Error"], "Runtime.InvalidEntrypoint");
+    assert!(not_executable["Cause"]
+        .as_str()
+        .unwrap()
+        .contains("Permission denied"));
+    // An input larger than a pipe holds (64 KiB), to a program that never reads it: the time limit
+    // still holds (the input used to be written before the limit started).
+    let big = "x".repeat(200_000);
+    let started = std::time::Instant::now();
+    let slow = env.run(
+        task(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "slow", "Payload": {"big": big}}),
+        ),
+        json!({}),
+        Some(resources.clone()),
+    );
+    assert_eq!(slow["output"]["Error"], "Sandbox.Timedout", "{slow}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
     assert_eq!(
         invoke("nobody")["Error"],
         "Lambda.ResourceNotFoundException"

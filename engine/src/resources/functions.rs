@@ -111,13 +111,22 @@ async fn run_command(
             ))
         }
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        let input = payload.to_string();
-        // A program that does not read its input is not an error.
-        let _ = stdin.write_all(input.as_bytes()).await;
-    }
+    let stdin = child.stdin.take();
+    let input = payload.to_string();
+    // The input is fed while the output is read, both inside the time limit: a program that
+    // reads neither (or not all of) a large input must not hold the task past its limit.
+    let feed = async move {
+        if let Some(mut stdin) = stdin {
+            // A program that does not read its input is not an error.
+            let _ = stdin.write_all(input.as_bytes()).await;
+        } // dropped: the program sees the end of its input
+    };
+    let finished = async {
+        let ((), out) = tokio::join!(feed, child.wait_with_output());
+        out
+    };
     let limit = Duration::from_secs(timeout_seconds);
-    let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
+    let out = match tokio::time::timeout(limit, finished).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => {
             return Outcome::FunctionError(FunctionError::new(
