@@ -343,4 +343,95 @@ fn a_silent_worker_misses_its_heartbeat() {
     assert_eq!(out["error"], "States.HeartbeatTimeout");
     let h = json_of(&env.asl(&["history", "cb3", "--json", "--type", "TaskTimedOut"]));
     assert_eq!(h["events"].as_array().unwrap().len(), 1);
+    // The task is gone: its token is refused, as AWS's TaskTimedOut.
+    for verb in ["heartbeat", "success"] {
+        let o = env.asl(&["task", verb, &_token]);
+        assert_eq!(o.status.code(), Some(2), "task {verb} after the time-out");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("Task Timed Out"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn heartbeats_keep_a_callback_task_alive() {
+    let env = Env::new();
+    // HeartbeatSeconds 2 at a wait scale of 0.25: 500 ms without a heartbeat fails the task.
+    // Heartbeats, one after another, for three times that; then the answer.
+    let (g, token) = start_waiting(&env, "cb4", callback_def(Some(2)), "0.25");
+    let started = Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_millis(1500) && sent < 1000 {
+        let o = env.asl(&["task", "heartbeat", &token]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "heartbeat {sent}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        sent += 1;
+    }
+    let o = env.asl(&["task", "success", &token, "--output", r#"{"alive": true}"#]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = finish(g);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"alive": true}));
+}
+
+#[test]
+fn tokens_of_a_stopped_or_killed_execution_are_refused() {
+    let env = Env::new();
+    // Stopped: the token closes with the execution.
+    let (g, token) = start_waiting(&env, "cb5", callback_def(None), "1");
+    assert_eq!(env.asl(&["stop", "cb5"]).status.code(), Some(0));
+    drop(g);
+    assert_eq!(env.describe("cb5")["status"], "ABORTED");
+    let o = env.asl(&["task", "success", &token]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Task Timed Out"));
+
+    // Killed: nothing would receive the token, so it is refused with what to do instead.
+    let (mut g, old) = start_waiting(&env, "cb6", callback_def(None), "1");
+    g.0.kill().unwrap();
+    g.0.wait().unwrap();
+    assert_eq!(env.describe("cb6")["status"], "RUNNING");
+    let o = env.asl(&["task", "success", &old]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("interrupted") && err.contains("asl resume"),
+        "{err}"
+    );
+    // Resumed, the task runs again with a new token; the old one is closed.
+    let resumed = Guard(
+        env.cmd(&["resume", "cb6", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let new = env.wait_for("the task to be scheduled again", || {
+        let h = json_of(&env.asl(&["history", "cb6", "--json", "--type", "TaskScheduled"]));
+        let events = h["events"].as_array()?.clone();
+        let e = events.get(1)?;
+        let params: Value =
+            serde_json::from_str(e["taskScheduledEventDetails"]["parameters"].as_str()?).ok()?;
+        params["MessageBody"]["token"].as_str().map(String::from)
+    });
+    assert_ne!(new, old);
+    let o = env.asl(&["task", "success", &old]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Task Timed Out"));
+    let o = env.asl(&["task", "success", &new, "--output", r#"{"second": true}"#]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = finish(resumed);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"second": true}));
 }

@@ -97,6 +97,9 @@ pub trait Callbacks {
         execution_arn: &str,
         state_name: &str,
     ) -> Result<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, crate::Failure>;
+
+    /// The task no longer waits on `token` (it ended one way or another).
+    fn close(&self, token: &str);
 }
 
 /// A request to stop an execution, raised from any thread and awaited by the scheduler.

@@ -45,6 +45,9 @@ pub(super) async fn invoke(
         )
     })?;
     let mut events = callbacks.register(token, execution_arn, call.state_name)?;
+    // However this task ends (an answer, a time-out, an abort that drops it), the token is
+    // closed, so that a late `asl task success` is refused instead of going nowhere.
+    let _closing = CloseOnDrop(&**callbacks, token);
     let sent = if base == START_EXECUTION {
         start_execution(services, call, execution_arn, "")
             .await
@@ -83,6 +86,14 @@ pub(super) async fn invoke(
                 ))
             }
         }
+    }
+}
+
+struct CloseOnDrop<'a>(&'a dyn super::Callbacks, &'a str);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close(self.1);
     }
 }
 

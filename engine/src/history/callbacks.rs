@@ -42,4 +42,8 @@ impl Callbacks for StoreCallbacks {
         );
         Ok(rx)
     }
+
+    fn close(&self, token: &str) {
+        self.writer.close_token(token.to_string());
+    }
 }

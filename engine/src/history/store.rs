@@ -117,8 +117,13 @@ pub enum StoreError {
     Sql(rusqlite::Error),
     #[error("Invalid Token: no task waits on token {0:?}")]
     InvalidToken(String),
-    #[error("Task Timed Out: the task of token {0:?} has already ended")]
+    #[error("Task Timed Out: 'Provided task does not exist anymore' (token {0:?})")]
     TaskDone(String),
+    #[error(
+        "the execution {0} was interrupted (its process is gone): nothing waits on this token; \
+         `asl resume` the execution, and its task sends a new token"
+    )]
+    Interrupted(String),
     #[error("the history writer stopped")]
     WriterGone,
 }
@@ -422,6 +427,10 @@ impl Store {
     /// Marks an execution running again (resume or redrive) in this process.
     pub fn reopen_execution(&self, arn: &str, redrive: Option<DateTime<Utc>>) -> Result<()> {
         self.with(|c| {
+            // The tokens its interrupted process waited on: the task in flight runs again, and
+            // sends a new token.
+            c.execute(CLOSE_TOKENS_OF_EXECUTION, params![arn, ms(Utc::now())])
+                .map_err(sql)?;
             c.execute(
                 "UPDATE executions SET status = 'RUNNING', owner_pid = ?2, stop_requested = 0,
                     output = NULL, error = NULL, cause = NULL, stop_ms = NULL,
@@ -642,21 +651,38 @@ impl Store {
     }
 
     /// Completes a waiting task token (`SendTaskSuccess`/`SendTaskFailure`), or records a
-    /// heartbeat (`SendTaskHeartbeat`). Errors name what AWS's API would.
-    pub fn complete_token(&self, token: &str, outcome: TokenOutcome) -> Result<()> {
+    /// heartbeat (`SendTaskHeartbeat`). Errors name what AWS's API would. `alive` tells whether
+    /// the process that runs the token's execution still exists: when it does not, the token
+    /// is refused, since nothing would receive it (a resumed execution sends a new token).
+    pub fn complete_token(
+        &self,
+        token: &str,
+        outcome: TokenOutcome,
+        alive: impl Fn(u32) -> bool,
+    ) -> Result<()> {
         self.with(|c| {
             let tx = retry_busy(|| {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })
             .map_err(sql)?;
-            let status: Option<String> = tx
-                .query_row("SELECT status FROM task_tokens WHERE token = ?1", [token], |r| r.get(0))
+            let row: Option<(String, String, Option<String>, Option<u32>)> = tx
+                .query_row(
+                    "SELECT t.status, t.execution_arn, e.status, e.owner_pid
+                     FROM task_tokens t LEFT JOIN executions e ON e.arn = t.execution_arn
+                     WHERE t.token = ?1",
+                    [token],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
                 .optional()
                 .map_err(sql)?;
-            match status.as_deref() {
-                None => return Err(StoreError::InvalidToken(token.to_string())),
-                Some("WAITING") => {}
-                Some(_) => return Err(StoreError::TaskDone(token.to_string())),
+            let Some((status, arn, execution_status, owner)) = row else {
+                return Err(StoreError::InvalidToken(token.to_string()));
+            };
+            if status != "WAITING" || execution_status.as_deref() != Some("RUNNING") {
+                return Err(StoreError::TaskDone(token.to_string()));
+            }
+            if !owner.is_some_and(alive) {
+                return Err(StoreError::Interrupted(arn));
             }
             match outcome {
                 TokenOutcome::Heartbeat => tx.execute(
@@ -711,6 +737,8 @@ impl Store {
                 params![arn, error, cause, ms(now)],
             )
             .map_err(sql)?;
+            tx.execute(CLOSE_TOKENS_OF_EXECUTION, params![arn, ms(now)])
+                .map_err(sql)?;
             tx.commit().map_err(sql)?;
             Ok(())
         })
@@ -903,6 +931,8 @@ enum Msg {
     Flush(SyncSender<Result<()>>),
     Watch(Arc<str>, StopHook),
     WatchToken(String, TokenHook),
+    /// A token whose task no longer waits: stop watching it and end it.
+    CloseToken(String),
     /// A Map Run's progress: its ARN, its execution's, DescribeMapRun's shape.
     MapRun(String, String, Value),
 }
@@ -959,6 +989,13 @@ impl WriterHandle {
         let _ = self.tx.send(Msg::WatchToken(token, hook));
     }
 
+    /// The task of `token` no longer waits on it (it timed out, failed, or was aborted): the
+    /// token is ended, so that a later `asl task` on it is refused. A token already completed
+    /// is left as it is.
+    pub fn close_token(&self, token: String) {
+        let _ = self.tx.send(Msg::CloseToken(token));
+    }
+
     /// Records how a Map Run stands (DescribeMapRun's shape); the latest report wins.
     pub fn map_run(&self, arn: &str, execution_arn: &str, body: &Value) {
         let _ = self.tx.send(Msg::MapRun(
@@ -977,6 +1014,14 @@ impl WriterHandle {
         rx.recv().map_err(|_| StoreError::WriterGone)?
     }
 }
+
+/// Ends one token that no task waits on any more.
+const CLOSE_TOKEN: &str = "UPDATE task_tokens SET status = 'TIMED_OUT', completed_ms = ?2
+     WHERE token = ?1 AND status = 'WAITING'";
+/// Ends the tokens an execution still waits on, when it ends or is taken over.
+const CLOSE_TOKENS_OF_EXECUTION: &str =
+    "UPDATE task_tokens SET status = 'TIMED_OUT', completed_ms = ?2
+     WHERE execution_arn = ?1 AND status = 'WAITING'";
 
 /// Most events one transaction takes; more wait for the next one.
 const BATCH: usize = 8192;
@@ -1022,6 +1067,10 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
                     hook,
                     heartbeats: 0,
                 }),
+                Msg::CloseToken(token) => {
+                    tokens.retain(|w| w.token != token);
+                    let _ = conn.execute(CLOSE_TOKEN, params![token, ms(Utc::now())]);
+                }
                 m => batch.push(m),
             }
             next = if batch.len() < BATCH {
@@ -1152,7 +1201,7 @@ fn write_batch(
             Msg::Finish(f) => finishes.push(f),
             Msg::Flush(ack) => acks.push(ack),
             Msg::Watch(arn, flag) => watched.push((arn, flag)),
-            Msg::WatchToken(..) => {}
+            Msg::WatchToken(..) | Msg::CloseToken(_) => {}
             Msg::MapRun(arn, execution, body) => {
                 map_runs.retain(|(a, _, _)| *a != arn);
                 map_runs.push((arn, execution, body));
@@ -1220,6 +1269,7 @@ fn commit_batch(
                     owner_pid = NULL, stop_requested = 0 WHERE arn = ?1",
                 params![f.arn, f.status, f.output, f.error, f.cause, ms(f.stop)],
             )?;
+            tx.execute(CLOSE_TOKENS_OF_EXECUTION, params![f.arn, ms(f.stop)])?;
         }
         for (arn, execution, body) in map_runs {
             tx.execute(
