@@ -77,6 +77,7 @@ fn aws_shape(
             &[],
         ),
         "ExecutionFailed" => ("executionFailedEventDetails", &[], &["error", "cause"]),
+        "ExecutionTimedOut" => ("executionTimedOutEventDetails", &[], &["error", "cause"]),
         "TaskScheduled" => (
             "taskScheduledEventDetails",
             &["resourceType", "resource", "region", "parameters"],
@@ -101,6 +102,7 @@ fn aws_shape(
         "MapIterationStarted" => ("mapIterationStartedEventDetails", ITERATION, &[]),
         "MapIterationSucceeded" => ("mapIterationSucceededEventDetails", ITERATION, &[]),
         "MapIterationFailed" => ("mapIterationFailedEventDetails", ITERATION, &[]),
+        "MapIterationAborted" => ("mapIterationAbortedEventDetails", ITERATION, &[]),
         t if t.ends_with("StateEntered") => STATE_ENTERED,
         t if t.ends_with("StateExited") => STATE_EXITED,
         _ => return None,
@@ -114,6 +116,10 @@ const NO_DETAILS: &[&str] = &[
     "ParallelStateFailed",
     "MapStateSucceeded",
     "MapStateFailed",
+    "MapStateAborted",
+    "ParallelStateAborted",
+    "TaskStateAborted",
+    "WaitStateAborted",
 ];
 
 fn check_shapes(events: &[Value]) {
@@ -197,4 +203,153 @@ fn every_state_type_failing_into_catch() {
     check_shapes(&events);
     assert_eq!(events.last().unwrap()["type"], "ExecutionFailed");
     insta::assert_json_snapshot!("every_state_failing", redact(events));
+}
+
+/// The history of `def` run on `input`, every wait and time-out a hundredth as long.
+fn history_of(def: Value, input: Value) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = dir.path().join("wf.asl.json");
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let asl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_asl"))
+            .env("ASL_DB", &db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let run = asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--name",
+        "cut",
+        "--input",
+        &input.to_string(),
+        "--wait-scale",
+        "0.01",
+    ]);
+    assert!(run.status.code().is_some(), "{run:?}");
+    let o = asl(&["history", "cut", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["events"].as_array().unwrap().clone()
+}
+
+/// `(type, previousEventId, details)` from the event `from` on.
+fn tail(events: &[Value], from: usize) -> Vec<(String, u64, Value)> {
+    events[from..]
+        .iter()
+        .map(|e| {
+            let details = e
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(k, _)| k.ends_with("EventDetails"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null);
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["previousEventId"].as_u64().unwrap(),
+                details,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn work_cut_short_by_a_failure_is_recorded_as_aborted() {
+    // A Map whose item 1 fails while item 0 waits: as AWS records it, the waiting iteration
+    // is aborted (MapIterationAborted, then the state it was in), both pointing back to the
+    // failure's last event; then the failed iteration and the Map.
+    let map = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 3,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}],
+                  "Default": "W"},
+            "W": {"Type": "Wait", "Seconds": 100, "End": true},
+            "F": {"Type": "Fail", "Error": "Boom", "Cause": "one"}}},
+        "End": true}}});
+    let events = history_of(map, json!([0, 1, 2]));
+    check_shapes(&events);
+    let fail = events
+        .iter()
+        .position(|e| e["type"] == "FailStateEntered")
+        .unwrap();
+    let fail_id = events[fail]["id"].as_u64().unwrap();
+    let t = tail(&events, fail + 1);
+    let expected = [
+        (
+            "MapIterationAborted",
+            fail_id,
+            json!({"name": "M", "index": 0}),
+        ),
+        ("WaitStateAborted", fail_id, Value::Null),
+        (
+            "MapIterationFailed",
+            fail_id,
+            json!({"name": "M", "index": 1}),
+        ),
+    ];
+    for (got, want) in t.iter().zip(expected.iter()) {
+        assert_eq!((got.0.as_str(), got.1, &got.2), (want.0, want.1, &want.2));
+    }
+    assert_eq!(t[3].0, "MapStateFailed");
+    assert_eq!(t[4].0, "ExecutionFailed");
+    assert_eq!(t.len(), 5, "{t:?}");
+
+    // A Parallel whose third branch fails while the first waits and the second runs a Map:
+    // each cut state is aborted, inner work first; no ParallelStateAborted (the Parallel
+    // fails), and the Catch goes on.
+    let parallel = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}},
+            {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {"StartAt": "W2",
+                "States": {"W2": {"Type": "Wait", "Seconds": 100, "End": true}}}, "End": true}}},
+            {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}], "End": true},
+        "Done": {"Type": "Pass", "End": true}}});
+    let events = history_of(parallel, json!([1, 2]));
+    check_shapes(&events);
+    let fail = events
+        .iter()
+        .position(|e| e["type"] == "FailStateEntered")
+        .unwrap();
+    let fail_id = events[fail]["id"].as_u64().unwrap();
+    let t = tail(&events, fail + 1);
+    let types: Vec<&str> = t.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "WaitStateAborted",
+            "MapIterationAborted",
+            "WaitStateAborted",
+            "MapIterationAborted",
+            "WaitStateAborted",
+            "MapStateAborted",
+            "ParallelStateFailed",
+            "ParallelStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert!(t[..6].iter().all(|x| x.1 == fail_id), "{t:?}");
+    let mut indexes: Vec<u64> = t
+        .iter()
+        .filter(|x| x.0 == "MapIterationAborted")
+        .map(|x| x.2["index"].as_u64().unwrap())
+        .collect();
+    indexes.sort();
+    assert_eq!(indexes, [0, 1]);
+}
+
+#[test]
+fn a_timed_out_execution_records_no_aborted_states() {
+    // AWS records no *StateAborted when the execution's own TimeoutSeconds ends it.
+    let def = json!({"TimeoutSeconds": 1, "StartAt": "M", "States": {"M": {"Type": "Map",
+        "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100,
+            "End": true}}}, "End": true}}});
+    let events = history_of(def, json!([1, 2]));
+    check_shapes(&events);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.last(), Some(&"ExecutionTimedOut"));
+    assert!(!types.iter().any(|t| t.ends_with("Aborted")), "{types:?}");
 }

@@ -49,6 +49,46 @@ pub(super) struct Run<'a> {
     durable: bool,
     resume: Option<Resume>,
     memo: Memo,
+    /// While a Map or Parallel drops the work still in flight because an iteration or branch
+    /// failed: the id of that failure's last event, which the aborted events point back to.
+    cutting: std::cell::Cell<Option<u64>>,
+}
+
+/// Records, when its work is dropped by a cut (see `Run::cutting`), what AWS records for work
+/// cut short: `MapIterationAborted` for an iteration, `<Type>StateAborted` for a state. Work that
+/// ends on its own, or is dropped for another reason (a stop, a time-out), records nothing.
+struct AbortNotice<'r, 'a> {
+    run: &'r Run<'a>,
+    what: Aborted<'r>,
+}
+
+enum Aborted<'r> {
+    State(&'static str),
+    Iteration(&'r str, usize),
+}
+
+impl Drop for AbortNotice<'_, '_> {
+    fn drop(&mut self) {
+        let Some(mut p) = self.run.cutting.get() else {
+            return;
+        };
+        match self.what {
+            Aborted::State(state_type) => {
+                self.run.emit(&mut p, || {
+                    EventKind::other(format!("{state_type}StateAborted"))
+                });
+            }
+            Aborted::Iteration(name, i) => {
+                self.run.emit(&mut p, || {
+                    EventKind::with_stored_details(
+                        "MapIterationAborted",
+                        "mapIterationAbortedEventDetails",
+                        iteration_details(name, i),
+                    )
+                });
+            }
+        }
+    }
 }
 
 impl<'a> Run<'a> {
@@ -81,6 +121,7 @@ impl<'a> Run<'a> {
             durable: services.history.durable(),
             resume,
             memo,
+            cutting: std::cell::Cell::new(None),
         }
     }
 
@@ -309,6 +350,39 @@ impl<'a> Run<'a> {
 
     #[allow(clippy::too_many_arguments)]
     async fn run_state(
+        &self,
+        sm: &StateMachine,
+        st: &State,
+        raw: Value,
+        prev: &mut u64,
+        key: Option<&str>,
+        follows_exit: bool,
+        vars: &Vars,
+    ) -> Result<Step, Failure> {
+        if !matches!(
+            st.kind,
+            Kind::Task(_) | Kind::Wait(_) | Kind::Map(_) | Kind::Parallel { .. }
+        ) {
+            // Never suspended: nothing to cut short.
+            return self
+                .run_state_work(sm, st, raw, prev, key, follows_exit, vars)
+                .await;
+        }
+        let notice = AbortNotice {
+            run: self,
+            what: Aborted::State(st.kind.type_name()),
+        };
+        // Dropped after the work (declared before it): what the state ran records its own
+        // aborted events first.
+        let r = self
+            .run_state_work(sm, st, raw, prev, key, follows_exit, vars)
+            .await;
+        std::mem::forget(notice);
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_state_work(
         &self,
         sm: &StateMachine,
         st: &State,
@@ -1042,11 +1116,19 @@ impl<'a> Run<'a> {
             let inner = new_scope(Some(vars));
             async move {
                 let mut p = started;
-                self.run_machine(b, input, &mut p, scope.as_deref(), inner)
-                    .await
+                let r = self
+                    .run_machine(b, input, &mut p, scope.as_deref(), inner)
+                    .await;
+                if r.is_err() {
+                    // The other branches are dropped now: they point back to this failure.
+                    self.cutting.set(Some(p));
+                }
+                r
             }
         });
-        match futures_util::future::try_join_all(runs).await {
+        let joined = futures_util::future::try_join_all(runs).await;
+        self.cutting.set(None);
+        match joined {
             Ok(results) => {
                 self.emit(prev, || EventKind::other("ParallelStateSucceeded"));
                 Ok(Value::Array(results))
@@ -1132,7 +1214,7 @@ impl<'a> Run<'a> {
                 let scope = key.map(|k| format!("{k}/i{i}"));
                 if let Some((output, ..)) = scope.as_ref().and_then(|s| self.memo.get(s)) {
                     // This iteration finished before the interruption.
-                    return (i, Ok(output.clone()));
+                    return (i, Ok(output.clone()), started);
                 }
                 let mut p = started;
                 self.emit(&mut p, || {
@@ -1142,15 +1224,25 @@ impl<'a> Run<'a> {
                         iteration_details(name, i),
                     )
                 });
-                let r = self
-                    .run_machine(
+                let r = {
+                    let p = &mut p;
+                    let mut work = std::pin::pin!(self.run_machine(
                         processor,
                         input,
-                        &mut p,
+                        p,
                         scope.as_deref(),
                         new_scope(Some(vars)),
-                    )
-                    .await;
+                    ));
+                    // Declared after the work, so dropped before it: MapIterationAborted comes
+                    // before the aborted state inside, as AWS records them.
+                    let notice = AbortNotice {
+                        run: self,
+                        what: Aborted::Iteration(name, i),
+                    };
+                    let r = work.as_mut().await;
+                    std::mem::forget(notice);
+                    r
+                };
                 if let (Ok(output), Some(s), true) = (&r, &scope, self.durable) {
                     let memo = MemoEntry {
                         key: s,
@@ -1165,36 +1257,44 @@ impl<'a> Run<'a> {
                     self.services
                         .history
                         .record_with_memo(p, self.now(), kind, memo);
-                    return (i, r);
+                    return (i, r, p);
                 }
-                let ty = if r.is_ok() {
-                    "MapIterationSucceeded"
-                } else {
-                    "MapIterationFailed"
-                };
-                self.emit(&mut p, || {
-                    EventKind::with_stored_details(
-                        ty,
-                        if r.is_ok() {
-                            "mapIterationSucceededEventDetails"
-                        } else {
-                            "mapIterationFailedEventDetails"
-                        },
-                        iteration_details(name, i),
-                    )
-                });
-                (i, r)
+                if r.is_ok() {
+                    self.emit(&mut p, || {
+                        EventKind::with_stored_details(
+                            "MapIterationSucceeded",
+                            "mapIterationSucceededEventDetails",
+                            iteration_details(name, i),
+                        )
+                    });
+                }
+                // A failure is recorded by the Map, after what it cuts short.
+                (i, r, p)
             })
             .buffer_unordered(concurrency);
+        let failed = |i: usize, mut p: u64| {
+            self.emit(&mut p, || {
+                EventKind::with_stored_details(
+                    "MapIterationFailed",
+                    "mapIterationFailedEventDetails",
+                    iteration_details(name, i),
+                )
+            });
+        };
         let mut results: Vec<Value> = vec![Value::Null; n];
         let mut failures = 0usize;
-        while let Some((i, r)) = stream.next().await {
+        while let Some((i, r, p)) = stream.next().await {
             match r {
                 Ok(v) => results[i] = v,
                 Err(f) => {
                     failures += 1;
                     if !limits.tolerates(failures, n) {
+                        // The iterations still in flight are dropped, pointing back to the
+                        // failure's last event.
+                        self.cutting.set(Some(p));
                         drop(stream);
+                        self.cutting.set(None);
+                        failed(i, p);
                         self.emit(prev, || EventKind::other("MapStateFailed"));
                         return Err(if limits.configured {
                             Failure::new(
@@ -1205,6 +1305,7 @@ impl<'a> Run<'a> {
                             f
                         });
                     }
+                    failed(i, p);
                     results[i] = f.to_output();
                 }
             }
