@@ -435,3 +435,119 @@ fn tokens_of_a_stopped_or_killed_execution_are_refused() {
     assert_eq!(out["status"], "SUCCEEDED", "{out}");
     assert_eq!(out["output"], json!({"second": true}));
 }
+
+#[test]
+fn a_child_runs_its_own_test_case_not_its_parents() {
+    let env = Env::new();
+    // Parent and child both have a state named "Call"; the mock config mocks the parent's
+    // in test case T, and the child's in its own test case ChildCase.
+    let call = |payload: Value| {
+        json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "echo", "Payload": payload},
+            "OutputPath": "$.Payload", "End": true})
+    };
+    env.file(
+        "caller.asl.json",
+        &json!({"StartAt": "Call", "States": {"Call": call(json!({"from": "child-real"}))}})
+            .to_string(),
+    );
+    env.file(
+        "asl-resources.json",
+        &json!({"stateMachines": {"Caller": {"definition": "caller.asl.json"}},
+                "functions": {"echo": {"builtin": "echo"}}})
+        .to_string(),
+    );
+    let mocks = env.file(
+        "mocks.json",
+        &json!({"StateMachines": {
+                "Parent": {"TestCases": {"T": {"Call": "Mocked"}}},
+                "Caller": {"TestCases": {"ChildCase": {"Call": "ChildMocked"}}}},
+            "MockedResponses": {
+                "Mocked": {"0": {"Return": {"Payload": {"from": "parent-mock"}}}},
+                "ChildMocked": {"0": {"Return": {"Payload": {"from": "child-mock"}}}}}})
+        .to_string(),
+    );
+    let parent = |child_arn: &str| {
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "echo", "Payload": {"from": "parent-real"}},
+                "ResultSelector": {"from.$": "$.Payload.from"}, "ResultPath": "$.p", "Next": "Kid"},
+            "Kid": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": child_arn, "Input": {}},
+                "ResultSelector": {"from.$": "$.Output.from"}, "ResultPath": "$.k", "End": true}}})
+    };
+    let run = |name: &str, child_arn: &str| {
+        let wf = env.file(&format!("{name}.asl.json"), &parent(child_arn).to_string());
+        json_of(&env.asl(&[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            name,
+            "--state-machine-name",
+            "Parent",
+            "--mock-config",
+            mocks.to_str().unwrap(),
+            "--test-case",
+            "T",
+            "--json",
+        ]))
+    };
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:Caller";
+    let out = run("m1", arn);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["p"]["from"], "parent-mock");
+    assert_eq!(out["output"]["k"]["from"], "child-real");
+    let out = run("m2", &format!("{arn}#ChildCase"));
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["p"]["from"], "parent-mock");
+    assert_eq!(out["output"]["k"]["from"], "child-mock");
+    // A test case the mock config does not have for the child fails the task, saying so.
+    let out = run("m3", &format!("{arn}#Nope"));
+    assert_eq!(out["status"], "FAILED", "{out}");
+    assert!(out["cause"].as_str().unwrap().contains("Nope"), "{out}");
+}
+
+#[test]
+fn started_by_names_the_parent_as_aws_links_them() {
+    let env = Env::new();
+    env.file(
+        "plain.asl.json",
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}).to_string(),
+    );
+    env.file(
+        "asl-resources.json",
+        &json!({"stateMachines": {"Plain": {"definition": "plain.asl.json"}}}).to_string(),
+    );
+    // Without the key, the execution that started the child is its parent.
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "Plain", "Input": {"n": 1}}, "End": true}}});
+    let out = env.run(def, json!({}), "sb1");
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let child = out["output"]["ExecutionArn"].as_str().unwrap();
+    assert_eq!(
+        env.describe(child)["parentExecutionArn"],
+        out["executionArn"]
+    );
+    // With it, the execution it names, wherever the child was started from.
+    let other = "arn:aws:states:us-east-1:123456789012:execution:Elsewhere:e1";
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "Plain",
+            "Input": {"n": 1, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": other}}, "End": true}}});
+    let out = env.run(def, json!({}), "sb2");
+    let child = out["output"]["ExecutionArn"].as_str().unwrap();
+    assert_eq!(env.describe(child)["parentExecutionArn"], other);
+    // A top-level run whose input carries the key is linked too; one without has no parent.
+    let out = env.run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        json!({"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": other}),
+        "sb3",
+    );
+    assert_eq!(
+        env.describe(out["executionArn"].as_str().unwrap())["parentExecutionArn"],
+        other
+    );
+    let d = env.describe("sb1");
+    assert!(d.get("parentExecutionArn").is_none(), "{d}");
+}

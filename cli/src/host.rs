@@ -41,6 +41,9 @@ pub struct Job {
     pub start_time: Option<DateTime<Utc>>,
     pub resume: Option<Resume>,
     pub parent_stop: Option<Arc<StopSignal>>,
+    /// What it runs with, when not the host's own (a nested execution: see
+    /// `Resources::for_child`).
+    pub resources: Option<Arc<Resources>>,
 }
 
 impl Host {
@@ -100,7 +103,7 @@ impl Host {
         );
         let services = Services {
             clock: self.clock.clone(),
-            resources: self.resources.clone(),
+            resources: job.resources.unwrap_or_else(|| self.resources.clone()),
             history: history.clone(),
             stop: Some(stop),
             children: Some(self.me() as Arc<dyn ChildHost>),
@@ -148,11 +151,16 @@ impl Host {
 
     /// The child's definition and record, stored before it runs.
     fn prepare(&self, req: &ChildRequest) -> Result<(Job, String), Failure> {
-        let Some((name, machine)) = self.resources.config.machine(&req.state_machine) else {
-            let arn = if req.state_machine.starts_with("arn:") {
-                req.state_machine.clone()
+        // `Machine#Case`: the child runs the test case `Case` of the mock config.
+        let (machine_ref, test_case) = match req.state_machine.rsplit_once('#') {
+            Some((m, case)) => (m, Some(case)),
+            None => (req.state_machine.as_str(), None),
+        };
+        let Some((name, machine)) = self.resources.config.machine(machine_ref) else {
+            let arn = if machine_ref.starts_with("arn:") {
+                machine_ref.to_string()
             } else {
-                exec::state_machine_arn(&req.state_machine)
+                exec::state_machine_arn(machine_ref)
             };
             return Err(Failure::from_task(
                 "StepFunctions.StateMachineDoesNotExistException",
@@ -162,6 +170,15 @@ impl Host {
             ));
         };
         let name = name.to_string();
+        let resources = if test_case.is_none() && self.resources.mocks.is_none() {
+            None
+        } else {
+            let r = self
+                .resources
+                .for_child(&name, test_case)
+                .map_err(|e| Failure::new("States.TaskFailed", e))?;
+            Some(Arc::new(r))
+        };
         let loaded = self.definitions.borrow().get(&name).cloned();
         let loaded = match loaded {
             Some(l) => l,
@@ -225,7 +242,12 @@ impl Host {
                 cause: None,
                 start,
                 stop: None,
-                parent_arn: Some(req.parent_arn.clone()),
+                // The execution its input names, as AWS links them; else the one that started it.
+                parent_arn: Some(
+                    exec::started_by(&req.input)
+                        .unwrap_or(&req.parent_arn)
+                        .to_string(),
+                ),
                 redrive_count: 0,
                 redrive: None,
                 owner_pid: Some(std::process::id()),
@@ -243,6 +265,7 @@ impl Host {
                 start_time: Some(start),
                 resume: None,
                 parent_stop: req.parent_stop.clone(),
+                resources,
             },
             arn,
         ))

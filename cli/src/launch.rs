@@ -95,7 +95,8 @@ impl Options {
         Ok(cfg)
     }
 
-    pub fn mocks(&self, machine: &str) -> Result<Option<MockSet>> {
+    /// The mocks of `machine`'s test case, and the whole MockConfigFile (for nested executions).
+    pub fn mocks(&self, machine: &str) -> Result<Option<(MockSet, Arc<Value>)>> {
         let Some(f) = &self.mock_config else {
             return Ok(None);
         };
@@ -104,7 +105,7 @@ impl Options {
             serde_json::from_str(&text).with_context(|| format!("{f} is not valid JSON"))?;
         let set = MockSet::from_config(&cfg, Some(machine), self.test_case.as_deref())
             .with_context(|| format!("mock config {f}"))?;
-        Ok(Some(set))
+        Ok(Some((set, Arc::new(cfg))))
     }
 }
 
@@ -126,7 +127,9 @@ pub struct Launch<'a> {
 /// store, every event is committed before this returns.
 pub fn launch(l: Launch) -> Result<Outcome> {
     let mocks = l.options.mocks(&l.machine_name)?;
+    let (mocks, mock_config) = mocks.unzip();
     let mut resources = Resources::new(mocks, l.options.resources()?);
+    resources.mock_config = mock_config;
     resources.buckets = buckets();
     let resources = Arc::new(resources);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock {
@@ -149,6 +152,7 @@ pub fn launch(l: Launch) -> Result<Outcome> {
                 start_time: l.start_time,
                 resume: l.resume,
                 parent_stop: None,
+                resources: None,
             };
             let outcome = local.block_on(&rt, async {
                 let outcome = host.execute(job).await;
@@ -209,7 +213,7 @@ pub fn new_record(
         cause: None,
         start: chrono::Utc::now(),
         stop: None,
-        parent_arn: None,
+        parent_arn: exec::started_by(input).map(String::from),
         redrive_count: 0,
         redrive: None,
         owner_pid: Some(std::process::id()),

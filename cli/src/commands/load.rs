@@ -195,6 +195,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
                 start_time: Some(record.start),
                 resume: None,
                 parent_stop: None,
+                resources: None,
             })
             .await;
         host.wait_for_children().await;

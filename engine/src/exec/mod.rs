@@ -206,6 +206,16 @@ pub fn state_machine_arn(name: &str) -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}")
 }
 
+/// The execution that an input names as the one that started it: AWS links a child to its
+/// parent by this key in the child's input (`"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$":
+/// "$$.Execution.Id"`).
+pub fn started_by(input: &Value) -> Option<&str> {
+    input
+        .get("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+}
+
 pub fn execution_arn(machine: &str, name: &str) -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}")
 }

@@ -15,6 +15,7 @@ use crate::failure::{names, Failure};
 use config::Config;
 use functions::Outcome;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// One invocation of a Task state's resource.
 pub struct TaskCall<'a> {
@@ -27,8 +28,11 @@ pub struct TaskCall<'a> {
 #[derive(Default)]
 pub struct Resources {
     pub mocks: Option<mock::MockSet>,
+    /// The whole MockConfigFile the mocks came from: a nested execution picks its own test
+    /// case in it ([`Resources::for_child`]).
+    pub mock_config: Option<Arc<Value>>,
     pub config: Config,
-    pub http: http::HttpTask,
+    pub http: Arc<http::HttpTask>,
     /// Local directories standing for S3 buckets (DISTRIBUTED Map's ItemReader/ResultWriter).
     pub buckets: items::Buckets,
 }
@@ -40,10 +44,49 @@ impl Resources {
     pub fn new(mocks: Option<mock::MockSet>, config: Config) -> Self {
         Resources {
             mocks,
+            mock_config: None,
             config,
-            http: http::HttpTask::new(),
+            http: Arc::new(http::HttpTask::new()),
             buckets: items::Buckets::default(),
         }
+    }
+
+    /// What a nested execution of the state machine `machine` runs with: the same functions,
+    /// HTTP client and buckets, and mocks only from its own test case — `test_case`, the
+    /// `#Case` suffix of the `StateMachineArn` that starts it, as Step Functions Local picks a
+    /// test case per StartExecution. Without one the child runs unmocked: the parent's mocks
+    /// are for the parent's states.
+    pub fn for_child(&self, machine: &str, test_case: Option<&str>) -> Result<Resources, String> {
+        let mocks = match test_case {
+            None => None,
+            Some(case) => {
+                let Some(cfg) = &self.mock_config else {
+                    return Err(format!(
+                        "test case {case:?} asked for state machine {machine:?}, but no --mock-config was given"
+                    ));
+                };
+                if cfg
+                    .get("StateMachines")
+                    .and_then(|m| m.get(machine))
+                    .is_none()
+                {
+                    return Err(format!(
+                        "the mock config has no state machine named {machine:?} (for test case {case:?})"
+                    ));
+                }
+                Some(
+                    mock::MockSet::from_config(cfg, Some(machine), Some(case))
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+        };
+        Ok(Resources {
+            mocks,
+            mock_config: self.mock_config.clone(),
+            config: self.config.clone(),
+            http: self.http.clone(),
+            buckets: self.buckets.clone(),
+        })
     }
 
     /// Invokes a task and gives its result (before ResultSelector), or its failure.
