@@ -330,4 +330,32 @@ mod tests {
         assert_eq!(form_encode(&body, "REPEAT"), "a=1&a=2&b%5Bc%5D=x+y");
         assert_eq!(form_encode(&body, "COMMAS"), "a=1%2C2&b%5Bc%5D=x+y");
     }
+
+    /// A server that takes the connection and never answers: after the socket time-out (60 s
+    /// of virtual time), `States.Http.Socket`, naming the URL and the time-out.
+    #[tokio::test(start_paused = true)]
+    async fn a_server_that_never_answers_times_out_as_a_socket_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            // Read nothing, answer nothing; keep the connection open.
+            std::future::pending::<()>().await;
+            drop(socket);
+        });
+        let url = format!("http://127.0.0.1:{port}/slow");
+        let started = tokio::time::Instant::now();
+        let f = HttpTask::new()
+            .invoke(
+                &json!({"ApiEndpoint": url, "Method": "GET"}),
+                &Config::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(f.error, "States.Http.Socket");
+        assert!(f.cause.contains(&url), "{}", f.cause);
+        assert!(f.cause.contains("timed out"), "{}", f.cause);
+        assert!(started.elapsed() >= super::super::client::SOCKET_TIMEOUT);
+        held.abort();
+    }
 }
