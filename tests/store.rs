@@ -881,7 +881,7 @@ fn unknown_and_ambiguous_executions_are_clear_errors() {
     let before = sb.executions();
     assert_eq!(before.len(), 4);
 
-    for cmd in ["describe", "history", "stop"] {
+    for cmd in ["describe", "history", "stop", "resume", "redrive"] {
         let err = fails(&sb.asl(&[cmd, "zzz"]), "no execution matches");
         assert!(err.contains("\"zzz\""), "{err}");
         let err = fails(&sb.asl(&[cmd, "job-"]), "matches 2 executions");
@@ -965,6 +965,10 @@ fn a_locked_database_is_a_clear_error_and_loses_nothing() {
         &asl_env(&sb.db, &["prune", "--older-than", "0s"], &fast),
         "locked",
     );
+    fails(
+        &asl_env(&sb.db, &["task", "success", "tok"], &fast),
+        "locked",
+    );
     let o = ok(asl_env(&sb.db, &["executions", "--json"], &fast));
     assert_eq!(json_out(&o)["executions"], json!(before));
     holder.execute_batch("ROLLBACK").unwrap();
@@ -1008,6 +1012,10 @@ fn a_corrupt_database_file_is_named_and_left_alone() {
         vec!["executions"],
         vec!["describe", "x"],
         vec!["history", "x"],
+        vec!["stop", "x"],
+        vec!["resume", "x"],
+        vec!["redrive", "x"],
+        vec!["task", "success", "tok"],
         vec!["prune", "--older-than", "1d"],
         vec!["run", hello.as_str()],
     ] {
@@ -1060,6 +1068,9 @@ fn a_database_from_a_newer_asl_is_refused_untouched() {
         vec!["describe", "one"],
         vec!["history", "one"],
         vec!["stop", "one"],
+        vec!["resume", "one"],
+        vec!["redrive", "one"],
+        vec!["task", "heartbeat", "tok"],
         vec!["prune", "--older-than", "0s"],
         vec!["run", hello.as_str(), "--name", "three"],
     ] {
