@@ -1257,3 +1257,26 @@ fn concurrent_first_runs_of_one_state_machine_both_succeed() {
     }
     assert_eq!(sb.executions().len(), 80);
 }
+
+/// Each process ends without checkpointing the write-ahead log (so that its last flush does
+/// not wait for one); the next process's writer checkpoints what earlier ones left once it
+/// passes 2 MiB, so the log that every process opening the file replays stays short, however
+/// many small runs there are.
+#[test]
+fn the_log_stays_short_across_many_small_runs() {
+    let sb = Sandbox::new();
+    let hello = sb.write("hello.asl.json", HELLO);
+    let wal = std::path::PathBuf::from(format!("{}-wal", sb.db.display()));
+    let mut largest = 0;
+    for i in 0..150 {
+        ok(sb.asl(&["run", &hello, "--name", &format!("r{i}")]));
+        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+    }
+    // 150 runs write about 7 MB of log pages; it never holds much more than 2 MiB.
+    assert!(
+        largest > 1 << 20,
+        "the runs wrote less than expected: {largest}"
+    );
+    assert!(largest < 3 << 20, "the log grew to {largest} bytes");
+    assert_eq!(sb.executions().len(), 150);
+}

@@ -260,7 +260,7 @@ pub struct RunArgs {
     /// A local directory standing for an S3 bucket (DISTRIBUTED Map's ItemReader, ResultWriter)
     #[arg(long = "bucket", value_name = "NAME=DIR")]
     pub buckets: Vec<String>,
-    /// Report engine time on stderr as `@@bench {"exec_s": S}` (for the peer benchmark)
+    /// Report engine time on stderr as `@@bench {"exec_s": S, "flush_s": F}` (for benchmarks)
     #[arg(long, hide = true)]
     pub timing: bool,
 }

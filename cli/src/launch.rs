@@ -141,6 +141,8 @@ pub fn launch(l: Launch) -> Result<Outcome> {
         .context("cannot start the runtime")?;
     let local = tokio::task::LocalSet::new();
     let started = Instant::now();
+    // How long the last flush of the history took, when there is one (for --timing).
+    let mut flush_s = None;
     let outcome = match l.store {
         Some(store) => {
             let host = Host::new(store, resources, clock)?;
@@ -159,9 +161,11 @@ pub fn launch(l: Launch) -> Result<Outcome> {
                 host.wait_for_children().await;
                 outcome
             });
+            let flushing = Instant::now();
             host.writer()
                 .flush()
                 .context("cannot store the execution's history")?;
+            flush_s = Some(flushing.elapsed().as_secs_f64());
             outcome
         }
         None => {
@@ -186,7 +190,7 @@ pub fn launch(l: Launch) -> Result<Outcome> {
     if l.timing {
         eprintln!(
             "@@bench {}",
-            json!({"exec_s": started.elapsed().as_secs_f64()})
+            json!({"exec_s": started.elapsed().as_secs_f64(), "flush_s": flush_s})
         );
     }
     Ok(outcome)

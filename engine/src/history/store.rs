@@ -1037,7 +1037,22 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
     // The writer checkpoints itself (below), not inside the commit that crosses SQLite's
     // threshold: that commit is what a flush waits for.
     let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+    // When the log restarts after a checkpoint, its file is cut back to this size, so that a
+    // larger file means that much of it is still to be checkpointed.
+    let _ = conn.pragma_update(None, "journal_size_limit", CHECKPOINT_BYTES as i64);
+    // What earlier processes left in the log (each ends without checkpointing, so that its
+    // last flush does not wait for one): checkpointed now, while the engine starts, rather
+    // than replayed by every process that opens the file.
+    let wal = conn.path().map(|p| format!("{p}-wal"));
+    if wal
+        .and_then(|w| std::fs::metadata(w).ok())
+        .is_some_and(|m| m.len() > CHECKPOINT_BYTES as u64)
+    {
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
     let mut since_checkpoint = 0usize;
+    // A message taken while deciding whether to checkpoint, for the next round.
+    let mut carried: Option<Msg> = None;
     // Ends and Map Run reports a failed commit left for the next round.
     let mut retry: Vec<Msg> = Vec::new();
     let mut watched: Vec<(Arc<str>, StopHook)> = Vec::new();
@@ -1045,19 +1060,21 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
     let mut pendings: Vec<SharedPending> = Vec::new();
     let mut last_poll = std::time::Instant::now();
     loop {
-        let first =
-            if watched.is_empty() && pendings.is_empty() && tokens.is_empty() && retry.is_empty() {
-                match rx.recv() {
-                    Ok(m) => Some(m),
-                    Err(_) => return,
-                }
-            } else {
-                match rx.recv_timeout(DRAIN_EVERY) {
-                    Ok(m) => Some(m),
-                    Err(mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                }
-            };
+        let first = if let Some(m) = carried.take() {
+            Some(m)
+        } else if watched.is_empty() && pendings.is_empty() && tokens.is_empty() && retry.is_empty()
+        {
+            match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => return,
+            }
+        } else {
+            match rx.recv_timeout(DRAIN_EVERY) {
+                Ok(m) => Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
         let mut batch: Vec<Msg> = Vec::new();
         let mut next = first;
         while let Some(m) = next {
@@ -1100,10 +1117,16 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
             since_checkpoint += n;
         }
         if since_checkpoint >= CHECKPOINT_BYTES {
-            // After the acknowledgements, so that no flush waits for it. Small and frequent:
-            // the next process to open the file replays what is left of the log.
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-            since_checkpoint = 0;
+            // After the acknowledgements, and only when nothing waits (a flush that arrived
+            // meanwhile is answered first): no flush waits for a checkpoint. What is left at
+            // the end, the next process's writer checkpoints as it starts.
+            match rx.try_recv() {
+                Ok(m) => carried = Some(m),
+                Err(_) => {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    since_checkpoint = 0;
+                }
+            }
         }
         if (!watched.is_empty() || !tokens.is_empty()) && last_poll.elapsed() >= STOP_POLL {
             poll_stops(&conn, &mut watched);
