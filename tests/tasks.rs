@@ -769,3 +769,22 @@ fn legacy_function_arns_report_lambda_function_events() {
         "{\"a\":1}"
     );
 }
+
+#[test]
+fn wait_scale_zero_leaves_time_limits_alone() {
+    // A function that answers at once, under a Task and an execution with time limits: with
+    // waits scaled to nothing, the limits keep their length and the work finishes.
+    let env = Env::new();
+    let def = json!({"TimeoutSeconds": 300, "StartAt": "T", "States": {
+        "W": {"Type": "Wait", "Seconds": 3600, "End": true},
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 5,
+              "HeartbeatSeconds": 2, "Parameters": {"FunctionName": "echo", "Payload": {"ok": 1}},
+              "OutputPath": "$.Payload", "Next": "W"}}});
+    let out = env.run(
+        def,
+        json!({}),
+        Some(json!({"functions": {"echo": {"builtin": "echo"}}})),
+    );
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"ok": 1}));
+}

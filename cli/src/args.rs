@@ -248,7 +248,8 @@ pub struct RunArgs {
     /// State machine name (default: the file name without .asl.json or .json)
     #[arg(long, value_name = "NAME")]
     pub state_machine_name: Option<String>,
-    /// Multiply Wait states and retry back-off by F (0 makes them instantaneous)
+    /// Multiply Wait states, retry back-off and time limits by F (0 makes waits instantaneous
+    /// and leaves time limits as they are)
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     pub wait_scale: f64,
     /// Print one DescribeExecution-shaped JSON object

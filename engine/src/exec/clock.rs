@@ -12,6 +12,12 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
     /// Waits `d` of workflow time.
     fn sleep(&self, d: Duration) -> Sleep;
+    /// Ends after a time limit of `d` (`TimeoutSeconds`, `HeartbeatSeconds`): as long as a
+    /// sleep, unless sleeps take no time at all, when a limit keeps its real length (work
+    /// that takes real time, a function or an HTTP call, must not time out at once).
+    fn limit(&self, d: Duration) -> Sleep {
+        self.sleep(d)
+    }
 }
 
 /// Wall-clock time; sleeps last `scale` times as long (0 makes them instantaneous).
@@ -30,6 +36,14 @@ impl Clock for SystemClock {
             return Box::pin(std::future::ready(()));
         }
         Box::pin(tokio::time::sleep(scaled))
+    }
+
+    fn limit(&self, d: Duration) -> Sleep {
+        if self.scale > 0.0 {
+            self.sleep(d)
+        } else {
+            Box::pin(tokio::time::sleep(d))
+        }
     }
 }
 

@@ -65,7 +65,7 @@ pub(super) async fn invoke(
         let event = match heartbeat {
             None => next.await,
             Some(secs) => {
-                let sleep = services.clock.sleep(Duration::from_secs(secs));
+                let sleep = services.clock.limit(Duration::from_secs(secs));
                 tokio::select! {
                     biased;
                     e = next => e,

@@ -179,7 +179,7 @@ impl<'a> Run<'a> {
             let scope = self.durable.then_some("");
             let timeout = async {
                 match machine.timeout_seconds {
-                    Some(secs) => self.services.clock.sleep(Duration::from_secs(secs)).await,
+                    Some(secs) => self.services.clock.limit(Duration::from_secs(secs)).await,
                     None => std::future::pending().await,
                 }
             };
@@ -1025,7 +1025,7 @@ impl<'a> Run<'a> {
         let result = match timeout {
             None => invoke.await,
             Some(secs) => {
-                let sleep = self.services.clock.sleep(Duration::from_secs(secs));
+                let sleep = self.services.clock.limit(Duration::from_secs(secs));
                 tokio::select! {
                     biased;
                     r = invoke => r,
