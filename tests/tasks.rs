@@ -788,3 +788,61 @@ fn wait_scale_zero_leaves_time_limits_alone() {
     assert_eq!(out["status"], "SUCCEEDED", "{out}");
     assert_eq!(out["output"], json!({"ok": 1}));
 }
+
+#[test]
+fn a_result_over_the_quota_fails_the_task_and_is_caught_by_states_all() {
+    // As recorded against AWS: the task fails (TaskFailed / LambdaFunctionFailed, never a
+    // TaskSucceeded with the oversized result) with States.DataLimitExceeded naming the
+    // resource, and a Catch on States.ALL takes it.
+    let env = Env::new();
+    let big = script(
+        &env,
+        "big.py",
+        "import json\nprint(json.dumps({'blob': 'x' * 300000}))\n",
+    );
+    let resources = json!({"functions": {"big": {"command": ["python3", big]}}});
+    let history_types = |env: &Env, arn: &str| -> Vec<String> {
+        let o = env.asl(&["history".into(), arn.into(), "--json".into()]);
+        let h: Value = serde_json::from_slice(&o.stdout).unwrap();
+        h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let out = env.run(
+        task(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "big"}),
+        ),
+        json!({}),
+        Some(resources.clone()),
+    );
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["Error"], "States.DataLimitExceeded");
+    assert_eq!(
+        out["output"]["Cause"],
+        "The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes service limit."
+    );
+    let types = history_types(&env, out["executionArn"].as_str().unwrap());
+    assert!(types.contains(&"TaskFailed".to_string()), "{types:?}");
+    assert!(!types.contains(&"TaskSucceeded".to_string()), "{types:?}");
+
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:big";
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": arn,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}}});
+    let out = env.run(def, json!({}), Some(resources));
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(
+        out["output"]["Cause"],
+        format!("The state/task '{arn}' returned a result with a size exceeding the maximum number of bytes service limit.")
+    );
+    let types = history_types(&env, out["executionArn"].as_str().unwrap());
+    assert!(
+        types.contains(&"LambdaFunctionFailed".to_string()),
+        "{types:?}"
+    );
+}

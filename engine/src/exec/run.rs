@@ -1033,6 +1033,18 @@ impl<'a> Run<'a> {
                 }
             }
         };
+        // A result over the payload quota fails the task itself, as AWS records it: a task
+        // failure (caught by States.ALL) naming the resource.
+        let result = match result {
+            Ok(v) if payload_size(&v) > MAX_PAYLOAD_BYTES => Err(Failure::from_task(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    quota_label(&task.resource)
+                ),
+            )),
+            other => other,
+        };
         match &result {
             Ok(v) if legacy => {
                 self.emit(prev, || {
@@ -1084,17 +1096,6 @@ impl<'a> Run<'a> {
                                "error": f.error, "cause": f.cause}),
                     )
                 });
-            }
-        }
-        if let Ok(v) = &result {
-            if payload_size(v) > MAX_PAYLOAD_BYTES {
-                return Err(Failure::new(
-                    names::DATA_LIMIT_EXCEEDED,
-                    format!(
-                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                        st.name
-                    ),
-                ));
             }
         }
         result
@@ -1343,6 +1344,17 @@ fn in_state(f: Failure, state: &str, entered_id: u64) -> Failure {
         );
     }
     f
+}
+
+/// How AWS names a task's resource when its result is over the quota: the service of an
+/// integration (`arn:aws:states:::lambda:invoke` → `lambda`), any other resource as it is (a
+/// function's ARN).
+fn quota_label(resource: &str) -> &str {
+    let parts: Vec<&str> = resource.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "states", "", "", service, ..] => service,
+        _ => resource,
+    }
 }
 
 /// An opaque token for a callback task, as `$$.Task.Token`.
