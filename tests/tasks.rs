@@ -846,3 +846,34 @@ fn a_result_over_the_quota_fails_the_task_and_is_caught_by_states_all() {
         "{types:?}"
     );
 }
+
+#[test]
+fn a_string_payload_is_sent_as_the_bytes_it_holds() {
+    // As recorded against AWS with a function that returns its event.
+    let env = Env::new();
+    let resources = json!({"functions": {"echo": {"builtin": "echo"}}});
+    let echo = |payload: Value| {
+        env.run(
+            task(
+                "arn:aws:states:::lambda:invoke",
+                json!({"FunctionName": "echo", "Payload": payload}),
+            ),
+            json!({}),
+            Some(resources.clone()),
+        )["output"]
+            .clone()
+    };
+    assert_eq!(echo(json!("0.0"))["Payload"], json!(0.0));
+    assert_eq!(
+        echo(json!("\"HelloWorld\""))["Payload"],
+        json!("HelloWorld")
+    );
+    assert_eq!(echo(json!("[]"))["Payload"], json!([]));
+    assert_eq!(echo(Value::Null)["Payload"], json!({}));
+    assert_eq!(echo(json!({"a": "0.0"}))["Payload"], json!({"a": "0.0"}));
+    let bad = echo(json!("not json"));
+    assert_eq!(
+        bad["Error"], "Lambda.InvalidRequestContentException",
+        "{bad}"
+    );
+}

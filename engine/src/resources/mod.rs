@@ -117,7 +117,7 @@ impl Resources {
                         ),
                     )
                 })?;
-            let payload = call.parameters.get("Payload").cloned().unwrap_or(json!({}));
+            let payload = invoke_event(call.parameters.get("Payload"))?;
             let (payload, request_id) = self.call_function(name, &payload).await?;
             return Ok(lambda_invoke_result(payload, &request_id));
         }
@@ -160,6 +160,24 @@ impl Resources {
             Outcome::FunctionError(e) => Err(e.into_failure(&request_id)),
             Outcome::Service(f) => Err(f),
         }
+    }
+}
+
+/// The event `lambda:invoke` sends for its `Payload`: a JSON value as it is, a string as the
+/// bytes it holds (AWS sends `"0.0"` as `0.0` and `"\"Hi\""` as `"Hi"`), none or `null` as
+/// `{}`. Bytes that are not JSON are refused, as Lambda refuses them.
+fn invoke_event(payload: Option<&Value>) -> Result<Value, Failure> {
+    match payload {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|_| {
+            Failure::from_task(
+                "Lambda.InvalidRequestContentException",
+                format!(
+                    "Could not parse request body into json: the Payload string is not JSON: {s:?} (Service: AWSLambda; Status Code: 400; Error Code: InvalidRequestContentException)"
+                ),
+            )
+        }),
+        Some(v) => Ok(v.clone()),
     }
 }
 
