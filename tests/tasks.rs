@@ -34,6 +34,7 @@ impl Server {
                     .route("/redirect/{code}", any(redirect))
                     .route("/away/{port}", any(away))
                     .route("/loop", any(redirect_loop))
+                    .route("/binary/{kind}", any(binary))
                     .route("/2015-03-31/functions/{name}/invocations", post(lambda));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -95,6 +96,17 @@ async fn away(UrlPath(port): UrlPath<u16>) -> impl IntoResponse {
         StatusCode::FOUND,
         [("location", format!("http://localhost:{port}/echo"))],
     )
+}
+
+/// A binary answer: `png` (image/png), `octet` (application/octet-stream) or `bytes` (invalid
+/// UTF-8 as text/plain).
+async fn binary(UrlPath(kind): UrlPath<String>) -> impl IntoResponse {
+    let t = match kind.as_str() {
+        "png" => "image/png",
+        "octet" => "application/octet-stream",
+        _ => "text/plain",
+    };
+    ([("content-type", t)], vec![0x89u8, 0x50, 0xff, 0xfe, 0x00])
 }
 
 async fn redirect_loop() -> impl IntoResponse {
@@ -186,6 +198,12 @@ fn task(resource: &str, params: Value) -> Value {
 }
 
 const HTTP: &str = "arn:aws:states:::http:invoke";
+const BASIC: &str = "arn:aws:events:us-east-1:123456789012:connection/basic/1";
+
+/// A resources file with the connection `BASIC`: basic authentication as `u`/`p`.
+fn basic_connection() -> Value {
+    json!({"connections": {BASIC: {"basic": {"username": "u", "password": "p"}}}})
+}
 
 #[test]
 fn http_task_sends_every_field_and_returns_aws_result_shape() {
@@ -217,7 +235,16 @@ fn http_task_sends_every_field_and_returns_aws_result_shape() {
         json!([["page", "2"], ["tag", "a"], ["tag", "b"]])
     );
     assert_eq!(b["headers"]["x-trace"], "abc");
-    assert_eq!(b["headers"]["content-type"], "application/json");
+    // What Step Functions sends with every request.
+    assert_eq!(
+        b["headers"]["content-type"],
+        "application/json; charset=UTF-8"
+    );
+    assert_eq!(
+        b["headers"]["user-agent"],
+        "Amazon|StepFunctions|HttpInvoke|us-east-1"
+    );
+    assert_eq!(b["headers"]["range"], "bytes=0-262144");
     assert_eq!(
         serde_json::from_str::<Value>(b["body"].as_str().unwrap()).unwrap(),
         json!({"order": {"size": "large"}})
@@ -225,7 +252,7 @@ fn http_task_sends_every_field_and_returns_aws_result_shape() {
 }
 
 #[test]
-fn http_task_sends_url_credentials_a_host_of_its_own_and_head() {
+fn http_task_sends_url_credentials_and_head_and_refuses_headers_aws_refuses() {
     let s = Server::start();
     let env = Env::new();
     // Credentials in the URL go as basic authentication (percent-decoded).
@@ -237,20 +264,45 @@ fn http_task_sends_url_credentials_a_host_of_its_own_and_head() {
     );
     let h = &out["output"]["ResponseBody"]["headers"];
     assert_eq!(h["authorization"], "Basic YWRhOnBAc3M=", "{out}");
-    // A Host header the workflow sets replaces the URL's, once.
+    assert_eq!(out["output"]["ResponseBody"]["host_count"], 1, "{out}");
+    // Headers AWS does not let a definition set fail with States.Runtime, before anything is
+    // sent.
+    for name in [
+        "Host",
+        "authorization",
+        "Cache-Control",
+        "X-Amz-Date",
+        "x-amzn-trace-id",
+        "X-Forwarded-For",
+        "Referer",
+    ] {
+        let out = env.run(
+            task(
+                HTTP,
+                json!({"ApiEndpoint": s.url("/echo"), "Method": "GET",
+                "Headers": {name: "x"}}),
+            ),
+            json!({}),
+            None,
+        );
+        // States.Runtime, which States.ALL does not catch: the execution fails.
+        assert_eq!(out["error"], "States.Runtime", "{name}: {out}");
+        assert!(out["cause"].as_str().unwrap().contains(name), "{out}");
+    }
+    // A content type of the definition's own replaces the default, once.
     let out = env.run(
         task(
             HTTP,
-            json!({"ApiEndpoint": s.url("/echo"), "Method": "GET",
-            "Headers": {"Host": "orders.example"}}),
+            json!({"ApiEndpoint": s.url("/echo"), "Method": "POST",
+            "Headers": {"Content-Type": "application/vnd.pizza+json", "User-Agent": "mine"},
+            "RequestBody": {"n": 1}}),
         ),
         json!({}),
         None,
     );
-    assert_eq!(out["output"]["StatusCode"], 200, "{out}");
-    let b = &out["output"]["ResponseBody"];
-    assert_eq!(b["headers"]["host"], "orders.example", "{out}");
-    assert_eq!(b["host_count"], 1, "{out}");
+    let h = &out["output"]["ResponseBody"]["headers"];
+    assert_eq!(h["content-type"], "application/vnd.pizza+json", "{out}");
+    assert_eq!(h["user-agent"], "mine", "{out}");
     // HEAD: the answer's headers, no body, and the connection still fine for the next request.
     for _ in 0..2 {
         let out = env.run(
@@ -313,7 +365,8 @@ fn http_task_url_encodes_bodies_with_the_array_format() {
         b["headers"]["content-type"],
         "application/x-www-form-urlencoded"
     );
-    assert_eq!(b["body"], "ids%5B%5D=1&ids%5B%5D=2&name=x+y");
+    // Spaces as %20, as in AWS's own example.
+    assert_eq!(b["body"], "ids%5B%5D=1&ids%5B%5D=2&name=x%20y");
 }
 
 #[test]
@@ -395,10 +448,10 @@ fn http_task_follows_redirects_as_browsers_do() {
             task(
                 HTTP,
                 json!({"ApiEndpoint": s.url(&format!("/redirect/{code}")), "Method": "POST",
-                "Headers": {"authorization": "Bearer t"}, "RequestBody": {"n": 1}}),
+                "InvocationConfig": {"ConnectionArn": BASIC}, "RequestBody": {"n": 1}}),
             ),
             json!({}),
-            None,
+            Some(basic_connection()),
         );
         assert_eq!(out["status"], "SUCCEEDED", "{out}");
         assert_eq!(out["output"]["StatusCode"], 200, "{out}");
@@ -411,25 +464,28 @@ fn http_task_follows_redirects_as_browsers_do() {
         assert_eq!(b["query"], json!([["hop", code.to_string()]]));
         assert_eq!(b["body"], "", "{code}");
         assert!(b["headers"].get("content-type").is_none(), "{code}: {b}");
-        // Same host: the credentials go along.
-        assert_eq!(b["headers"]["authorization"], "Bearer t", "{code}");
+        // Same host: the credentials (of the connection, through InvocationConfig) go along.
+        assert_eq!(b["headers"]["authorization"], "Basic dTpw", "{code}");
     }
     // 307 and 308 repeat the request as it was.
     for code in [307, 308] {
         let b = post(code);
         assert_eq!(b["method"], "POST", "{code}: {b}");
         assert_eq!(b["body"], r#"{"n":1}"#, "{code}");
-        assert_eq!(b["headers"]["content-type"], "application/json");
+        assert_eq!(
+            b["headers"]["content-type"],
+            "application/json; charset=UTF-8"
+        );
     }
     // Another host: the credentials stay behind; the page that redirected is the Referer.
     let out = env.run(
         task(
             HTTP,
             json!({"ApiEndpoint": s.url(&format!("/away/{}", s.addr.port())), "Method": "GET",
-            "Headers": {"authorization": "Bearer t"}}),
+            "InvocationConfig": {"ConnectionArn": BASIC}}),
         ),
         json!({}),
-        None,
+        Some(basic_connection()),
     );
     let h = &out["output"]["ResponseBody"]["headers"];
     assert_eq!(out["output"]["StatusCode"], 200, "{out}");
@@ -876,4 +932,21 @@ fn a_string_payload_is_sent_as_the_bytes_it_holds() {
         bad["Error"], "Lambda.InvalidRequestContentException",
         "{bad}"
     );
+}
+
+#[test]
+fn http_task_refuses_binary_answers_as_aws_does() {
+    let s = Server::start();
+    let env = Env::new();
+    for kind in ["png", "octet", "bytes"] {
+        let out = env.run(
+            task(
+                HTTP,
+                json!({"ApiEndpoint": s.url(&format!("/binary/{kind}")), "Method": "GET"}),
+            ),
+            json!({}),
+            None,
+        );
+        assert_eq!(out["error"], "States.Runtime", "{kind}: {out}");
+    }
 }

@@ -90,14 +90,31 @@ impl HttpTask {
             }
         }
         let mut req = Outgoing::new(method, url);
+        let mut has_content_type = false;
+        let mut has_user_agent = false;
         if let Some(h) = p.get("Headers").and_then(|h| h.as_object()) {
             for (k, v) in h {
+                if let Some(why) = forbidden_header(k) {
+                    return Err(bad_parameters(format!(
+                        "The header '{k}' is not allowed in an HTTP Task's Headers ({why}): AWS fails the task with States.Runtime"
+                    )));
+                }
+                has_content_type |= k.eq_ignore_ascii_case("content-type");
+                has_user_agent |= k.eq_ignore_ascii_case("user-agent");
                 req.header(k, &scalar_text(v)).map_err(bad_parameters)?;
             }
         }
-        if let Some(arn) = p
-            .get("Authentication")
-            .and_then(|a| a.get("ConnectionArn"))
+        // What Step Functions itself sends with every request.
+        if !has_user_agent {
+            req.header("user-agent", USER_AGENT)
+                .map_err(bad_parameters)?;
+        }
+        req.header("range", "bytes=0-262144")
+            .map_err(bad_parameters)?;
+        // The connection: `InvocationConfig` (what AWS recommends) or `Authentication`.
+        if let Some(arn) = ["InvocationConfig", "Authentication"]
+            .iter()
+            .find_map(|f| p.get(*f).and_then(|a| a.get("ConnectionArn")))
             .and_then(|c| c.as_str())
         {
             // A connection the resources file does not configure sends no credentials: local
@@ -118,15 +135,19 @@ impl HttpTask {
                     .and_then(|o| o.get("ArrayFormat"))
                     .and_then(|f| f.as_str())
                     .unwrap_or("INDICES");
-                req.header("content-type", "application/x-www-form-urlencoded")
-                    .map_err(bad_parameters)?;
+                if !has_content_type {
+                    req.header("content-type", "application/x-www-form-urlencoded")
+                        .map_err(bad_parameters)?;
+                }
                 req.body = Some(form_encode(body, format).into());
             } else {
                 match body {
                     Value::String(s) => req.body = Some(s.clone().into()),
                     other => {
-                        req.header("content-type", "application/json")
-                            .map_err(bad_parameters)?;
+                        if !has_content_type {
+                            req.header("content-type", "application/json; charset=UTF-8")
+                                .map_err(bad_parameters)?;
+                        }
                         req.body = Some(other.to_string().into());
                     }
                 }
@@ -145,9 +166,21 @@ impl HttpTask {
             }
         }
         let bytes = reply.body;
+        if let Some(t) = reply
+            .headers
+            .get("content-type")
+            .and_then(|t| t.to_str().ok())
+            .filter(|t| unsupported_content_type(t))
+        {
+            return Err(bad_parameters(format!(
+                "The HTTP Task does not support responses of content type '{t}' (binary data)"
+            )));
+        }
         let body = match serde_json::from_slice::<Value>(&bytes) {
             Ok(v) if !bytes.is_empty() => v,
-            _ => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+            _ => Value::String(String::from_utf8(bytes.to_vec()).map_err(|_| {
+                bad_parameters("The HTTP Task's response can not be read as a valid string")
+            })?),
         };
         // Built field by field: `json!` would serialize the headers and the body over again.
         let mut result = Map::with_capacity(4);
@@ -239,6 +272,68 @@ impl HttpTask {
     }
 }
 
+/// `User-Agent` as Step Functions sends it.
+const USER_AGENT: &str = "Amazon|StepFunctions|HttpInvoke|us-east-1";
+
+/// Why AWS refuses a header in an HTTP Task's `Headers`, if it does.
+fn forbidden_header(name: &str) -> Option<&'static str> {
+    const FORBIDDEN: &[&str] = &[
+        "a-im",
+        "accept-charset",
+        "accept-datetime",
+        "accept-encoding",
+        "authorization",
+        "cache-control",
+        "connection",
+        "content-encoding",
+        "content-md5",
+        "date",
+        "expect",
+        "forwarded",
+        "from",
+        "host",
+        "http2-settings",
+        "if-match",
+        "if-modified-since",
+        "if-none-match",
+        "if-range",
+        "if-unmodified-since",
+        "max-forwards",
+        "origin",
+        "pragma",
+        "proxy-authorization",
+        "referer",
+        "server",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+        "warning",
+    ];
+    let lower = name.to_ascii_lowercase();
+    if FORBIDDEN.contains(&lower.as_str()) {
+        return Some(if lower == "authorization" {
+            "credentials go in a connection: Authentication or InvocationConfig"
+        } else {
+            "Step Functions sets or forbids it"
+        });
+    }
+    ["x-forwarded-", "x-amz-", "x-amzn-"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        .then_some("AWS reserves it")
+}
+
+/// Responses AWS's HTTP Task refuses: binary content types.
+fn unsupported_content_type(t: &str) -> bool {
+    let t = t.trim().to_ascii_lowercase();
+    t.starts_with("application/octet-stream")
+        || ["image/", "video/", "audio/"]
+            .iter()
+            .any(|p| t.starts_with(p))
+}
+
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -254,7 +349,6 @@ fn urlencode(s: &str) -> String {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)
             }
-            b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -321,14 +415,21 @@ mod tests {
         let body = json!({"a": [1, 2], "b": {"c": "x y"}});
         assert_eq!(
             form_encode(&body, "INDICES"),
-            "a%5B0%5D=1&a%5B1%5D=2&b%5Bc%5D=x+y"
+            "a%5B0%5D=1&a%5B1%5D=2&b%5Bc%5D=x%20y"
         );
         assert_eq!(
             form_encode(&body, "BRACKETS"),
-            "a%5B%5D=1&a%5B%5D=2&b%5Bc%5D=x+y"
+            "a%5B%5D=1&a%5B%5D=2&b%5Bc%5D=x%20y"
         );
-        assert_eq!(form_encode(&body, "REPEAT"), "a=1&a=2&b%5Bc%5D=x+y");
-        assert_eq!(form_encode(&body, "COMMAS"), "a=1%2C2&b%5Bc%5D=x+y");
+        assert_eq!(form_encode(&body, "REPEAT"), "a=1&a=2&b%5Bc%5D=x%20y");
+        assert_eq!(form_encode(&body, "COMMAS"), "a=1%2C2&b%5Bc%5D=x%20y");
+        // The region in the User-Agent is asl's.
+        assert!(USER_AGENT.ends_with(crate::exec::REGION));
+        // AWS's own example: spaces as %20.
+        assert_eq!(
+            form_encode(&json!({"description": "Monthly subscription"}), "INDICES"),
+            "description=Monthly%20subscription"
+        );
     }
 
     /// A server that takes the connection and never answers: after the socket time-out (60 s
