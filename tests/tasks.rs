@@ -134,6 +134,25 @@ async fn lambda(UrlPath(name): UrlPath<String>, Json(event): Json<Value>) -> imp
         )
             .into_response();
     }
+    if name == "node" {
+        // A Node.js runtime's error payload, spaced as the runtime wrote it.
+        return (
+            [("x-amz-function-error", "Unhandled")],
+            r#"{"errorType": "TypeError", "errorMessage": "x is undefined", "trace": ["at handler"]}"#,
+        )
+            .into_response();
+    }
+    if name == "throttled" {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("x-amzn-errortype", "TooManyRequestsException:http://internal.amazon.com/"),
+                ("x-amzn-requestid", "req-429"),
+            ],
+            Json(json!({"Reason": "ConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."})),
+        )
+            .into_response();
+    }
     Json(json!({"function": name, "event": event})).into_response()
 }
 
@@ -703,7 +722,9 @@ fn lambda_invoke_api_endpoints() {
     let env = Env::new();
     let resources = json!({"functions": {
         "remote": {"endpoint": s.url("")},
-        "failing": {"endpoint": s.url("")}
+        "failing": {"endpoint": s.url("")},
+        "node": {"endpoint": s.url("")},
+        "throttled": {"endpoint": s.url("")}
     }});
     let out = env.run(
         task("arn:aws:states:::lambda:invoke", json!({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:remote", "Payload": {"x": 1}})),
@@ -720,9 +741,59 @@ fn lambda_invoke_api_endpoints() {
             json!({"FunctionName": "failing", "Payload": {}}),
         ),
         json!({}),
-        Some(resources),
+        Some(resources.clone()),
     );
     assert_eq!(out["output"]["Error"], "ValueError");
+    let call = |name: &str| {
+        env.run(
+            task(
+                "arn:aws:states:::lambda:invoke",
+                json!({"FunctionName": name, "Payload": {}}),
+            ),
+            json!({}),
+            Some(resources.clone()),
+        )["output"]
+            .clone()
+    };
+    // A runtime's own error payload is the cause, as it came (compact for lambda:invoke).
+    let node = call("node");
+    assert_eq!(node["Error"], "TypeError");
+    assert_eq!(
+        node["Cause"],
+        r#"{"errorType":"TypeError","errorMessage":"x is undefined","trace":["at handler"]}"#
+    );
+    // The Invoke API's own errors are Lambda.<its error code>, with the SDK's message, so
+    // that a Retry on Lambda.TooManyRequestsException fires.
+    let throttled = call("throttled");
+    assert_eq!(throttled["Error"], "Lambda.TooManyRequestsException");
+    assert_eq!(
+        throttled["Cause"],
+        "Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; Request ID: req-429; Proxy: null)"
+    );
+    // An endpoint that answers 404 without an error type: the function is not found.
+    let nowhere = env.run(
+        task(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "nowhere", "Payload": {}}),
+        ),
+        json!({}),
+        Some(json!({"functions": {"nowhere": {"endpoint": s.url("/no/such/prefix")}}})),
+    )["output"]
+        .clone();
+    assert_eq!(
+        nowhere["Error"], "Lambda.ResourceNotFoundException",
+        "{nowhere}"
+    );
+    // The legacy form passes the payload on exactly as the runtime wrote it.
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:node",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}}});
+    let out = env.run(def, json!({}), Some(resources));
+    assert_eq!(
+        out["output"]["Cause"],
+        r#"{"errorType": "TypeError", "errorMessage": "x is undefined", "trace": ["at handler"]}"#
+    );
 }
 
 #[test]
@@ -949,4 +1020,49 @@ fn http_task_refuses_binary_answers_as_aws_does() {
         );
         assert_eq!(out["error"], "States.Runtime", "{kind}: {out}");
     }
+}
+
+#[test]
+fn invocation_types_event_and_dry_run_answer_as_lambda_does() {
+    let env = Env::new();
+    let marker = env.dir.path().join("ran");
+    let touch = script(
+        &env,
+        "touch.py",
+        &format!(
+            "open({:?}, 'a').write('x')\nprint('{{}}')\n",
+            marker.display().to_string()
+        ),
+    );
+    let resources = json!({"functions": {"touch": {"command": ["python3", touch]}}});
+    let invoke = |kind: &str, name: &str| {
+        env.run(
+            task(
+                "arn:aws:states:::lambda:invoke",
+                json!({"FunctionName": name, "InvocationType": kind, "Payload": {}}),
+            ),
+            json!({}),
+            Some(resources.clone()),
+        )["output"]
+            .clone()
+    };
+    let ran = || std::fs::read_to_string(&marker).unwrap_or_default().len();
+    // DryRun: 204, nothing run; an unknown function is still an error.
+    let out = invoke("DryRun", "touch");
+    assert_eq!(out["StatusCode"], 204, "{out}");
+    assert_eq!(out["Payload"], "");
+    assert_eq!(ran(), 0);
+    assert_eq!(
+        invoke("DryRun", "nobody")["Error"],
+        "Lambda.ResourceNotFoundException"
+    );
+    // Event: 202 and no payload; the function ran.
+    let out = invoke("Event", "touch");
+    assert_eq!(out["StatusCode"], 202, "{out}");
+    assert_eq!(out["Payload"], "");
+    assert_eq!(ran(), 1);
+    assert_eq!(
+        invoke("Sometimes", "touch")["Error"],
+        "Lambda.InvalidParameterValueException"
+    );
 }

@@ -18,6 +18,9 @@ pub struct FunctionError {
     pub error_type: String,
     pub error_message: String,
     pub stack_trace: Vec<String>,
+    /// The error payload exactly as a Lambda runtime returned it (an endpoint's answer), when
+    /// there is one: AWS passes it on as the cause.
+    pub reported: Option<String>,
 }
 
 impl FunctionError {
@@ -26,11 +29,25 @@ impl FunctionError {
             error_type: error_type.into(),
             error_message: error_message.into(),
             stack_trace: Vec::new(),
+            reported: None,
         }
     }
 
     /// The workflow error: the `errorType` as its name, Lambda's error object as its cause.
-    pub fn into_failure(self, request_id: &str) -> Failure {
+    /// A runtime's own payload is the cause as it came (`legacy`: a function ARN as the
+    /// Resource) or as compact JSON (`lambda:invoke`), as AWS records them; asl's own
+    /// runtimes (commands, built-ins) report what AWS's Python runtime does.
+    pub fn into_failure(self, request_id: &str, legacy: bool) -> Failure {
+        if let Some(raw) = self.reported {
+            let cause = if legacy {
+                raw
+            } else {
+                serde_json::from_str::<Value>(&raw)
+                    .map(|v| v.to_string())
+                    .unwrap_or(raw)
+            };
+            return Failure::from_task(self.error_type, cause);
+        }
         let mut cause = json!({
             "errorMessage": self.error_message,
             "errorType": self.error_type,
@@ -46,6 +63,7 @@ impl FunctionError {
     fn from_value(v: &Value) -> Option<FunctionError> {
         let t = v.get("errorType").and_then(|t| t.as_str())?;
         Some(FunctionError {
+            reported: None,
             error_type: t.to_string(),
             error_message: v
                 .get("errorMessage")
@@ -83,7 +101,9 @@ pub async fn invoke(f: &Function, payload: &Value, request_id: &str, http: &Http
             env,
             timeout_seconds,
         } => run_command(argv, env, *timeout_seconds, payload, request_id).await,
-        Function::Endpoint { url, name } => call_endpoint(url, name, payload, http).await,
+        Function::Endpoint { url, name } => {
+            call_endpoint(url, name, payload, request_id, http).await
+        }
     }
 }
 
@@ -202,7 +222,13 @@ fn shorten(s: &str) -> String {
     }
 }
 
-async fn call_endpoint(url: &str, name: &str, payload: &Value, http: &HttpTask) -> Outcome {
+async fn call_endpoint(
+    url: &str,
+    name: &str,
+    payload: &Value,
+    request_id: &str,
+    http: &HttpTask,
+) -> Outcome {
     let target = format!("{url}/2015-03-31/functions/{name}/invocations");
     let unreachable = |e: &dyn std::fmt::Display| {
         Outcome::Service(Failure::from_task(
@@ -224,26 +250,48 @@ async fn call_endpoint(url: &str, name: &str, payload: &Value, http: &HttpTask) 
     };
     let status = resp.status;
     let function_error = resp.headers.get("x-amz-function-error").is_some();
+    let header = |n: &str| resp.headers.get(n).and_then(|v| v.to_str().ok());
+    let service_request_id = header("x-amzn-requestid").unwrap_or(request_id).to_string();
+    // Lambda's own error code, as its API gives it (`TooManyRequestsException:...`).
+    let error_code = header("x-amzn-errortype")
+        .map(|t| t.split(':').next().unwrap_or(t).trim().to_string())
+        .filter(|t| !t.is_empty());
     let bytes = resp.body;
     let body: Value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    if status.as_u16() == 404 {
-        return Outcome::Service(Failure::from_task(
-            "Lambda.ResourceNotFoundException",
-            format!("Function not found: {name} (at {url})"),
-        ));
-    }
     if !status.is_success() {
+        // A failure of the Invoke API itself: `Lambda.<code>`, with the SDK's message.
+        let code = error_code.unwrap_or_else(|| {
+            match status.as_u16() {
+                404 => "ResourceNotFoundException",
+                429 => "TooManyRequestsException",
+                413 => "RequestTooLargeException",
+                400 => "InvalidRequestContentException",
+                _ => "ServiceException",
+            }
+            .to_string()
+        });
+        let message = ["message", "Message", "errorMessage"]
+            .iter()
+            .find_map(|k| body.get(*k).and_then(|m| m.as_str()).map(String::from))
+            .unwrap_or_else(|| match &body {
+                Value::String(s) if !s.is_empty() => s.clone(),
+                _ if code == "ResourceNotFoundException" => format!("Function not found: {name}"),
+                _ => format!("{target} answered {status}"),
+            });
         return Outcome::Service(Failure::from_task(
-            "Lambda.ServiceException",
-            format!("{target} answered {status}: {body}"),
+            format!("Lambda.{code}"),
+            format!(
+                "{message} (Service: AWSLambda; Status Code: {}; Error Code: {code}; Request ID: {service_request_id}; Proxy: null)",
+                status.as_u16()
+            ),
         ));
     }
     if function_error {
-        return Outcome::FunctionError(
-            FunctionError::from_value(&body)
-                .unwrap_or_else(|| FunctionError::new("Lambda.Unknown", body.to_string())),
-        );
+        let mut e = FunctionError::from_value(&body)
+            .unwrap_or_else(|| FunctionError::new("Lambda.Unknown", body.to_string()));
+        e.reported = Some(String::from_utf8_lossy(&bytes).into_owned());
+        return Outcome::FunctionError(e);
     }
     Outcome::Ok(body)
 }

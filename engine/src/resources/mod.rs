@@ -118,12 +118,41 @@ impl Resources {
                     )
                 })?;
             let payload = invoke_event(call.parameters.get("Payload"))?;
-            let (payload, request_id) = self.call_function(name, &payload).await?;
+            match call.parameters.get("InvocationType").and_then(|t| t.as_str()) {
+                None | Some("RequestResponse") => {}
+                // Lambda queues the event and answers 202 with no payload; asl runs the
+                // function before answering (its result and errors are dropped, as Lambda's
+                // caller never sees them).
+                Some("Event") => {
+                    let request_id = match self.call_function(name, &payload, false).await {
+                        Ok((_, id)) => id,
+                        Err(_) => new_request_id(),
+                    };
+                    return Ok(lambda_status_only(202, &request_id));
+                }
+                // Lambda checks the call and answers 204 without running the function.
+                Some("DryRun") => {
+                    let request_id = new_request_id();
+                    if self.config.function(name).is_none() {
+                        return Err(function_not_found(name, &request_id));
+                    }
+                    return Ok(lambda_status_only(204, &request_id));
+                }
+                Some(other) => {
+                    return Err(Failure::from_task(
+                        "Lambda.InvalidParameterValueException",
+                        format!(
+                            "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun] (Service: AWSLambda; Status Code: 400; Error Code: InvalidParameterValueException; Proxy: null)"
+                        ),
+                    ))
+                }
+            }
+            let (payload, request_id) = self.call_function(name, &payload, false).await?;
             return Ok(lambda_invoke_result(payload, &request_id));
         }
         if is_legacy_lambda(resource) {
             return self
-                .call_function(resource, call.parameters)
+                .call_function(resource, call.parameters, true)
                 .await
                 .map(|(p, _)| p);
         }
@@ -136,28 +165,20 @@ impl Resources {
         ))
     }
 
-    async fn call_function(&self, name: &str, payload: &Value) -> Result<(Value, String), Failure> {
+    /// `legacy`: the function's ARN is the task's Resource (not `lambda:invoke`).
+    async fn call_function(
+        &self,
+        name: &str,
+        payload: &Value,
+        legacy: bool,
+    ) -> Result<(Value, String), Failure> {
         let request_id = new_request_id();
         let Some(f) = self.config.function(name) else {
-            let arn = if name.starts_with("arn:") {
-                name.to_string()
-            } else {
-                format!(
-                    "arn:aws:lambda:{}:{}:function:{name}",
-                    crate::exec::REGION,
-                    crate::exec::ACCOUNT
-                )
-            };
-            return Err(Failure::from_task(
-                "Lambda.ResourceNotFoundException",
-                format!(
-                    "Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {request_id}): add it to the resources file (functions)"
-                ),
-            ));
+            return Err(function_not_found(name, &request_id));
         };
         match functions::invoke(f, payload, &request_id, &self.http).await {
             Outcome::Ok(v) => Ok((v, request_id)),
-            Outcome::FunctionError(e) => Err(e.into_failure(&request_id)),
+            Outcome::FunctionError(e) => Err(e.into_failure(&request_id, legacy)),
             Outcome::Service(f) => Err(f),
         }
     }
@@ -179,6 +200,40 @@ fn invoke_event(payload: Option<&Value>) -> Result<Value, Failure> {
         }),
         Some(v) => Ok(v.clone()),
     }
+}
+
+/// Lambda's answer for a function that does not exist.
+fn function_not_found(name: &str, request_id: &str) -> Failure {
+    let arn = if name.starts_with("arn:") {
+        name.to_string()
+    } else {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            crate::exec::REGION,
+            crate::exec::ACCOUNT
+        )
+    };
+    Failure::from_task(
+        "Lambda.ResourceNotFoundException",
+        format!(
+            "Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: {request_id}; Proxy: null)"
+        ),
+    )
+}
+
+/// What `lambda:invoke` returns for an `Event` (202) or `DryRun` (204) invocation: the status,
+/// an empty payload, no executed version.
+fn lambda_status_only(status: u16, request_id: &str) -> Value {
+    json!({
+        "Payload": "",
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {"x-amzn-RequestId": [request_id]},
+            "HttpHeaders": {"x-amzn-RequestId": request_id},
+            "HttpStatusCode": status,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": status,
+    })
 }
 
 /// What `arn:aws:states:::lambda:invoke` returns: the Invoke response around the payload.
