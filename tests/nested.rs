@@ -476,7 +476,7 @@ fn a_child_runs_its_own_test_case_not_its_parents() {
                 "Parameters": {"StateMachineArn": child_arn, "Input": {}},
                 "ResultSelector": {"from.$": "$.Output.from"}, "ResultPath": "$.k", "End": true}}})
     };
-    let run = |name: &str, child_arn: &str| {
+    let run_with = |name: &str, child_arn: &str, mocks: &std::path::Path| {
         let wf = env.file(&format!("{name}.asl.json"), &parent(child_arn).to_string());
         json_of(&env.asl(&[
             "run",
@@ -492,6 +492,7 @@ fn a_child_runs_its_own_test_case_not_its_parents() {
             "--json",
         ]))
     };
+    let run = |name: &str, child_arn: &str| run_with(name, child_arn, &mocks);
     let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:Caller";
     let out = run("m1", arn);
     assert_eq!(out["status"], "SUCCEEDED", "{out}");
@@ -505,6 +506,22 @@ fn a_child_runs_its_own_test_case_not_its_parents() {
     let out = run("m3", &format!("{arn}#Nope"));
     assert_eq!(out["status"], "FAILED", "{out}");
     assert!(out["cause"].as_str().unwrap().contains("Nope"), "{out}");
+    // When the child's state machine has a test case named as the parent's, the child runs
+    // it: its states mocked under its own name, without editing the parent's definition.
+    let same_name = env.file(
+        "mocks2.json",
+        &json!({"StateMachines": {
+                "Parent": {"TestCases": {"T": {"Call": "Mocked"}}},
+                "Caller": {"TestCases": {"T": {"Call": "ChildMocked"}}}},
+            "MockedResponses": {
+                "Mocked": {"0": {"Return": {"Payload": {"from": "parent-mock"}}}},
+                "ChildMocked": {"0": {"Return": {"Payload": {"from": "child-mock-T"}}}}}})
+        .to_string(),
+    );
+    let out = run_with("m4", arn, &same_name);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["p"]["from"], "parent-mock");
+    assert_eq!(out["output"]["k"]["from"], "child-mock-T");
 }
 
 #[test]

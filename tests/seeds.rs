@@ -73,7 +73,10 @@ fn the_momento_pizza_generator_runs_unchanged() {
     let mocks = dir.path().join("mocks.json");
     std::fs::write(
         &mocks,
-        json!({"StateMachines": {"generator": {"TestCases": {"Local": {"Delete Order": "Deleted"}}}},
+        // The child's state is mocked under the child's state machine, in the test case of
+        // the same name as the parent's.
+        json!({"StateMachines": {"generator": {"TestCases": {"Local": {}}},
+                                 "OrderWorkflow": {"TestCases": {"Local": {"Delete Order": "Deleted"}}}},
                "MockedResponses": {"Deleted": {"0": {"Return": {"SdkHttpMetadata": {"HttpStatusCode": 200}}}}}})
         .to_string(),
     )

@@ -41,6 +41,8 @@ impl Response {
 /// The mocks of one test case: per state, its numbered responses.
 #[derive(Debug, Default)]
 pub struct MockSet {
+    /// The name of the test case the mocks come from.
+    pub case: String,
     states: HashMap<String, Vec<(u32, u32, Response)>>,
     counters: Mutex<HashMap<String, u32>>,
 }
@@ -75,14 +77,20 @@ impl MockSet {
             .ok_or_else(|| {
                 invalid("the state machine in the mock config has no \"TestCases\"".into())
             })?;
-        let case = match test_case {
-            Some(name) => cases.get(name).ok_or_else(|| {
-                invalid(format!(
-                    "no test case named {name:?} (there are: {})",
-                    cases.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-            })?,
-            None if cases.len() == 1 => cases.values().next().expect("one"),
+        let (case_name, case) = match test_case {
+            Some(name) => (
+                name.to_string(),
+                cases.get(name).ok_or_else(|| {
+                    invalid(format!(
+                        "no test case named {name:?} (there are: {})",
+                        cases.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ))
+                })?,
+            ),
+            None if cases.len() == 1 => {
+                let (k, v) = cases.iter().next().expect("one");
+                (k.clone(), v)
+            }
             None => {
                 return Err(invalid(format!(
                     "the mock config has {} test cases: choose one with --test-case ({})",
@@ -126,6 +134,7 @@ impl MockSet {
             states.insert(state.clone(), list);
         }
         Ok(MockSet {
+            case: case_name,
             states,
             counters: Mutex::new(HashMap::new()),
         })

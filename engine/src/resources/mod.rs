@@ -52,12 +52,22 @@ impl Resources {
     }
 
     /// What a nested execution of the state machine `machine` runs with: the same functions,
-    /// HTTP client and buckets, and mocks only from its own test case — `test_case`, the
-    /// `#Case` suffix of the `StateMachineArn` that starts it, as Step Functions Local picks a
-    /// test case per StartExecution. Without one the child runs unmocked: the parent's mocks
-    /// are for the parent's states.
+    /// HTTP client and buckets, and mocks only from a test case of its own state machine in
+    /// the mock config — `test_case`, the `#Case` suffix of the `StateMachineArn` that starts
+    /// it (as Step Functions Local picks a test case per StartExecution), else the parent's
+    /// test case name when the child's state machine has one of that name. Otherwise the child
+    /// runs unmocked: the parent's mocks are for the parent's states.
     pub fn for_child(&self, machine: &str, test_case: Option<&str>) -> Result<Resources, String> {
-        let mocks = match test_case {
+        let inherited = self.mocks.as_ref().map(|m| m.case.as_str()).filter(|case| {
+            self.mock_config
+                .as_ref()
+                .and_then(|c| c.get("StateMachines"))
+                .and_then(|m| m.get(machine))
+                .and_then(|m| m.get("TestCases"))
+                .and_then(|t| t.get(*case))
+                .is_some()
+        });
+        let mocks = match test_case.or(inherited) {
             None => None,
             Some(case) => {
                 let Some(cfg) = &self.mock_config else {
