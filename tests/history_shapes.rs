@@ -14,6 +14,24 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn history(test_case: &str) -> Vec<Value> {
+    let mocks = data("every-state.mocks.json");
+    history_of_run(
+        &data("every-state.asl.json"),
+        "snap",
+        &[
+            "--mock-config",
+            mocks.to_str().unwrap(),
+            "--test-case",
+            test_case,
+            "--wait-scale",
+            "0",
+        ],
+    )
+}
+
+/// Runs `asl run WF --name NAME ARGS...` in a database of its own and gives the events of
+/// the execution's history, all in one page.
+fn history_of_run(wf: &Path, name: &str, args: &[&str]) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("asl.db");
     let asl = |args: &[&str]| {
@@ -23,22 +41,11 @@ fn history(test_case: &str) -> Vec<Value> {
             .output()
             .unwrap()
     };
-    let wf = data("every-state.asl.json");
-    let mocks = data("every-state.mocks.json");
-    let run = asl(&[
-        "run",
-        wf.to_str().unwrap(),
-        "--name",
-        "snap",
-        "--mock-config",
-        mocks.to_str().unwrap(),
-        "--test-case",
-        test_case,
-        "--wait-scale",
-        "0",
-    ]);
+    let mut run_args = vec!["run", wf.to_str().unwrap(), "--name", name];
+    run_args.extend_from_slice(args);
+    let run = asl(&run_args);
     assert!(run.status.code().is_some(), "{run:?}");
-    let o = asl(&["history", "snap", "--json"]);
+    let o = asl(&["history", name, "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["nextToken"], Value::Null);
@@ -208,31 +215,10 @@ fn every_state_type_failing_into_catch() {
 /// The history of `def` run on `input`, every wait and time-out a hundredth as long.
 fn history_of(def: Value, input: Value) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("asl.db");
     let wf = dir.path().join("wf.asl.json");
     std::fs::write(&wf, def.to_string()).unwrap();
-    let asl = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_asl"))
-            .env("ASL_DB", &db)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let run = asl(&[
-        "run",
-        wf.to_str().unwrap(),
-        "--name",
-        "cut",
-        "--input",
-        &input.to_string(),
-        "--wait-scale",
-        "0.01",
-    ]);
-    assert!(run.status.code().is_some(), "{run:?}");
-    let o = asl(&["history", "cut", "--json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    v["events"].as_array().unwrap().clone()
+    let input = input.to_string();
+    history_of_run(&wf, "cut", &["--input", &input, "--wait-scale", "0.01"])
 }
 
 /// `(type, previousEventId, details)` from the event `from` on.
