@@ -243,6 +243,45 @@ fn stopping_the_parent_stops_its_children() {
     assert_eq!(env.describe(&sleeper)["status"], "ABORTED");
 }
 
+#[test]
+fn stopping_a_killed_parent_ends_its_children_too() {
+    let env = Env::new();
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "Sleeper"}, "End": true}}});
+    let wf = env.file("parent.asl.json", &def.to_string());
+    let child = env
+        .cmd(&["run", wf.to_str().unwrap(), "--name", "gone", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let sleeper = env.wait_for("the child to start", || {
+        let list = json_of(&env.asl(&["executions", "--state-machine", "Sleeper", "--json"]));
+        list["executions"].as_array()?.first()?["executionArn"]
+            .as_str()
+            .map(String::from)
+    });
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    assert_eq!(env.describe(&sleeper)["status"], "RUNNING");
+    // Stopped without an error or a cause: none is recorded (StopExecution's {}), and the
+    // child that died with the process ends with its parent.
+    let o = env.asl(&["stop", "gone"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let d = env.describe("gone");
+    assert_eq!(d["status"], "ABORTED");
+    assert!(d.get("error").is_none() && d.get("cause").is_none(), "{d}");
+    let h = json_of(&env.asl(&["history", "gone", "--json", "--type", "ExecutionAborted"]));
+    assert_eq!(h["events"][0]["executionAbortedEventDetails"], json!({}));
+    assert_eq!(env.describe(&sleeper)["status"], "ABORTED");
+}
+
 fn callback_def(heartbeat: Option<u64>) -> Value {
     let mut task = json!({"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
         "Parameters": {"QueueUrl": "https://sqs.example/q", "MessageBody": {"token.$": "$$.Task.Token"}},

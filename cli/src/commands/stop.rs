@@ -11,13 +11,23 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
     if r.status != "RUNNING" {
         bail!("{} is not running (it is {})", r.arn, r.status);
     }
-    let error = a.error.as_deref().unwrap_or("");
-    let cause = a.cause.as_deref().unwrap_or("");
     if !r.owner_pid.is_some_and(process_alive) {
-        store.abort_orphan(&r.arn, error, cause)?;
+        // Its process is gone, and so are the children it ran: they end with it.
+        for e in store.family(&r.arn)? {
+            if e.status == "RUNNING" && !e.owner_pid.is_some_and(process_alive) {
+                let own = e.arn == r.arn;
+                store.abort_orphan(
+                    &e.arn,
+                    a.error.as_deref().filter(|_| own),
+                    a.cause.as_deref().filter(|_| own),
+                )?;
+            }
+        }
         outln!("ABORTED  {}", r.arn);
         return Ok(0);
     }
+    let error = a.error.as_deref().unwrap_or("");
+    let cause = a.cause.as_deref().unwrap_or("");
     store.request_stop(&r.arn, error, cause)?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {

@@ -705,7 +705,8 @@ impl Store {
     }
 
     /// Ends a RUNNING execution that no process runs any more.
-    pub fn abort_orphan(&self, arn: &str, error: &str, cause: &str) -> Result<()> {
+    /// `error` and `cause`, when given, go in the event and the record (as StopExecution's).
+    pub fn abort_orphan(&self, arn: &str, error: Option<&str>, cause: Option<&str>) -> Result<()> {
         let (_, last) = self.replay_state(arn)?;
         let now = Utc::now();
         let mut line = Vec::new();
@@ -717,7 +718,16 @@ impl Store {
                 kind: EventKind::with_details(
                     "ExecutionAborted",
                     "executionAbortedEventDetails",
-                    json!({"error": error, "cause": cause}),
+                    {
+                        let mut d = serde_json::Map::new();
+                        if let Some(e) = error {
+                            d.insert("error".into(), json!(e));
+                        }
+                        if let Some(c) = cause {
+                            d.insert("cause".into(), json!(c));
+                        }
+                        Value::Object(d)
+                    },
                 ),
             },
             None,
