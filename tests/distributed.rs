@@ -597,3 +597,218 @@ fn definitions_are_checked() {
         assert!(text.contains(needle), "{needle} not in {text}");
     }
 }
+
+/// A task that fails an item with `fail` until its execution is redriven
+/// (`$$.Execution.RedriveCount`), and passes the others on; its function is `flaky` of
+/// `flaky_resources`.
+fn fails_until_redriven() -> Value {
+    json!({"StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "flaky",
+                           "Payload": {"item.$": "$", "redrives.$": "$$.Execution.RedriveCount"}},
+            "OutputPath": "$.Payload", "End": true}}})
+}
+
+/// A resources file (written in `env`) with the function `flaky`.
+fn flaky_resources(env: &Env) -> String {
+    let script = env.dir.path().join("flaky.py");
+    std::fs::write(
+        &script,
+        "import json,sys\ne=json.load(sys.stdin)\n\
+         if 'fail' in e['item'] and e['redrives'] == 0:\n    \
+         print(json.dumps({'errorType': 'Item.Bad', 'errorMessage': 'flagged'}))\n    \
+         sys.exit(1)\nprint(json.dumps(e['item']))\n",
+    )
+    .unwrap();
+    let res = env.dir.path().join("resources.json");
+    std::fs::write(
+        &res,
+        json!({"functions": {"flaky": {"command": ["python3", script]}}}).to_string(),
+    )
+    .unwrap();
+    res.display().to_string()
+}
+
+/// The children of a Map Run, by name: (status, redriveCount).
+fn children_of(env: &Env, parent: &str) -> std::collections::BTreeMap<String, (String, u64)> {
+    let list = env.json(&["executions", "--json"]);
+    list["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["executionArn"] != parent)
+        .map(|e| {
+            let arn = e["executionArn"].as_str().unwrap();
+            let d = env.json(&["describe", arn, "--json"]);
+            assert_eq!(d["parentExecutionArn"], parent);
+            (
+                arn.to_string(),
+                (
+                    d["status"].as_str().unwrap().to_string(),
+                    d["redriveCount"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn redriving_the_parent_redrives_its_map_run() {
+    // As AWS does: the same Map Run goes on (MapRunRedriven), children that succeeded stand,
+    // and only the one that failed runs again, redriven (its RedriveCount 1).
+    let env = Env::new();
+    let def = map(
+        json!({"ItemsPath": "$.items", "MaxConcurrency": 1}),
+        fails_until_redriven(),
+        false,
+    );
+    let items = json!({"items": [{"a": 1}, {"fail": 1}, {"a": 2}]});
+    let res = flaky_resources(&env);
+    let out = env.run(&def, &items, &["--resources", &res]);
+    assert_eq!(out["status"], "FAILED", "{out}");
+    let parent = out["executionArn"].as_str().unwrap();
+    // One at a time: item 1 succeeded, item 2 failed, item 3 never started.
+    let before = children_of(&env, parent);
+    assert_eq!(before.len(), 2, "{before:?}");
+    // A child of the Map Run is redriven with it, not on its own.
+    let failed_child = before
+        .iter()
+        .find(|(_, (s, _))| s == "FAILED")
+        .map(|(a, _)| a.clone())
+        .unwrap();
+    let d = env.json(&["describe", &failed_child, "--json"]);
+    assert_eq!(d["redriveStatus"], "REDRIVABLE_BY_MAP_RUN");
+    let o = env.asl(&["redrive", &failed_child]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("redrive its parent"));
+
+    let o = env.asl(&["redrive", parent, "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    assert_eq!(v["output"], json!([{"a": 1}, {"fail": 1}, {"a": 2}]));
+    // The same two children (item 1's not run again), and item 3's new one.
+    let after = children_of(&env, parent);
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(before.keys().all(|k| after.contains_key(k)), "{after:?}");
+    for (arn, (status, redrives)) in &after {
+        assert_eq!(status, "SUCCEEDED", "{arn}");
+        let expected = u64::from(*arn == failed_child);
+        assert_eq!(*redrives, expected, "{arn}");
+    }
+    let h = env.json(&["history", parent, "--json"]);
+    let events = h["events"].as_array().unwrap();
+    let started = events
+        .iter()
+        .find(|e| e["type"] == "MapRunStarted")
+        .unwrap();
+    let redriven = events
+        .iter()
+        .find(|e| e["type"] == "MapRunRedriven")
+        .unwrap();
+    assert_eq!(
+        redriven["mapRunRedrivenEventDetails"],
+        json!({"mapRunArn": started["mapRunStartedEventDetails"]["mapRunArn"], "redriveCount": 1})
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["type"] == "MapRunStarted")
+            .count(),
+        1
+    );
+    let d = env.json(&["describe", parent, "--json"]);
+    assert_eq!(d["mapRuns"].as_array().unwrap().len(), 1, "{d}");
+    assert_eq!(d["mapRuns"][0]["status"], "SUCCEEDED");
+    assert_eq!(d["mapRuns"][0]["redriveCount"], 1);
+}
+
+#[test]
+fn resuming_a_killed_parent_goes_on_with_its_map_run() {
+    // Killed while its Map Run is half done: resumed, the children that finished stand (not
+    // run again), the one in flight goes on from its history, the rest start.
+    let env = Env::new();
+    let def = map(
+        json!({"ItemsPath": "$.items", "MaxConcurrency": 1}),
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+            "P": {"Type": "Pass", "End": true}}}),
+        false,
+    );
+    let wf = env.dir.path().join("slow.asl.json");
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", env.dir.path().join("asl.db"))
+        .args([
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "k1",
+            "--input",
+            r#"{"items": [1, 2, 3, 4]}"#,
+            "--wait-scale",
+            "0.2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let parent = "arn:aws:states:us-east-1:123456789012:execution:slow:k1";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let done_before = loop {
+        let list = env.json(&["executions", "--status", "SUCCEEDED", "--json"]);
+        let done: Vec<String> = list["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["executionArn"].as_str().unwrap().to_string())
+            .collect();
+        if done.len() >= 2 {
+            break done;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the children did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert_eq!(
+        env.json(&["describe", parent, "--json"])["status"],
+        "RUNNING"
+    );
+    let histories: Vec<Value> = done_before
+        .iter()
+        .map(|a| env.json(&["history", a, "--json"]))
+        .collect();
+
+    let o = env.asl(&["resume", "k1", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    assert_eq!(v["output"], json!([1, 2, 3, 4]));
+    let children = children_of(&env, parent);
+    assert_eq!(children.len(), 4, "{children:?}");
+    assert!(
+        children.values().all(|(s, _)| s == "SUCCEEDED"),
+        "{children:?}"
+    );
+    // Those that had finished were not run again.
+    for (arn, before) in done_before.iter().zip(&histories) {
+        assert_eq!(&env.json(&["history", arn, "--json"]), before, "{arn}");
+    }
+    let d = env.json(&["describe", parent, "--json"]);
+    assert_eq!(d["mapRuns"].as_array().unwrap().len(), 1, "{d}");
+    assert_eq!(d["mapRuns"][0]["status"], "SUCCEEDED");
+}

@@ -234,7 +234,13 @@ fn redrive_reruns_only_what_failed() {
         12 - succeeded_first
     );
     // A succeeded execution cannot be redriven again.
-    assert_eq!(asl(&db, &["redrive", "r1"]).status.code(), Some(2));
+    let o = asl(&db, &["redrive", "r1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("ExecutionNotRedrivable") && err.contains("Execution is SUCCEEDED"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -431,6 +431,10 @@ fn describe_gives_describe_execution_by_arn_name_or_unique_prefix() {
     assert!(by_arn.get("error").is_none() && by_arn.get("cause").is_none());
     assert_eq!(by_arn["redriveCount"], 0);
     assert_eq!(by_arn["redriveStatus"], "NOT_REDRIVABLE");
+    assert_eq!(
+        by_arn["redriveStatusReason"],
+        "Execution is SUCCEEDED and cannot be redriven"
+    );
 
     // The same record by name, by a prefix of the name and by a prefix of the ARN.
     assert_eq!(sb.describe("greet-ada"), by_arn);
@@ -446,6 +450,7 @@ fn describe_gives_describe_execution_by_arn_name_or_unique_prefix() {
     assert!(failed.get("output").is_none(), "{failed}");
     assert!(failed["stopDate"].is_string());
     assert_eq!(failed["redriveStatus"], "REDRIVABLE");
+    assert!(failed.get("redriveStatusReason").is_none(), "{failed}");
     assert_eq!(sb.describe(&format!("{ARN}:fail:broken-1")), failed);
 
     // For people: one row per field.
@@ -460,6 +465,24 @@ fn describe_gives_describe_execution_by_arn_name_or_unique_prefix() {
     ] {
         assert!(table.contains(needle), "{needle} not in\n{table}");
     }
+
+    // Past RedriveExecution's 14 days, a failed execution is no longer redrivable.
+    let conn = rusqlite::Connection::open(&sb.db).unwrap();
+    let old = chrono::Utc::now().timestamp_millis() - 20 * 24 * 3600 * 1000;
+    conn.execute(
+        "UPDATE executions SET stop_ms = ?1 WHERE name = 'broken-1'",
+        [old],
+    )
+    .unwrap();
+    drop(conn);
+    let d = sb.describe("broken-1");
+    assert_eq!(d["redriveStatus"], "NOT_REDRIVABLE");
+    assert_eq!(
+        d["redriveStatusReason"],
+        "Execution redrivable period exceeded."
+    );
+    let err = fails(&sb.asl(&["redrive", "broken-1"]), "ExecutionNotRedrivable");
+    assert!(err.contains("redrivable period exceeded"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -277,30 +277,58 @@ impl Host {
     /// options) and run with its history stored; it stops when its parent does.
     async fn execute_map_child(&self, child: MapChild) -> Result<Outcome, Failure> {
         let arn = exec::execution_arn(&child.machine_name, &child.execution_name);
-        let start = Utc::now();
-        self.store
-            .insert_execution(&ExecutionRecord {
-                arn: arn.clone(),
-                name: child.execution_name.clone(),
-                state_machine_arn: exec::state_machine_arn(&child.machine_name),
-                state_machine_name: child.machine_name.clone(),
-                definition: child.def.source.to_string(),
-                status: "RUNNING".into(),
-                input: child.input.to_string(),
-                output: None,
-                error: None,
-                cause: None,
-                start,
-                stop: None,
-                parent_arn: Some(child.parent_arn.clone()),
-                redrive_count: 0,
-                redrive: None,
-                owner_pid: Some(std::process::id()),
-                options: json!({"mapRunArn": child.map_run_arn}),
-            })
-            .map_err(|e| Failure::new("States.Runtime", e.to_string()))?;
+        let runtime =
+            |e: asl::history::store::StoreError| Failure::new("States.Runtime", e.to_string());
+        let (start, resume) = match child.again {
+            // Recorded before: it goes on from its history, as `asl resume`/`redrive` would.
+            Some(redrive) => {
+                let r = self.store.get_execution(&arn).map_err(runtime)?;
+                let (memo, last_event_id) = self.store.replay_state(&arn).map_err(runtime)?;
+                let now = Utc::now();
+                self.store
+                    .reopen_execution(&arn, redrive.then_some(now))
+                    .map_err(runtime)?;
+                let resume = exec::Resume {
+                    memo: if redrive {
+                        asl::history::store::Store::redrive_memo(memo)
+                    } else {
+                        memo
+                    },
+                    last_event_id,
+                    start_time: r.start,
+                    redrive_count: redrive.then_some(r.redrive_count + 1),
+                };
+                (r.start, Some(resume))
+            }
+            None => (Utc::now(), None),
+        };
+        if resume.is_none() {
+            self.store
+                .insert_execution(&ExecutionRecord {
+                    arn: arn.clone(),
+                    name: child.execution_name.clone(),
+                    state_machine_arn: exec::state_machine_arn(&child.machine_name),
+                    state_machine_name: child.machine_name.clone(),
+                    definition: child.def.source.to_string(),
+                    status: "RUNNING".into(),
+                    input: child.input.to_string(),
+                    output: None,
+                    error: None,
+                    cause: None,
+                    start,
+                    stop: None,
+                    parent_arn: Some(child.parent_arn.clone()),
+                    redrive_count: 0,
+                    redrive: None,
+                    owner_pid: Some(std::process::id()),
+                    options: json!({"mapRunArn": child.map_run_arn, "mapRunIndex": child.index}),
+                })
+                .map_err(runtime)?;
+        }
+        let last = resume.as_ref().map_or(0, |r| r.last_event_id);
         let history = Arc::new(
-            DurableHistory::new(&arn, self.writer.clone(), 0).with_progress(self.progress.clone()),
+            DurableHistory::new(&arn, self.writer.clone(), last)
+                .with_progress(self.progress.clone()),
         );
         let services = Services {
             clock: self.clock.clone(),
@@ -318,7 +346,7 @@ impl Host {
             execution_name: child.execution_name,
             input: child.input,
             start_time: Some(start),
-            resume: None,
+            resume,
         };
         let mut guard = AbortGuard {
             writer: self.writer.clone(),
@@ -347,6 +375,35 @@ impl ChildHost for Host {
         }
     }
 
+    fn prior_map_run(&self, execution_arn: &str, state: &str) -> Option<exec::PriorMapRun> {
+        // What the writer holds of this process's reports is in the file once flushed.
+        let _ = self.writer.flush();
+        let runs = self.store.map_runs(execution_arn).ok()?;
+        let run = runs.iter().rev().find(|r| r["stateName"] == state)?;
+        let arn = run["mapRunArn"].as_str()?.to_string();
+        let kids = self
+            .store
+            .list_executions(&asl::history::store::ExecutionFilter {
+                parent_arn: Some(execution_arn.to_string()),
+                ..Default::default()
+            })
+            .ok()?;
+        let children = kids
+            .into_iter()
+            .filter(|k| k.options["mapRunArn"] == arn.as_str())
+            .filter_map(|k| {
+                let index = k.options["mapRunIndex"].as_u64()? as usize;
+                Some((index, outcome_of(&k)?))
+            })
+            .collect();
+        Some(exec::PriorMapRun {
+            arn,
+            status: run["status"].as_str().unwrap_or("RUNNING").to_string(),
+            redrive_count: run["redriveCount"].as_u64().unwrap_or(0) as u32,
+            children,
+        })
+    }
+
     fn run<'a>(&'a self, req: ChildRequest) -> LocalFuture<'a, Result<Outcome, Failure>> {
         Box::pin(async move {
             let (job, _) = self.prepare(&req)?;
@@ -364,6 +421,23 @@ impl ChildHost for Host {
         self.spawned.borrow_mut().push(handle);
         Ok((arn, start))
     }
+}
+
+/// A recorded execution as an `Outcome` (a RUNNING one has no stop date yet: its start).
+fn outcome_of(r: &ExecutionRecord) -> Option<Outcome> {
+    let json = |s: &str| serde_json::from_str::<Value>(s).ok();
+    Some(Outcome {
+        execution_arn: r.arn.clone(),
+        state_machine_arn: r.state_machine_arn.clone(),
+        name: r.name.clone(),
+        status: exec::Status::parse(&r.status)?,
+        start_date: r.start,
+        stop_date: r.stop.unwrap_or(r.start),
+        input: json(&r.input)?,
+        output: r.output.as_deref().and_then(json),
+        error: r.error.clone(),
+        cause: r.cause.clone(),
+    })
 }
 
 pub fn finish_of(o: &Outcome) -> Finish {

@@ -43,13 +43,11 @@ pub fn describe(r: &ExecutionRecord) -> Value {
     if let Some(d) = r.redrive {
         m.insert("redriveDate".into(), json!(iso(d)));
     }
-    m.insert(
-        "redriveStatus".into(),
-        json!(match r.status.as_str() {
-            "FAILED" | "TIMED_OUT" | "ABORTED" => "REDRIVABLE",
-            _ => "NOT_REDRIVABLE",
-        }),
-    );
+    let (status, reason) = r.redrive_status(chrono::Utc::now());
+    m.insert("redriveStatus".into(), json!(status));
+    if let Some(reason) = reason {
+        m.insert("redriveStatusReason".into(), json!(reason));
+    }
     Value::Object(m)
 }
 

@@ -14,12 +14,22 @@ use std::path::Path;
 pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow::Result<i32> {
     let r = store.find_execution(&a.execution)?;
     if redrive {
-        if !matches!(r.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
-            bail!(
-                "{} is {}: only FAILED, TIMED_OUT or ABORTED executions can be redriven",
+        match r.redrive_status(chrono::Utc::now()) {
+            ("REDRIVABLE", _) => {}
+            ("REDRIVABLE_BY_MAP_RUN", _) => bail!(
+                "ExecutionNotRedrivable: {} is a child of a Distributed Map's Map Run: redrive its parent{}",
                 r.arn,
-                r.status
-            );
+                r.parent_arn
+                    .as_deref()
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default()
+            ),
+            (_, reason) => bail!(
+                "ExecutionNotRedrivable: {}: {} (only FAILED, TIMED_OUT or ABORTED executions of the last {} days can be redriven)",
+                r.arn,
+                reason.unwrap_or_default(),
+                asl::history::store::REDRIVE_PERIOD_DAYS
+            ),
         }
     } else {
         if r.status != "RUNNING" {

@@ -13,7 +13,7 @@
 //! Run's counts and result files tell of them.
 
 use super::*;
-use crate::exec::{MapChild, Services, StartRequest, Status};
+use crate::exec::{MapChild, PriorMapRun, Services, StartRequest, Status};
 use crate::history::NullHistory;
 use crate::resources::items::{self, ReadRequest};
 use std::cell::{Cell, RefCell};
@@ -128,22 +128,63 @@ impl<'a> Run<'a> {
             )
         });
         let _ = started;
-        let run_id = uuid::Uuid::new_v4().to_string();
+        // A resumed or redriven execution goes on with the Map Run it started before: what
+        // its children did stands, and only what did not succeed runs again.
+        let prior = match (&self.resume, self.services.children.as_deref()) {
+            (Some(_), Some(host)) => host.prior_map_run(&self.ctx.execution_arn, &st.name),
+            _ => None,
+        };
+        // One that succeeded belongs to an earlier visit of the state (a loop): not this one.
+        let prior = prior.filter(|p| p.status != "SUCCEEDED");
+        let redrive = self
+            .resume
+            .as_ref()
+            .is_some_and(|r| r.redrive_count.is_some());
         let machine = &self.ctx.state_machine_name;
-        let label = map.label.clone().unwrap_or_else(|| run_id.clone());
-        let child_machine = format!("{machine}/{label}");
-        let map_run_arn = format!(
-            "arn:aws:states:{}:{}:mapRun:{child_machine}:{run_id}",
-            super::super::REGION,
-            super::super::ACCOUNT
-        );
-        self.emit(prev, || {
-            EventKind::with_details(
-                "MapRunStarted",
-                "mapRunStartedEventDetails",
-                json!({"mapRunArn": map_run_arn}),
-            )
-        });
+        let (run_id, child_machine, map_run_arn) = match &prior {
+            Some(p) => {
+                let (rest, id) = p.arn.rsplit_once(':').unwrap_or(("", &p.arn));
+                let child_machine = rest.rsplit_once(":mapRun:").map_or("", |(_, m)| m);
+                (id.to_string(), child_machine.to_string(), p.arn.clone())
+            }
+            None => {
+                let run_id = uuid::Uuid::new_v4().to_string();
+                let label = map.label.clone().unwrap_or_else(|| run_id.clone());
+                let child_machine = format!("{machine}/{label}");
+                let arn = format!(
+                    "arn:aws:states:{}:{}:mapRun:{child_machine}:{run_id}",
+                    super::super::REGION,
+                    super::super::ACCOUNT
+                );
+                (run_id, child_machine, arn)
+            }
+        };
+        let map_run_redrives = match &prior {
+            Some(p) if redrive => {
+                let n = p.redrive_count + 1;
+                self.emit(prev, || {
+                    EventKind::with_details(
+                        "MapRunRedriven",
+                        "mapRunRedrivenEventDetails",
+                        json!({"mapRunArn": map_run_arn, "redriveCount": n}),
+                    )
+                });
+                n
+            }
+            // Resumed: the Map Run started before goes on.
+            Some(p) => p.redrive_count,
+            None => {
+                self.emit(prev, || {
+                    EventKind::with_details(
+                        "MapRunStarted",
+                        "mapRunStartedEventDetails",
+                        json!({"mapRunArn": map_run_arn}),
+                    )
+                });
+                0
+            }
+        };
+        let child_machine = &child_machine;
         let start_date = self.now();
         let concurrency = match limits.max_concurrency {
             0 => MAX_CHILDREN,
@@ -162,6 +203,7 @@ impl<'a> Run<'a> {
                 "maxConcurrency": limits.max_concurrency,
                 "toleratedFailureCount": limits.tolerated_count.unwrap_or(0),
                 "toleratedFailurePercentage": limits.tolerated_percentage.unwrap_or(0.0),
+                "redriveCount": map_run_redrives,
             }),
             last: None,
         };
@@ -175,9 +217,11 @@ impl<'a> Run<'a> {
                 &limits,
                 batching,
                 concurrency,
-                &child_machine,
+                child_machine,
                 &map_run_arn,
                 &run_id,
+                prior.as_ref(),
+                redrive,
                 &mut progress,
             )
             .await
@@ -228,6 +272,8 @@ impl<'a> Run<'a> {
         child_machine: &str,
         map_run_arn: &str,
         run_id: &str,
+        prior: Option<&PriorMapRun>,
+        redrive: bool,
         progress: &mut Progress<'_>,
     ) -> Result<Value, RunEnd> {
         // Where items come from; how many, when they are given in the input.
@@ -294,11 +340,32 @@ impl<'a> Run<'a> {
                 match u {
                     Err(f) => Err(f),
                     Ok(unit) => {
+                        // What the unit's child did before a resume or redrive: it stands if
+                        // it succeeded (or ended at all, when resuming); else it goes on.
+                        let before = prior.and_then(|p| p.children.get(&unit.index));
+                        let again = match before {
+                            Some(o) if o.status == Status::Succeeded => {
+                                return Ok((unit.index, unit.items, stored_end(o)));
+                            }
+                            Some(o) if o.status != Status::Running && !redrive => {
+                                return Ok((unit.index, unit.items, stored_end(o)));
+                            }
+                            Some(o) => Some((o.name.clone(), o.status != Status::Running)),
+                            None => None,
+                        };
                         in_flight_ref
                             .borrow_mut()
                             .insert(unit.index, unit.input.clone());
                         let end = self
-                            .run_child(def, child_machine, map_run_arn, express, unit.input)
+                            .run_child(
+                                def,
+                                child_machine,
+                                map_run_arn,
+                                express,
+                                unit.input,
+                                unit.index,
+                                again,
+                            )
                             .await;
                         in_flight_ref.borrow_mut().remove(&unit.index);
                         Ok((unit.index, unit.items, end))
@@ -470,6 +537,9 @@ impl<'a> Run<'a> {
 
     /// Runs one child to its end: recorded through the host when it records STANDARD children,
     /// else in-process and unrecorded.
+    /// `again`: the child recorded before under this name, and whether it is redriven
+    /// (`true`) or resumed.
+    #[allow(clippy::too_many_arguments)]
     async fn run_child(
         &self,
         def: &crate::Definition,
@@ -477,8 +547,13 @@ impl<'a> Run<'a> {
         map_run_arn: &str,
         express: bool,
         input: Value,
+        index: usize,
+        again: Option<(String, bool)>,
     ) -> ChildEnd {
-        let name = uuid::Uuid::new_v4().to_string();
+        let (name, again) = match again {
+            Some((name, redrive)) => (name, Some(redrive)),
+            None => (uuid::Uuid::new_v4().to_string(), None),
+        };
         let machine_arn = super::super::state_machine_arn(machine_name);
         if !express {
             if let Some(host) = &self.services.children {
@@ -489,6 +564,8 @@ impl<'a> Run<'a> {
                     input: input.clone(),
                     parent_arn: self.ctx.execution_arn.clone(),
                     map_run_arn: map_run_arn.to_string(),
+                    index,
+                    again,
                     parent_stop: self.services.stop.clone(),
                 };
                 if let Some(fut) = host.run_map_child(child) {
@@ -550,6 +627,17 @@ impl<'a> Run<'a> {
             input,
             outcome,
         }
+    }
+}
+
+/// A child's end as recorded before a resume or redrive.
+fn stored_end(o: &Outcome) -> ChildEnd {
+    ChildEnd {
+        arn: o.execution_arn.clone(),
+        name: o.name.clone(),
+        machine_arn: o.state_machine_arn.clone(),
+        input: o.input.clone(),
+        outcome: o.clone(),
     }
 }
 
@@ -737,15 +825,16 @@ fn record(end: &ChildEnd) -> Value {
         m.insert("Cause".into(), json!(c));
     }
     m.insert("RedriveCount".into(), json!(0));
-    m.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
-    m.insert(
-        "RedriveStatusReason".into(),
-        json!(if o.status == Status::Succeeded {
-            "Execution is SUCCEEDED and cannot be redriven".to_string()
-        } else {
-            "Execution was started by a Map Run and is redriven with it".to_string()
-        }),
-    );
+    if o.status == Status::Succeeded {
+        m.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+        m.insert(
+            "RedriveStatusReason".into(),
+            json!("Execution is SUCCEEDED and cannot be redriven"),
+        );
+    } else {
+        // Redriven with its Map Run, by redriving the parent.
+        m.insert("RedriveStatus".into(), json!("REDRIVABLE_BY_MAP_RUN"));
+    }
     m.insert("StartDate".into(), json!(crate::history::iso(o.start_date)));
     m.insert("StateMachineArn".into(), json!(end.machine_arn));
     m.insert("Status".into(), json!(o.status.as_str()));

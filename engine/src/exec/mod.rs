@@ -57,8 +57,24 @@ pub struct MapChild {
     pub input: Value,
     pub parent_arn: String,
     pub map_run_arn: String,
+    /// Which unit of the Map Run's items it runs (recorded, for a resume or redrive).
+    pub index: usize,
+    /// `Some`: the child is already recorded under this name and runs on from its history:
+    /// redriven (`true`, it did not succeed) or resumed (`false`, its process stopped).
+    pub again: Option<bool>,
     /// The parent's stop signal: stopping the parent stops its children.
     pub parent_stop: Option<Arc<StopSignal>>,
+}
+
+/// A Map Run that a resumed or redriven execution started before: its ARN, how often it was
+/// redriven, and its recorded children by unit index, as they ended (or `RUNNING`).
+#[derive(Debug, Clone)]
+pub struct PriorMapRun {
+    pub arn: String,
+    /// How it ended (`RUNNING` when its process stopped).
+    pub status: String,
+    pub redrive_count: u32,
+    pub children: std::collections::HashMap<usize, Outcome>,
 }
 
 /// Runs nested executions for `states:startExecution` tasks.
@@ -78,6 +94,11 @@ pub trait ChildHost {
     }
     /// How a Map Run stands (DescribeMapRun's shape), reported as it progresses and when it ends.
     fn map_run_progress(&self, _execution_arn: &str, _map_run: &Value) {}
+    /// The last Map Run the state `state` of this execution started, with its children, when
+    /// the host records them.
+    fn prior_map_run(&self, _execution_arn: &str, _state: &str) -> Option<PriorMapRun> {
+        None
+    }
 }
 
 /// What happens to a task token.
@@ -176,6 +197,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status a record names (`None` for an unknown name).
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "RUNNING" => Status::Running,
+            "SUCCEEDED" => Status::Succeeded,
+            "FAILED" => Status::Failed,
+            "TIMED_OUT" => Status::TimedOut,
+            "ABORTED" => Status::Aborted,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Running => "RUNNING",

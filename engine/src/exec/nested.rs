@@ -185,7 +185,12 @@ pub fn describe(o: &Outcome, as_json: bool) -> Value {
     }
     if as_json {
         d["RedriveCount"] = json!(0);
-        d["RedriveStatus"] = json!("NOT_REDRIVABLE");
+        if o.status == Status::Succeeded {
+            d["RedriveStatus"] = json!("NOT_REDRIVABLE");
+            d["RedriveStatusReason"] = json!("Execution is SUCCEEDED and cannot be redriven");
+        } else {
+            d["RedriveStatus"] = json!("REDRIVABLE");
+        }
     }
     d
 }

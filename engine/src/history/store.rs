@@ -169,6 +169,38 @@ pub struct ExecutionRecord {
     pub options: Value,
 }
 
+/// How long after it stopped an execution may be redriven (RedriveExecution: 14 days).
+pub const REDRIVE_PERIOD_DAYS: i64 = 14;
+
+impl ExecutionRecord {
+    /// DescribeExecution's `redriveStatus`, and its `redriveStatusReason` when there is one.
+    pub fn redrive_status(&self, now: DateTime<Utc>) -> (&'static str, Option<String>) {
+        if !matches!(self.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
+            return (
+                "NOT_REDRIVABLE",
+                Some(format!(
+                    "Execution is {} and cannot be redriven",
+                    self.status
+                )),
+            );
+        }
+        // A child of a DISTRIBUTED Map is redriven with its Map Run, by redriving the parent.
+        if self.options.get("mapRunArn").is_some() {
+            return ("REDRIVABLE_BY_MAP_RUN", None);
+        }
+        if self
+            .stop
+            .is_some_and(|s| now - s > chrono::Duration::days(REDRIVE_PERIOD_DAYS))
+        {
+            return (
+                "NOT_REDRIVABLE",
+                Some("Execution redrivable period exceeded.".into()),
+            );
+        }
+        ("REDRIVABLE", None)
+    }
+}
+
 /// Filters of `asl executions`.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
