@@ -214,6 +214,11 @@ fn redrive_reruns_only_what_failed() {
     let d = json_of(&asl(&db, &["describe", "r1", "--json"]));
     assert_eq!(d["redriveCount"], 1);
     assert!(d["redriveDate"].is_string());
+    // ListExecutions' items carry the redrive too.
+    let list = json_of(&asl(&db, &["executions", "--json"]));
+    let item = &list["executions"][0];
+    assert_eq!(item["redriveCount"], 1);
+    assert_eq!(item["redriveDate"], d["redriveDate"]);
     let all = events(&db, "r1");
     assert_eq!(count(&all, "ExecutionRedriven"), 1);
     let redriven = all

@@ -24,6 +24,9 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
                 if let Some(s) = r.stop {
                     v["stopDate"] = json!(iso(s));
                 }
+                if let Some(d) = r.redrive {
+                    v["redriveDate"] = json!(iso(d));
+                }
                 // A DISTRIBUTED Map's progress (DescribeMapRun's item counts).
                 let runs = store.map_runs(&r.arn).unwrap_or_default();
                 if !runs.is_empty() {

@@ -20,24 +20,36 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
                 .is_some_and(|t| a.types.iter().any(|w| w == t))
         });
     }
+    // A token names where the next page starts, for the same order and types only.
+    let tag = token_tag(a.reverse, &a.types);
     let start = match &a.next_token {
         None => 0,
-        Some(t) => match t.parse::<usize>() {
-            Ok(n) if n <= events.len() => n,
-            _ => bail!("--next-token {t:?} is not a token this history gave"),
+        Some(t) => match t.split_once('.') {
+            Some((n, g)) if g == tag => match n.parse::<usize>() {
+                Ok(n) if n <= events.len() => n,
+                _ => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
+            },
+            Some(_) => {
+                bail!("InvalidToken: --next-token {t:?} was given for another --reverse or --type")
+            }
+            None => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
         },
     };
+    // No --max-results, or 0: every event.
     let end = a
         .max_results
-        .map(|m| (start + m.max(1)).min(events.len()))
+        .filter(|m| *m > 0)
+        .map(|m| (start + m).min(events.len()))
         .unwrap_or(events.len());
-    let next_token = (end < events.len()).then(|| end.to_string());
+    let next_token = (end < events.len()).then(|| format!("{end}.{tag}"));
     let page = &events[start..end];
     if a.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"events": page, "nextToken": next_token}))?
-        );
+        // As GetExecutionHistory: `nextToken` only when there is a next page.
+        let mut v = json!({"events": page});
+        if let Some(t) = &next_token {
+            v["nextToken"] = json!(t);
+        }
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
     let mut t = render::table(&["id", "since start", "type", "state", "detail"]);
@@ -107,4 +119,19 @@ fn shorten(s: &str) -> String {
         let cut: String = s.chars().take(MAX - 1).collect();
         format!("{cut}…")
     }
+}
+
+/// What a page token is tied to: the order and the event types asked for (FNV-1a, in hex).
+fn token_tag(reverse: bool, types: &[String]) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut feed = |b: u8| {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    };
+    feed(u8::from(reverse));
+    for t in types {
+        t.bytes().for_each(&mut feed);
+        feed(0);
+    }
+    format!("{h:08x}")
 }
