@@ -323,6 +323,29 @@ fn jsonata_bad_input_is_located_or_a_query_evaluation_error() {
         );
         assert!(cause.contains(expected), "{expr}: {cause}");
     }
+    // An expression that never ends (a function calling itself in tail position) is stopped
+    // by the evaluation time limit (here 300 ms) instead of holding the execution.
+    let wf = write(
+        dir.path(),
+        "loop.json",
+        &state(r#""{% ($f := function($n){ $f($n) }; $f(1)) %}""#),
+    );
+    let started = std::time::Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", db())
+        .env("ASL_JSONATA_TIME_LIMIT_MS", "300")
+        .args(["run", wf.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert_eq!(v["error"], "States.QueryEvaluationError");
+    assert!(
+        v["cause"].as_str().unwrap().contains("U1001"),
+        "{}",
+        v["cause"]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
 
 #[test]

@@ -23,6 +23,25 @@ pub fn expression_text(s: &str) -> Option<&str> {
     Some(t.trim())
 }
 
+/// How long one JSONata expression may run: an expression that loops for ever (a recursive
+/// function in tail position) fails the state with `States.QueryEvaluationError` (JSONata's
+/// U1001) instead of holding the execution, whose `TimeoutSeconds` cannot interrupt an
+/// evaluation in progress. 10 s, or `ASL_JSONATA_TIME_LIMIT_MS`.
+fn limits() -> Limits {
+    static L: OnceLock<Limits> = OnceLock::new();
+    *L.get_or_init(|| {
+        let ms = std::env::var("ASL_JSONATA_TIME_LIMIT_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .unwrap_or(10_000);
+        Limits {
+            max_depth: None,
+            time_limit: Some(std::time::Duration::from_millis(ms)),
+        }
+    })
+}
+
 fn functions() -> &'static Functions {
     static F: OnceLock<Functions> = OnceLock::new();
     F.get_or_init(Functions::step_functions)
@@ -62,7 +81,7 @@ impl JTemplate {
         match self {
             JTemplate::Literal(v) => Ok(v.clone()),
             JTemplate::Expr { source, expr } => {
-                match expr.evaluate_prepared(bindings, functions(), Limits::default()) {
+                match expr.evaluate_prepared(bindings, functions(), limits()) {
                     Ok(Some(v)) => Ok(v),
                     Ok(None) => Err(query_error(format!(
                         "The JSONata expression '{source}' specified for the field '{field}' returned nothing (undefined)."
