@@ -268,6 +268,14 @@ fn bad_input_is_a_located_error_with_exit_2() {
             "is not valid JSON",
         ),
         (vec!["validate", not_json.to_str().unwrap()], ""),
+        (
+            vec!["prune", "--older-than", "99999999999999d"],
+            "too long an age",
+        ),
+        (
+            vec!["load", "--ramp-up", "100000000000000000000000"],
+            "longer than a year",
+        ),
     ];
     for (args, expected) in cases {
         let o = asl(&args);
@@ -279,6 +287,31 @@ fn bad_input_is_a_located_error_with_exit_2() {
         );
         assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
     }
+}
+
+/// Waits too long for a Duration (1e300 s, or a long wait at a huge --wait-scale) are just
+/// very long waits: the execution's own time limit ends them, no panic.
+#[test]
+fn waits_past_what_a_duration_holds_are_long_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "wait.json",
+        r#"{"TimeoutSeconds": 1, "StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}}"#,
+    );
+    let o = asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--input",
+        r#"{"s": 1e300}"#,
+        "--wait-scale",
+        "0.01",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["status"], "TIMED_OUT");
+    let o = asl(&["prune", "--older-than", "9999999999999s"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 /// JSONata's bad input: located at validation when the text is wrong, a

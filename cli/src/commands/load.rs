@@ -40,6 +40,10 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     if !secs.is_finite() || secs < 0.0 {
         bail!("{s:?} is not a duration such as 30s, 2m or 1h");
     }
+    // A load runs at most a year (an execution's own limit on AWS).
+    if secs > 365.0 * 24.0 * 3600.0 {
+        bail!("{s:?} is longer than a year, the longest an execution may run");
+    }
     Ok(Duration::from_secs_f64(secs))
 }
 

@@ -6,7 +6,11 @@ use asl::history::store::Store;
 
 pub fn run(a: PruneArgs, store: &Store) -> anyhow::Result<i32> {
     let age = parse_age(&a.older_than)?;
-    let n = store.prune(chrono::Utc::now() - age)?;
+    // An age reaching before the calendar's start means every execution.
+    let before = chrono::Utc::now()
+        .checked_sub_signed(age)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let n = store.prune(before)?;
     outln!(
         "pruned {n} execution(s) that ended more than {} ago",
         a.older_than
@@ -20,11 +24,15 @@ fn parse_age(s: &str) -> anyhow::Result<chrono::Duration> {
     let Ok(n) = num.parse::<i64>() else {
         bail!("--older-than {s:?}: expected a number and a unit, such as 7d, 12h, 30m or 45s");
     };
-    Ok(match unit {
-        "d" => chrono::Duration::days(n),
-        "h" => chrono::Duration::hours(n),
-        "m" => chrono::Duration::minutes(n),
-        "s" => chrono::Duration::seconds(n),
+    let age = match unit {
+        "d" => chrono::Duration::try_days(n),
+        "h" => chrono::Duration::try_hours(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "s" => chrono::Duration::try_seconds(n),
         _ => bail!("--older-than {s:?}: the unit must be d, h, m or s"),
-    })
+    };
+    match age {
+        Some(age) => Ok(age),
+        None => bail!("--older-than {s:?}: too long an age"),
+    }
 }

@@ -24,7 +24,9 @@ pub fn delay(w: &Wait, env: &Env, now: DateTime<Utc>) -> Result<Duration, Failur
                     Ok(Duration::from_secs(n.as_u64().unwrap_or(0)))
                 }
                 Value::Number(n) if n.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0) => {
-                    Ok(Duration::from_secs_f64(n.as_f64().unwrap_or(0.0)))
+                    // Past what a Duration holds (1e300 s): as long as a wait can be.
+                    Ok(Duration::try_from_secs_f64(n.as_f64().unwrap_or(0.0))
+                        .unwrap_or(Duration::MAX))
                 }
                 _ => Err(Failure::runtime(format!(
                     "The SecondsPath parameter references an invalid value: {} == {}",
