@@ -1317,3 +1317,70 @@ fn the_log_stays_short_across_many_small_runs() {
     assert!(largest < 3 << 20, "the log grew to {largest} bytes");
     assert_eq!(sb.executions().len(), 150);
 }
+
+/// Several processes resuming one interrupted execution at once: one takes it over, the
+/// others are refused, and what the execution does happens once.
+#[test]
+fn concurrent_resumes_take_an_execution_over_once() {
+    let sb = Sandbox::new();
+    let log = sb.dir.path().join("ran.log");
+    let script = sb.write(
+        "append.py",
+        &format!(
+            "import sys\nopen({:?}, 'a').write('x\\n')\nprint('{{}}')\n",
+            log.display().to_string()
+        ),
+    );
+    let resources = sb.write(
+        "resources.json",
+        &json!({"functions": {"append": {"command": ["python3", script]}}}).to_string(),
+    );
+    let wf = sb.write(
+        "twice.asl.json",
+        r#"{"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "T"},
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "append", "Payload": {}}, "End": true}}}"#,
+    );
+    sb.executions();
+    let mut run = spawn_asl(
+        &sb.db,
+        &[
+            "run",
+            &wf,
+            "--name",
+            "once",
+            "--resources",
+            &resources,
+            "--wait-scale",
+            "0.25",
+        ],
+    );
+    wait_until("the Wait to be entered", || {
+        let o = sb.asl(&["history", "once", "--json"]);
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("WaitStateEntered")
+    });
+    run.kill();
+    let mut resumes: Vec<Running> = (0..6)
+        .map(|_| spawn_asl(&sb.db, &["resume", "once", "--json"]))
+        .collect();
+    let outputs: Vec<Output> = resumes
+        .iter_mut()
+        .map(|r| r.output(Duration::from_secs(30)))
+        .collect();
+    let won = outputs
+        .iter()
+        .filter(|o| o.status.code() == Some(0))
+        .count();
+    assert_eq!(won, 1, "{outputs:?}");
+    for o in outputs.iter().filter(|o| o.status.code() != Some(0)) {
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        let err = stderr(o);
+        assert!(
+            err.contains("by another process") || err.contains("still running in process"),
+            "{err}"
+        );
+    }
+    assert_eq!(sb.describe("once")["status"], "SUCCEEDED");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "x\n");
+}

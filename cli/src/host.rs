@@ -286,7 +286,7 @@ impl Host {
                 let (memo, last_event_id) = self.store.replay_state(&arn).map_err(runtime)?;
                 let now = Utc::now();
                 self.store
-                    .reopen_execution(&arn, redrive.then_some(now))
+                    .reopen_execution(&r, redrive.then_some(now))
                     .map_err(runtime)?;
                 let resume = exec::Resume {
                     memo: if redrive {

@@ -54,7 +54,7 @@ pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow
         memo
     };
     let now = chrono::Utc::now();
-    store.reopen_execution(&r.arn, redrive.then_some(now))?;
+    store.reopen_execution(&r, redrive.then_some(now))?;
     let resume = Resume {
         memo,
         last_event_id,

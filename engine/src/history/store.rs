@@ -126,6 +126,8 @@ pub enum StoreError {
     Interrupted(String),
     #[error("the history writer stopped")]
     WriterGone,
+    #[error("{0} was resumed or redriven by another process meanwhile")]
+    TakenOver(String),
 }
 
 // Not `#[from]`: the message already holds SQLite's, and a source would repeat it.
@@ -456,26 +458,44 @@ impl Store {
         })
     }
 
-    /// Marks an execution running again (resume or redrive) in this process.
-    pub fn reopen_execution(&self, arn: &str, redrive: Option<DateTime<Utc>>) -> Result<()> {
+    /// Marks an execution running again (resume or redrive) in this process — only if it is
+    /// still as `seen` (status, process, redrive count): of several processes resuming or
+    /// redriving it at once, one takes it over and the others get [`StoreError::TakenOver`].
+    pub fn reopen_execution(
+        &self,
+        seen: &ExecutionRecord,
+        redrive: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         self.with(|c| {
+            let tx = retry_busy(|| {
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+            })
+            .map_err(sql)?;
+            let changed = tx
+                .execute(
+                    "UPDATE executions SET status = 'RUNNING', owner_pid = ?2, stop_requested = 0,
+                        output = NULL, error = NULL, cause = NULL, stop_ms = NULL,
+                        redrive_count = redrive_count + ?3, redrive_ms = COALESCE(?4, redrive_ms)
+                     WHERE arn = ?1 AND status = ?5 AND owner_pid IS ?6 AND redrive_count = ?7",
+                    params![
+                        seen.arn,
+                        std::process::id(),
+                        i64::from(redrive.is_some()),
+                        redrive.map(ms),
+                        seen.status,
+                        seen.owner_pid,
+                        seen.redrive_count
+                    ],
+                )
+                .map_err(sql)?;
+            if changed == 0 {
+                return Err(StoreError::TakenOver(seen.arn.clone()));
+            }
             // The tokens its interrupted process waited on: the task in flight runs again, and
             // sends a new token.
-            c.execute(CLOSE_TOKENS_OF_EXECUTION, params![arn, ms(Utc::now())])
+            tx.execute(CLOSE_TOKENS_OF_EXECUTION, params![seen.arn, ms(Utc::now())])
                 .map_err(sql)?;
-            c.execute(
-                "UPDATE executions SET status = 'RUNNING', owner_pid = ?2, stop_requested = 0,
-                    output = NULL, error = NULL, cause = NULL, stop_ms = NULL,
-                    redrive_count = redrive_count + ?3, redrive_ms = COALESCE(?4, redrive_ms)
-                 WHERE arn = ?1",
-                params![
-                    arn,
-                    std::process::id(),
-                    i64::from(redrive.is_some()),
-                    redrive.map(ms)
-                ],
-            )
-            .map_err(sql)?;
+            tx.commit().map_err(sql)?;
             Ok(())
         })
     }
