@@ -607,3 +607,52 @@ fn started_by_names_the_parent_as_aws_links_them() {
     let d = env.describe("sb1");
     assert!(d.get("parentExecutionArn").is_none(), "{d}");
 }
+
+#[test]
+fn a_state_machine_that_starts_itself_stops_at_the_nesting_limit() {
+    // Without a limit, `.sync` recursion overflowed the stack (and fire-and-forget recursion
+    // never ended); now the deepest start fails its task with a clear error.
+    let env = Env::new();
+    for (machine, mode) in [("Selfsync", ".sync:2"), ("Selfspawn", "")] {
+        let def = json!({"StartAt": "N", "States": {"N": {"Type": "Task",
+            "Resource": format!("arn:aws:states:::states:startExecution{mode}"),
+            "Parameters": {"StateMachineArn": machine, "Input": {}}, "End": true}}});
+        let file = format!("{}.asl.json", machine.to_lowercase());
+        env.file(&file, &def.to_string());
+        env.file(
+            "asl-resources.json",
+            &json!({"stateMachines": {machine: {"definition": file}}}).to_string(),
+        );
+        let wf = env.dir.path().join(&file);
+        let o = env
+            .cmd(&[
+                "run",
+                wf.to_str().unwrap(),
+                "--state-machine-name",
+                machine,
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.code().is_some(), "killed by a signal: {o:?}");
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+        let list = json_of(&env.asl(&[
+            "executions",
+            "--state-machine",
+            machine,
+            "--json",
+            "--limit",
+            "1000",
+        ]));
+        let all = list["executions"].as_array().unwrap();
+        assert_eq!(all.len(), 101, "{machine}");
+        // Nothing is left RUNNING; the deepest failed, saying why.
+        assert!(all.iter().all(|e| e["status"] != "RUNNING"), "{machine}");
+        let failed = all
+            .iter()
+            .filter(|e| e["status"] == "FAILED")
+            .map(|e| env.describe(e["executionArn"].as_str().unwrap()))
+            .find(|d| d["error"] == "StepFunctions.ExecutionLimitExceededException");
+        assert!(failed.is_some(), "{machine}: {all:?}");
+    }
+}

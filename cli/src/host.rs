@@ -27,6 +27,8 @@ pub struct Host {
     definitions: RefCell<HashMap<String, Rc<(Definition, String)>>>,
     /// Children started without waiting, awaited before the process ends.
     spawned: RefCell<Vec<tokio::task::JoinHandle<()>>>,
+    /// How deep below the top-level execution each nested execution runs.
+    depths: RefCell<HashMap<String, usize>>,
     /// Counters for a progress display, when one is shown.
     pub progress: Option<Arc<Progress>>,
     me: Weak<Host>,
@@ -69,6 +71,7 @@ impl Host {
             clock,
             definitions: RefCell::new(HashMap::new()),
             spawned: RefCell::new(Vec::new()),
+            depths: RefCell::new(HashMap::new()),
             progress,
             me: me.clone(),
         }))
@@ -151,6 +154,23 @@ impl Host {
 
     /// The child's definition and record, stored before it runs.
     fn prepare(&self, req: &ChildRequest) -> Result<(Job, String), Failure> {
+        // A workflow that starts itself (directly or round about) would nest without end.
+        let depth = self
+            .depths
+            .borrow()
+            .get(&req.parent_arn)
+            .copied()
+            .unwrap_or(0)
+            + 1;
+        if depth > MAX_NESTING {
+            return Err(Failure::from_task(
+                "StepFunctions.ExecutionLimitExceededException",
+                format!(
+                    "asl runs nested executions at most {MAX_NESTING} levels deep; {} would start one more level (does a state machine start itself?)",
+                    req.parent_arn
+                ),
+            ));
+        }
         // `Machine#Case`: the child runs the test case `Case` of the mock config.
         let (machine_ref, test_case) = match req.state_machine.rsplit_once('#') {
             Some((m, case)) => (m, Some(case)),
@@ -217,6 +237,7 @@ impl Host {
             .clone()
             .unwrap_or_else(crate::commands::random_uuid);
         let arn = exec::execution_arn(&name, &execution_name);
+        self.depths.borrow_mut().insert(arn.clone(), depth);
         let store_err = |e: asl::history::store::StoreError| match e {
             asl::history::store::StoreError::Exists(_) => Failure::from_task(
                 "StepFunctions.ExecutionAlreadyExistsException",
@@ -422,6 +443,9 @@ impl ChildHost for Host {
         Ok((arn, start))
     }
 }
+
+/// How many levels of nested executions (`states:startExecution`) may run below a top-level one.
+const MAX_NESTING: usize = 100;
 
 /// A recorded execution as an `Outcome` (a RUNNING one has no stop date yet: its start).
 fn outcome_of(r: &ExecutionRecord) -> Option<Outcome> {

@@ -126,6 +126,23 @@ pub struct Launch<'a> {
 /// Runs the execution to its end (and the children it started without waiting); with a
 /// store, every event is committed before this returns.
 pub fn launch(l: Launch) -> Result<Outcome> {
+    // On a thread with a deep stack: a `.sync` child runs inside its parent's poll, so each
+    // level of nesting (up to the host's limit of 100) takes its share of the stack.
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("asl-engine".into())
+            .stack_size(ENGINE_STACK_BYTES)
+            .spawn_scoped(s, move || launch_here(l))
+            .context("cannot start the engine's thread")?
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// The engine thread's stack: address space reserved, memory used only as deep as it goes.
+const ENGINE_STACK_BYTES: usize = 256 << 20;
+
+fn launch_here(l: Launch) -> Result<Outcome> {
     let mocks = l.options.mocks(&l.machine_name)?;
     let (mocks, mock_config) = mocks.unzip();
     let mut resources = Resources::new(mocks, l.options.resources()?);

@@ -97,6 +97,18 @@ impl Drop for CloseOnDrop<'_> {
     }
 }
 
+/// AWS's longest `cause` (32,768 characters). A failed child's record is its parent's cause,
+/// and holds the child's own cause: without the bound, each level of nesting would escape and
+/// double the one below.
+const MAX_CAUSE_CHARS: usize = 32_768;
+
+fn truncate_cause(mut cause: String) -> String {
+    if let Some((at, _)) = cause.char_indices().nth(MAX_CAUSE_CHARS) {
+        cause.truncate(at);
+    }
+    cause
+}
+
 /// Resources that asl runs itself, and so can send for a callback task.
 fn knows(resource: &str) -> bool {
     resource == "arn:aws:states:::lambda:invoke" || resource == "arn:aws:states:::http:invoke"
@@ -144,7 +156,10 @@ async fn start_execution(
             if outcome.status == Status::Succeeded {
                 Ok(record)
             } else {
-                Err(Failure::from_task(names::TASK_FAILED, record.to_string()))
+                Err(Failure::from_task(
+                    names::TASK_FAILED,
+                    truncate_cause(record.to_string()),
+                ))
             }
         }
         other => Err(Failure::runtime(format!(
