@@ -35,6 +35,7 @@ impl Server {
                     .route("/away/{port}", any(away))
                     .route("/loop", any(redirect_loop))
                     .route("/binary/{kind}", any(binary))
+                    .route("/huge", any(huge))
                     .route("/2015-03-31/functions/{name}/invocations", post(lambda));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -107,6 +108,11 @@ async fn binary(UrlPath(kind): UrlPath<String>) -> impl IntoResponse {
         _ => "text/plain",
     };
     ([("content-type", t)], vec![0x89u8, 0x50, 0xff, 0xfe, 0x00])
+}
+
+/// 20 MiB of text: past what asl reads of an answer.
+async fn huge() -> impl IntoResponse {
+    ([("content-type", "text/plain")], vec![b'x'; 20 << 20])
 }
 
 async fn redirect_loop() -> impl IntoResponse {
@@ -1064,5 +1070,46 @@ fn invocation_types_event_and_dry_run_answer_as_lambda_does() {
     assert_eq!(
         invoke("Sometimes", "touch")["Error"],
         "Lambda.InvalidParameterValueException"
+    );
+}
+
+#[test]
+fn an_answer_past_any_payload_is_not_read_to_the_end() {
+    // asl stops reading at 16 MiB (a server sending without end cannot fill the memory): far
+    // over the payload quota, so the task fails as AWS's would, with States.DataLimitExceeded.
+    let s = Server::start();
+    let env = Env::new();
+    let out = env.run(
+        task(
+            HTTP,
+            json!({"ApiEndpoint": s.url("/huge"), "Method": "GET"}),
+        ),
+        json!({}),
+        None,
+    );
+    assert_eq!(out["output"]["Error"], "States.DataLimitExceeded", "{out}");
+}
+
+#[test]
+fn a_command_that_prints_without_end_cannot_fill_the_memory() {
+    // 8 MB on stdout (over Lambda's 6 MB response): Function.ResponseSizeTooLarge, with the
+    // output read to its end but not kept.
+    let env = Env::new();
+    let big = script(
+        &env,
+        "big.py",
+        "import sys\nsys.stdout.write('x' * (8 << 20))\n",
+    );
+    let out = env.run(
+        task(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "big", "Payload": {}}),
+        ),
+        json!({}),
+        Some(json!({"functions": {"big": {"command": ["python3", big]}}})),
+    );
+    assert_eq!(
+        out["output"]["Error"], "Function.ResponseSizeTooLarge",
+        "{out}"
     );
 }

@@ -188,10 +188,17 @@ impl Client {
         if let Some(body) = &req.body {
             r = r.body(body.clone());
         }
-        let resp = r.send().await.map_err(|e| describe(&e))?;
+        let mut resp = r.send().await.map_err(|e| describe(&e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| describe(&e))?;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(body_too_large(&req.url));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = Bytes::from(body);
         Ok(Reply {
             status,
             headers,
@@ -222,10 +229,16 @@ impl Client {
             match sender.try_send_request(request).await {
                 Ok(resp) => {
                     let (parts, body) = resp.into_parts();
-                    let body = body
+                    let body = http_body_util::Limited::new(body, MAX_BODY_BYTES)
                         .collect()
                         .await
-                        .map_err(|e| hyper_error(url, &e))?
+                        .map_err(|e| {
+                            if e.is::<http_body_util::LengthLimitError>() {
+                                body_too_large(url)
+                            } else {
+                                format!("error reading the answer of ({url}): {e}")
+                            }
+                        })?
                         .to_bytes();
                     if !sender.is_closed() {
                         self.put_idle(host, port, sender);
@@ -359,6 +372,17 @@ fn plain_request(req: &Outgoing, host: &str) -> Result<hyper::Request<Full<Bytes
         );
     }
     Ok(r)
+}
+
+/// The most of an answer's body read: far past any payload a state may hold (256 KiB) or a
+/// function may return (6 MB), so that a server sending without end cannot fill the memory.
+pub const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// How an error about a body over [`MAX_BODY_BYTES`] begins.
+pub const BODY_TOO_LARGE: &str = "the answer's body is larger than";
+
+fn body_too_large(url: &Url) -> String {
+    format!("{BODY_TOO_LARGE} {MAX_BODY_BYTES} bytes ({url})")
 }
 
 /// An `Authorization` value for basic authentication.

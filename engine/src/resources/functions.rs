@@ -107,6 +107,33 @@ pub async fn invoke(f: &Function, payload: &Value, request_id: &str, http: &Http
     }
 }
 
+/// Lambda's largest synchronous response.
+const MAX_RESPONSE_BYTES: usize = 6_291_556;
+/// What is kept of a program's standard error (for its error message).
+const MAX_STDERR_BYTES: usize = 1 << 20;
+
+/// Reads `r` to its end, keeping its first `cap` bytes; whether there was more.
+async fn read_capped(r: Option<impl tokio::io::AsyncRead + Unpin>, cap: usize) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt;
+    let Some(mut r) = r else {
+        return (Vec::new(), false);
+    };
+    let mut kept = Vec::new();
+    let mut more = false;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                more |= n > room;
+            }
+        }
+    }
+    (kept, more)
+}
+
 async fn run_command(
     argv: &[String],
     env: &[(String, String)],
@@ -141,9 +168,27 @@ async fn run_command(
             let _ = stdin.write_all(input.as_bytes()).await;
         } // dropped: the program sees the end of its input
     };
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
     let finished = async {
-        let ((), out) = tokio::join!(feed, child.wait_with_output());
-        out
+        // Both outputs are read to their end (so the program never blocks on a full pipe),
+        // but only so much of each is kept.
+        let ((), (out, too_large), (err, _), status) = tokio::join!(
+            feed,
+            read_capped(stdout, MAX_RESPONSE_BYTES),
+            read_capped(stderr, MAX_STDERR_BYTES),
+            child.wait()
+        );
+        status.map(|status| {
+            (
+                std::process::Output {
+                    status,
+                    stdout: out,
+                    stderr: err,
+                },
+                too_large,
+            )
+        })
     };
     let limit = Duration::from_secs(timeout_seconds);
     let out = match tokio::time::timeout(limit, finished).await {
@@ -163,6 +208,15 @@ async fn run_command(
             ))
         }
     };
+    let (out, too_large) = out;
+    if too_large {
+        return Outcome::FunctionError(FunctionError::new(
+            "Function.ResponseSizeTooLarge",
+            format!(
+                "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+            ),
+        ));
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {

@@ -153,7 +153,17 @@ impl HttpTask {
                 }
             }
         }
-        let reply = self.client.send(req).await.map_err(socket_error)?;
+        let reply = self.client.send(req).await.map_err(|e| {
+            if e.starts_with(super::client::BODY_TOO_LARGE) {
+                // Its result would be far over the payload quota, as AWS would find it.
+                Failure::from_task(
+                    crate::failure::names::DATA_LIMIT_EXCEEDED,
+                    "The state/task 'http' returned a result with a size exceeding the maximum number of bytes service limit.",
+                )
+            } else {
+                socket_error(e)
+            }
+        })?;
         let status = reply.status;
         let mut headers = Map::with_capacity(reply.headers.keys_len());
         for (name, value) in &reply.headers {
