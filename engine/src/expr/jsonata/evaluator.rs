@@ -999,6 +999,9 @@ impl<'h> Evaluator<'h> {
                 } else {
                     functions::string::to_string(&rhs).map_err(annotate)?
                 };
+                if ls.len() + rs.len() > functions::string::MAX_STRING_BYTES {
+                    return Err(annotate(functions::string::too_long()));
+                }
                 Value::string(ls + &rs)
             }
             BinOp::Range => {

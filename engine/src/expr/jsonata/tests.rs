@@ -791,3 +791,16 @@ fn shortcut_agrees_with_the_evaluator() {
         .unwrap()
         .has_shortcut());
 }
+
+/// Strings past 64 MiB are an error, not an exhausted memory: a huge `$pad`, a doubling loop.
+#[test]
+fn strings_past_the_limit_are_an_error() {
+    check_err(r#"$pad("x", 1e18)"#, json!(null), "D3200");
+    check_err(r#"$pad("x", -1e18, "ab")"#, json!(null), "D3200");
+    check_err(
+        r#"$reduce([1..40], function($a, $v){ $a & $a }, "xx")"#,
+        json!(null),
+        "D3200",
+    );
+    check0(r#"$pad("x", 3, "-")"#, json!("x--"));
+}

@@ -147,6 +147,18 @@ pub fn trim(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value>
     Ok(Value::str(out))
 }
 
+/// The longest string an expression may build: far past any payload a state may hold
+/// (256 KiB), so that `$pad('x', 1e18)` or a doubling loop fails instead of exhausting memory.
+pub const MAX_STRING_BYTES: usize = 64 << 20;
+
+/// The error for a string past [`MAX_STRING_BYTES`].
+pub fn too_long() -> Error {
+    Error::msg(
+        "D3200",
+        format!("The string would be longer than {MAX_STRING_BYTES} bytes"),
+    )
+}
+
 pub fn pad(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> {
     let Some(s) = str_arg(&args, 0) else {
         return Ok(Value::Undefined);
@@ -161,6 +173,9 @@ pub fn pad(_: &mut Evaluator<'_>, args: Vec<Value>, _: &Value) -> Result<Value> 
         return Ok(Value::str(s));
     }
     let n = pad_len as usize;
+    if pad_len > MAX_STRING_BYTES as f64 || s.len() + n * ch.len() > MAX_STRING_BYTES {
+        return Err(too_long());
+    }
     let padding: String = ch.chars().cycle().take(n).collect();
     Ok(Value::string(if width > 0.0 {
         format!("{s}{padding}")
