@@ -289,6 +289,23 @@ fn bad_input_is_a_located_error_with_exit_2() {
     }
 }
 
+/// A definition and an input saved with a UTF-8 byte-order mark load as without it.
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(dir.path(), "bom.asl.json", &format!("\u{feff}{HELLO}"));
+    let input = write(dir.path(), "in.json", "\u{feff}{\"who\": \"bom\"}");
+    let o = asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--input-file",
+        input.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["input"], json!({"who": "bom"}));
+}
+
 /// Waits too long for a Duration (1e300 s, or a long wait at a huge --wait-scale) are just
 /// very long waits: the execution's own time limit ends them, no panic.
 #[test]

@@ -6,7 +6,13 @@ use asl::Definition;
 use std::path::Path;
 
 pub fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // A byte-order mark (some Windows editors write one) is not part of the JSON.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// `KEY=VALUE` pairs of `--sub`.
