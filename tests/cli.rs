@@ -269,6 +269,12 @@ fn bad_input_is_a_located_error_with_exit_2() {
         ),
         (vec!["validate", not_json.to_str().unwrap()], ""),
         (
+            vec!["run", wf, "--name", ""],
+            "a name has 1 to 80 characters",
+        ),
+        (vec!["run", wf, "--name", "a b"], "is not allowed in a name"),
+        (vec!["run", wf, "--name", "x/y"], "is not allowed in a name"),
+        (
             vec!["prune", "--older-than", "99999999999999d"],
             "too long an age",
         ),

@@ -143,7 +143,8 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             "input": {"waitSeconds": a.wait_seconds, "fetches": a.fetches}
         }
     });
-    let name = format!("load-{}", now.format("%Y%m%d-%H%M%S"));
+    // To the millisecond, so that two loads started in the same second do not collide.
+    let name = format!("load-{}", now.format("%Y%m%d-%H%M%S-%3f"));
     let options = launch::Options {
         subs,
         mock_config: None,

@@ -46,6 +46,9 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
     // Check the mocks and resources before anything is stored.
     options.mocks(&machine_name)?;
     options.resources()?;
+    if let Some(n) = &a.name {
+        check_name(n)?;
+    }
     let execution_name = a.name.clone().unwrap_or_else(random_uuid);
     let record = launch::new_record(&def_text, &machine_name, &execution_name, &input, &options);
     let store = if a.no_store {
@@ -101,4 +104,24 @@ pub fn random_uuid() -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+/// StartExecution's rules for a name: 1 to 80 characters, none of whitespace, brackets,
+/// wildcards, `"#%\\^|~`$&,;:/` or control characters.
+fn check_name(name: &str) -> anyhow::Result<()> {
+    let n = name.chars().count();
+    if n == 0 || n > 80 {
+        anyhow::bail!("--name {name:?}: a name has 1 to 80 characters (it has {n})");
+    }
+    if let Some(c) = name.chars().find(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || ('\u{7f}'..='\u{9f}').contains(c)
+            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c)
+    }) {
+        anyhow::bail!(
+            "--name {name:?}: {c:?} is not allowed in a name (as in AWS's StartExecution)"
+        );
+    }
+    Ok(())
 }
