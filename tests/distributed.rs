@@ -682,14 +682,7 @@ fn redriving_the_parent_redrives_its_map_run() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("redrive its parent"));
 
-    let o = env.asl(&["redrive", parent, "--json"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = env.json(&["redrive", parent, "--json"]);
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     assert_eq!(v["output"], json!([{"a": 1}, {"fail": 1}, {"a": 2}]));
     // The same two children (item 1's not run again), and item 3's new one.
@@ -788,14 +781,7 @@ fn resuming_a_killed_parent_goes_on_with_its_map_run() {
         .map(|a| env.json(&["history", a, "--json"]))
         .collect();
 
-    let o = env.asl(&["resume", "k1", "--json"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = env.json(&["resume", "k1", "--json"]);
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     assert_eq!(v["output"], json!([1, 2, 3, 4]));
     let children = children_of(&env, parent);

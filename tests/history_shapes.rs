@@ -221,6 +221,15 @@ fn history_of(def: Value, input: Value) -> Vec<Value> {
     history_of_run(&wf, "cut", &["--input", &input, "--wait-scale", "0.01"])
 }
 
+/// The id of the `FailStateEntered` event, and what follows it as `tail` gives it.
+fn after_the_failure(events: &[Value]) -> (u64, Vec<(String, u64, Value)>) {
+    let fail = events
+        .iter()
+        .position(|e| e["type"] == "FailStateEntered")
+        .unwrap();
+    (events[fail]["id"].as_u64().unwrap(), tail(events, fail + 1))
+}
+
 /// `(type, previousEventId, details)` from the event `from` on.
 fn tail(events: &[Value], from: usize) -> Vec<(String, u64, Value)> {
     events[from..]
@@ -256,12 +265,7 @@ fn work_cut_short_by_a_failure_is_recorded_as_aborted() {
         "End": true}}});
     let events = history_of(map, json!([0, 1, 2]));
     check_shapes(&events);
-    let fail = events
-        .iter()
-        .position(|e| e["type"] == "FailStateEntered")
-        .unwrap();
-    let fail_id = events[fail]["id"].as_u64().unwrap();
-    let t = tail(&events, fail + 1);
+    let (fail_id, t) = after_the_failure(&events);
     let expected = [
         (
             "MapIterationAborted",
@@ -294,12 +298,7 @@ fn work_cut_short_by_a_failure_is_recorded_as_aborted() {
         "Done": {"Type": "Pass", "End": true}}});
     let events = history_of(parallel, json!([1, 2]));
     check_shapes(&events);
-    let fail = events
-        .iter()
-        .position(|e| e["type"] == "FailStateEntered")
-        .unwrap();
-    let fail_id = events[fail]["id"].as_u64().unwrap();
-    let t = tail(&events, fail + 1);
+    let (fail_id, t) = after_the_failure(&events);
     let types: Vec<&str> = t.iter().map(|x| x.0.as_str()).collect();
     assert_eq!(
         types,

@@ -202,25 +202,32 @@ fn fire_and_forget_children_finish_and_unknown_machines_fail() {
     ));
 }
 
-#[test]
-fn stopping_the_parent_stops_its_children() {
-    let env = Env::new();
+/// Starts (in a process of its own) a parent that runs a `.sync:2` Sleeper child, and gives
+/// the child's ARN once it runs.
+fn start_parent_of_sleeper(env: &Env, name: &str) -> (Guard, String) {
     let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
         "Parameters": {"StateMachineArn": "Sleeper"}, "End": true}}});
     let wf = env.file("parent.asl.json", &def.to_string());
     let child = env
-        .cmd(&["run", wf.to_str().unwrap(), "--name", "boss", "--json"])
+        .cmd(&["run", wf.to_str().unwrap(), "--name", name, "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut guard = Guard(child);
+    let guard = Guard(child);
     let sleeper = env.wait_for("the child to start", || {
         let list = json_of(&env.asl(&["executions", "--state-machine", "Sleeper", "--json"]));
         list["executions"].as_array()?.first()?["executionArn"]
             .as_str()
             .map(String::from)
     });
+    (guard, sleeper)
+}
+
+#[test]
+fn stopping_the_parent_stops_its_children() {
+    let env = Env::new();
+    let (mut guard, sleeper) = start_parent_of_sleeper(&env, "boss");
     let o = env.asl(&[
         "stop",
         "boss",
@@ -246,22 +253,7 @@ fn stopping_the_parent_stops_its_children() {
 #[test]
 fn stopping_a_killed_parent_ends_its_children_too() {
     let env = Env::new();
-    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
-        "Parameters": {"StateMachineArn": "Sleeper"}, "End": true}}});
-    let wf = env.file("parent.asl.json", &def.to_string());
-    let child = env
-        .cmd(&["run", wf.to_str().unwrap(), "--name", "gone", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
-    let sleeper = env.wait_for("the child to start", || {
-        let list = json_of(&env.asl(&["executions", "--state-machine", "Sleeper", "--json"]));
-        list["executions"].as_array()?.first()?["executionArn"]
-            .as_str()
-            .map(String::from)
-    });
+    let (mut guard, sleeper) = start_parent_of_sleeper(&env, "gone");
     guard.0.kill().unwrap();
     guard.0.wait().unwrap();
     assert_eq!(env.describe(&sleeper)["status"], "RUNNING");
