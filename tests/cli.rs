@@ -443,3 +443,29 @@ fn a_closed_stdout_ends_quietly_and_keeps_the_execution() {
     let output: Value = serde_json::from_str(json_out(&o)["output"].as_str().unwrap()).unwrap();
     assert_eq!(output, json!({"greeting": "hello ada"}));
 }
+
+/// Past AWS's quota of 25,000 history events asl records on, and warns that AWS would not.
+#[test]
+fn a_history_past_aws_quota_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "loop.json",
+        r#"{"StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Result": {"i": 0}, "Next": "Check"},
+            "Check": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": 6300, "Next": "Step"}], "Default": "Done"},
+            "Step": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Check"},
+            "Done": {"Type": "Succeed"}}}"#,
+    );
+    let o = asl(&["run", wf.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("recorded 25208 history events") && stderr(&o).contains("25000"),
+        "{}",
+        stderr(&o)
+    );
+    // Under the quota: no warning.
+    let small = write(dir.path(), "small.json", HELLO);
+    let o = asl(&["run", small.to_str().unwrap(), "--input", r#"{"who": "x"}"#]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}

@@ -63,6 +63,7 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         store.insert_execution(&record)?;
         Some(std::sync::Arc::new(store))
     };
+    let stored = store.clone();
     let outcome = launch::launch(Launch {
         start_time: Some(record.start),
         def,
@@ -74,8 +75,20 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         store,
         timing: a.timing,
     })?;
+    if let Some(n) = stored.and_then(|s| s.event_count(&outcome.execution_arn).ok()) {
+        if n > AWS_MAX_HISTORY_EVENTS {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "asl: warning: this execution recorded {n} history events; on AWS a STANDARD execution fails when its history reaches {AWS_MAX_HISTORY_EVENTS} (a service quota)"
+            );
+        }
+    }
     launch::report(&outcome, a.json)
 }
+
+/// AWS's quota on a STANDARD execution's history; asl records past it, and says so.
+const AWS_MAX_HISTORY_EVENTS: u64 = 25_000;
 
 /// `--resources`, else `$ASL_RESOURCES`, else `asl-resources.json` beside the workflow.
 fn resources_file(a: &RunArgs) -> Option<std::path::PathBuf> {

@@ -585,6 +585,19 @@ impl Store {
         })
     }
 
+    /// How many events an execution has stored (its last event's id).
+    pub fn event_count(&self, arn: &str) -> Result<u64> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(last_id), 0) FROM event_chunks WHERE execution_arn = ?1",
+                [arn],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(sql)
+        })
+    }
+
     /// Every stored event of an execution, in id order, as AWS shapes them.
     pub fn events(&self, arn: &str) -> Result<Vec<Value>> {
         Ok(self.events_with_memo(arn)?.0)
