@@ -102,7 +102,7 @@ fn retries_exhausted_then_caught_with_result_path() {
               "End": true},
         "Handled": {"Type": "Pass", "End": true}}});
     let mocks = json!({"StateMachines": {"Test": {"TestCases": {"T": {"T": "R"}}}},
-        "MockedResponses": {"R": {"0": {"Throw": {"Error": "Custom", "Cause": "bad"}}}}});
+        "MockedResponses": {"R": {"0-1": {"Throw": {"Error": "Custom", "Cause": "bad"}}}}});
     let r = run_with(def, json!({"keep": 1}), Some(mocks));
     assert_eq!(
         r.outcome.output,

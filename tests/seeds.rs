@@ -77,7 +77,7 @@ fn the_momento_pizza_generator_runs_unchanged() {
         // the same name as the parent's.
         json!({"StateMachines": {"generator": {"TestCases": {"Local": {}}},
                                  "OrderWorkflow": {"TestCases": {"Local": {"Delete Order": "Deleted"}}}},
-               "MockedResponses": {"Deleted": {"0": {"Return": {"SdkHttpMetadata": {"HttpStatusCode": 200}}}}}})
+               "MockedResponses": {"Deleted": {"0-999": {"Return": {"SdkHttpMetadata": {"HttpStatusCode": 200}}}}}})
         .to_string(),
     )
     .unwrap();

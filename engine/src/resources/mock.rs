@@ -155,10 +155,18 @@ impl MockSet {
             *c += 1;
             n
         };
-        list.iter()
-            .find(|(from, to, _)| n >= *from && n <= *to)
-            .or_else(|| list.last())
-            .map(|(_, _, r)| r.clone())
+        // Step Functions Local: an invocation with no mocked response fails the execution.
+        Some(
+            list.iter()
+                .find(|(from, to, _)| n >= *from && n <= *to)
+                .map(|(_, _, r)| r.clone())
+                .unwrap_or_else(|| {
+                    Response::Throw(Failure::runtime(format!(
+                        "test case '{}' has no mocked response for invocation {n} of state '{state}' (invocations count from 0, retries included)",
+                        self.case
+                    )))
+                }),
+        )
     }
 }
 
@@ -175,13 +183,32 @@ fn parse_range(key: &str) -> Option<(u32, u32)> {
     }
 }
 
+/// A response holds one field, `Return` (any value) or `Throw` (an object with `Error` and
+/// `Cause` strings), as Step Functions Local requires.
 fn parse_response(v: &Value) -> Result<Response, String> {
-    if let Some(r) = v.get("Return") {
+    let fields = v
+        .as_object()
+        .ok_or("a response must be an object with \"Return\" or \"Throw\"")?;
+    if fields.len() != 1 {
+        return Err(format!(
+            "a response must hold one field, \"Return\" or \"Throw\" (it has: {})",
+            fields.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if let Some(r) = fields.get("Return") {
         return Ok(Response::Return(r.clone()));
     }
-    if let Some(t) = v.get("Throw") {
-        let s = |k: &str| t.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-        return Ok(Response::Throw(Failure::from_task(s("Error"), s("Cause"))));
+    if let Some(t) = fields.get("Throw") {
+        let s = |k: &str| {
+            t.get(k)
+                .and_then(|x| x.as_str())
+                .map(String::from)
+                .ok_or(format!("\"Throw\" needs \"{k}\", a string"))
+        };
+        return Ok(Response::Throw(Failure::from_task(
+            s("Error")?,
+            s("Cause")?,
+        )));
     }
     Err("a response must hold \"Return\" or \"Throw\"".into())
 }
@@ -217,11 +244,43 @@ mod tests {
             m.next_response("S"),
             Some(Response::Return(json!({"n": 3})))
         );
-        assert_eq!(
-            m.next_response("S"),
-            Some(Response::Return(json!({"n": 3})))
-        );
+        // Past the last one: no response, which fails the execution (States.Runtime).
+        match m.next_response("S") {
+            Some(Response::Throw(f)) => {
+                assert_eq!(f.error, "States.Runtime");
+                assert!(f.cause.contains("invocation 4 of state 'S'"), "{}", f.cause);
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(m.next_response("Other"), None);
+    }
+
+    #[test]
+    fn a_response_is_one_field_and_a_throw_has_error_and_cause() {
+        let with = |r: Value| {
+            json!({"StateMachines": {"M": {"TestCases": {"T": {"S": "R"}}}},
+                   "MockedResponses": {"R": {"0": r}}})
+        };
+        for bad in [
+            json!({"Return": 1, "Throw": {"Error": "E", "Cause": "C"}}),
+            json!({"Return": 1, "Foo": 1}),
+            json!({"Throw": "boom"}),
+            json!({"Throw": {}}),
+            json!({"Throw": {"Error": 42, "Cause": "C"}}),
+            json!({"Throw": {"Error": "E"}}),
+            json!("Return"),
+        ] {
+            assert!(
+                MockSet::from_config(&with(bad.clone()), None, None).is_err(),
+                "{bad}"
+            );
+        }
+        // A state whose mocked response has no invocations at all: mocked, never run.
+        let cfg = json!({"StateMachines": {"M": {"TestCases": {"T": {"S": "R"}}}},
+                         "MockedResponses": {"R": {}}});
+        let m = MockSet::from_config(&cfg, None, None).unwrap();
+        assert!(m.has("S"));
+        assert!(matches!(m.next_response("S"), Some(Response::Throw(_))));
     }
 
     #[test]
