@@ -104,13 +104,17 @@ impl HttpTask {
                 req.header(k, &scalar_text(v)).map_err(bad_parameters)?;
             }
         }
-        // What Step Functions itself sends with every request.
+        // What Step Functions itself sends with every request (static values: no parsing).
         if !has_user_agent {
-            req.header("user-agent", USER_AGENT)
-                .map_err(bad_parameters)?;
+            req.headers.insert(
+                hyper::header::USER_AGENT,
+                hyper::header::HeaderValue::from_static(USER_AGENT),
+            );
         }
-        req.header("range", "bytes=0-262144")
-            .map_err(bad_parameters)?;
+        req.headers.insert(
+            hyper::header::RANGE,
+            hyper::header::HeaderValue::from_static("bytes=0-262144"),
+        );
         // The connection: `InvocationConfig` (what AWS recommends) or `Authentication`.
         if let Some(arn) = ["InvocationConfig", "Authentication"]
             .iter()
@@ -145,8 +149,12 @@ impl HttpTask {
                     Value::String(s) => req.body = Some(s.clone().into()),
                     other => {
                         if !has_content_type {
-                            req.header("content-type", "application/json; charset=UTF-8")
-                                .map_err(bad_parameters)?;
+                            req.headers.insert(
+                                hyper::header::CONTENT_TYPE,
+                                hyper::header::HeaderValue::from_static(
+                                    "application/json; charset=UTF-8",
+                                ),
+                            );
                         }
                         req.body = Some(other.to_string().into());
                     }
@@ -321,9 +329,8 @@ fn forbidden_header(name: &str) -> Option<&'static str> {
         "via",
         "warning",
     ];
-    let lower = name.to_ascii_lowercase();
-    if FORBIDDEN.contains(&lower.as_str()) {
-        return Some(if lower == "authorization" {
+    if let Some(f) = FORBIDDEN.iter().find(|f| f.eq_ignore_ascii_case(name)) {
+        return Some(if *f == "authorization" {
             "credentials go in a connection: Authentication or InvocationConfig"
         } else {
             "Step Functions sets or forbids it"
@@ -331,7 +338,10 @@ fn forbidden_header(name: &str) -> Option<&'static str> {
     }
     ["x-forwarded-", "x-amz-", "x-amzn-"]
         .iter()
-        .any(|p| lower.starts_with(p))
+        .any(|p| {
+            name.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        })
         .then_some("AWS reserves it")
 }
 
