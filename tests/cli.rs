@@ -144,6 +144,21 @@ fn mock_config_supplies_task_results_by_invocation() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json_out(&o)["output"], json!({"body": "third time"}));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    // A mocked state the workflow does not have (a misspelt name) is warned about.
+    let typo = write(
+        dir.path(),
+        "typo.json",
+        r#"{"StateMachines": {"Orders": {"TestCases": {"T": {"Call": "Ok", "Cal": "Ok"}}}},
+            "MockedResponses": {"Ok": {"0": {"Return": {"StatusCode": 200, "Payload": {"body": "x"}}}}}}"#,
+    );
+    let o = asl(&["run", wf, "--mock-config", typo.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("test case 'T' mocks states the workflow does not have: Cal"),
+        "{}",
+        stderr(&o)
+    );
     // Without naming one of its two test cases, the config is ambiguous.
     let o = asl(&["run", wf, "--mock-config", mocks, "--json"]);
     assert_eq!(o.status.code(), Some(2));

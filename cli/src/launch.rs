@@ -160,6 +160,23 @@ const ENGINE_STACK_BYTES: usize = 256 << 20;
 fn launch_here(l: Launch) -> Result<Outcome> {
     let mocks = l.options.mocks(&l.machine_name)?;
     let (mocks, mock_config) = mocks.unzip();
+    if let Some(m) = &mocks {
+        // A mocked state the workflow does not have is most likely a misspelt name.
+        let mut unknown: Vec<&str> = m
+            .states()
+            .filter(|s| !l.def.machine.has_state_anywhere(s))
+            .collect();
+        unknown.sort_unstable();
+        if !unknown.is_empty() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "asl: warning: test case '{}' mocks states the workflow does not have: {}",
+                m.case,
+                unknown.join(", ")
+            );
+        }
+    }
     let mut resources = Resources::new(mocks, l.options.resources()?);
     resources.mock_config = mock_config;
     resources.buckets = buckets();

@@ -24,6 +24,17 @@ impl StateMachine {
     pub fn state(&self, name: &str) -> Option<&State> {
         self.names.get(name).map(|&i| &self.states[i])
     }
+
+    /// Whether a state of this name is anywhere in it (Parallel branches and Map item
+    /// processors included).
+    pub fn has_state_anywhere(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+            || self.states.iter().any(|s| match &s.kind {
+                Kind::Parallel { branches } => branches.iter().any(|b| b.has_state_anywhere(name)),
+                Kind::Map(m) => m.processor.has_state_anywhere(name),
+                _ => false,
+            })
+    }
 }
 
 #[derive(Debug)]

@@ -141,6 +141,11 @@ impl MockSet {
     }
 
     /// Whether the state has a mock in this test case.
+    /// The states the test case mocks.
+    pub fn states(&self) -> impl Iterator<Item = &str> {
+        self.states.keys().map(String::as_str)
+    }
+
     pub fn has(&self, state: &str) -> bool {
         self.states.contains_key(state)
     }
