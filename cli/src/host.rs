@@ -304,21 +304,7 @@ impl Host {
             // Recorded before: it goes on from its history, as `asl resume`/`redrive` would.
             Some(redrive) => {
                 let r = self.store.get_execution(&arn).map_err(runtime)?;
-                let (memo, last_event_id) = self.store.replay_state(&arn).map_err(runtime)?;
-                let now = Utc::now();
-                self.store
-                    .reopen_execution(&r, redrive.then_some(now))
-                    .map_err(runtime)?;
-                let resume = exec::Resume {
-                    memo: if redrive {
-                        asl::history::store::Store::redrive_memo(memo)
-                    } else {
-                        memo
-                    },
-                    last_event_id,
-                    start_time: r.start,
-                    redrive_count: redrive.then_some(r.redrive_count + 1),
-                };
+                let resume = take_over(&self.store, &r, redrive).map_err(runtime)?;
                 (r.start, Some(resume))
             }
             None => (Utc::now(), None),
@@ -442,6 +428,28 @@ impl ChildHost for Host {
         self.spawned.borrow_mut().push(handle);
         Ok((arn, start))
     }
+}
+
+/// Takes a stored execution over to run it on from its history in this process: resumed (what
+/// completed is replayed) or redriven (what did not succeed runs again, `RedriveCount` + 1).
+/// Refused when another process took it over first (`StoreError::TakenOver`).
+pub fn take_over(
+    store: &Store,
+    r: &ExecutionRecord,
+    redrive: bool,
+) -> Result<exec::Resume, asl::history::store::StoreError> {
+    let (memo, last_event_id) = store.replay_state(&r.arn)?;
+    store.reopen_execution(r, redrive.then(Utc::now))?;
+    Ok(exec::Resume {
+        memo: if redrive {
+            Store::redrive_memo(memo)
+        } else {
+            memo
+        },
+        last_event_id,
+        start_time: r.start,
+        redrive_count: redrive.then_some(r.redrive_count + 1),
+    })
 }
 
 /// How many levels of nested executions (`states:startExecution`) may run below a top-level one.

@@ -6,7 +6,6 @@ use crate::commands::stop::process_alive;
 use crate::launch::{self, Launch, Options};
 use crate::load;
 use anyhow::{bail, Context};
-use asl::exec::Resume;
 use asl::history::store::Store;
 use asl::Definition;
 use std::path::Path;
@@ -47,20 +46,7 @@ pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow
         .map_err(|e| load::definition_error(Path::new(&r.state_machine_name), e))?;
     let input = serde_json::from_str(&r.input).context("the stored input is not JSON")?;
     let options = Options::from_json(&r.options);
-    let (memo, last_event_id) = store.replay_state(&r.arn)?;
-    let memo = if redrive {
-        Store::redrive_memo(memo)
-    } else {
-        memo
-    };
-    let now = chrono::Utc::now();
-    store.reopen_execution(&r, redrive.then_some(now))?;
-    let resume = Resume {
-        memo,
-        last_event_id,
-        start_time: r.start,
-        redrive_count: redrive.then_some(r.redrive_count + 1),
-    };
+    let resume = crate::host::take_over(&store, &r, redrive)?;
     let outcome = launch::launch(Launch {
         start_time: None,
         def,
