@@ -226,6 +226,24 @@ fn validate_reports_every_problem_with_its_pointer() {
 
     let o = asl(&["validate", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
+
+    // `{% %}` is an expression only in a JSONata state: in a JSONPath state it is a string,
+    // refused where a number belongs (AWS refuses such a definition).
+    let jsonpath = write(
+        dir.path(),
+        "jp.json",
+        r#"{"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": "{% 1 %}", "Next": "T"},
+            "T": {"Type": "Task", "Resource": "x", "TimeoutSeconds": "{% 2 %}", "End": true}}}"#,
+    );
+    let o = asl(&["validate", jsonpath.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("/States/W/Seconds: Seconds must be a non-negative integer"),
+        "{out}"
+    );
+    assert!(out.contains("/States/T/TimeoutSeconds"), "{out}");
 }
 
 #[test]

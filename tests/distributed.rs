@@ -596,6 +596,102 @@ fn definitions_are_checked() {
     ] {
         assert!(text.contains(needle), "{needle} not in {text}");
     }
+    // A DISTRIBUTED Map must say which executions it starts; a JSONata one takes Arguments
+    // (not Parameters) in its ItemReader and ResultWriter, a JSONPath one the reverse.
+    let def = json!({"StartAt": "Map", "States": {"Map": {"Type": "Map", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                          "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let o = env.asl(&["validate", wf.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(
+            "/States/Map/ItemProcessor/ProcessorConfig: a DISTRIBUTED Map needs ExecutionType"
+        ),
+        "{text}"
+    );
+    let mut def = map(
+        json!({"ItemReader": reader("people.csv", json!({"InputType": "CSV"})),
+               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Arguments": {"Bucket": "out"}}}),
+        pass(),
+        false,
+    );
+    def["QueryLanguage"] = json!("JSONata");
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let o = env.asl(&["validate", wf.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("/States/Map/ItemReader/Parameters: in a JSONata state an ItemReader takes Arguments, not Parameters"),
+        "{text}"
+    );
+    def["QueryLanguage"] = json!("JSONPath");
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let o = env.asl(&["validate", wf.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(
+        text.contains("/States/Map/ResultWriter/Arguments: in a JSONPath state a ResultWriter takes Parameters, not Arguments"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_jsonata_map_reads_batches_selects_and_writes_with_expressions() {
+    // JSONata: the ItemReader's and ResultWriter's Arguments, ItemReader.ReaderConfig.MaxItems,
+    // ItemSelector per item read (with $states.context.Map.Item) and ItemBatcher.BatchInput
+    // are all expressions over the state's input.
+    let env = Env::new();
+    let mut def = map(
+        json!({
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSONL", "MaxItems": "{% $states.input.max %}"},
+                "Arguments": {"Bucket": "{% $states.input.bucket %}", "Key": "numbers.jsonl"}},
+            "ItemSelector": {"i": "{% $states.context.Map.Item.Index %}",
+                             "v": "{% $states.context.Map.Item.Value %}",
+                             "tag": "{% $states.input.tag %}"},
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"tag": "{% $uppercase($states.input.tag) %}"}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                             "Arguments": {"Bucket": "out", "Prefix": "{% 'runs/' & $states.input.tag %}"}}
+        }),
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        false,
+    );
+    def["QueryLanguage"] = json!("JSONata");
+    let out = env.run(&def, &json!({"bucket": "in", "max": 3, "tag": "t"}), &[]);
+    let written = succeeded(&out);
+    assert_eq!(written["ResultWriterDetails"]["Bucket"], "out", "{out}");
+    let key = written["ResultWriterDetails"]["Key"].as_str().unwrap();
+    assert!(key.starts_with("runs/t/"), "{key}");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.out().join(key)).unwrap()).unwrap();
+    let file = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap();
+    let records: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.out().join(file)).unwrap()).unwrap();
+    let mut inputs: Vec<Value> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(r["Input"].as_str().unwrap()).unwrap())
+        .collect();
+    inputs.sort_by_key(|v| v["Items"][0]["i"].as_u64());
+    let first = std::fs::read_to_string(data().join("numbers.jsonl")).unwrap();
+    let values: Vec<Value> = first
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(3)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        inputs,
+        vec![
+            json!({"BatchInput": {"tag": "T"}, "Items": [
+                {"i": 0, "v": values[0], "tag": "t"}, {"i": 1, "v": values[1], "tag": "t"}]}),
+            json!({"BatchInput": {"tag": "T"}, "Items": [{"i": 2, "v": values[2], "tag": "t"}]}),
+        ]
+    );
 }
 
 /// A task that fails an item with `fail` until its execution is redriven

@@ -118,7 +118,9 @@ fn execution_timeout_ends_a_long_wait() {
         json!({}),
     );
     assert_eq!(r.outcome.status, Status::TimedOut);
-    assert_eq!(r.outcome.error.as_deref(), Some("States.Timeout"));
+    // DescribeExecution of a timed-out execution has no error or cause (recorded against AWS).
+    assert_eq!(r.outcome.error, None);
+    assert_eq!(r.outcome.cause, None);
     assert_eq!(r.seconds, 10.0);
     assert_eq!(types(&r.events).last(), Some(&"ExecutionTimedOut"));
 }
@@ -439,4 +441,22 @@ fn choice_rules_assign_and_output_their_own_values() {
         run(def, json!({"n": 1})).outcome.output,
         Some(json!({"seen": "default", "size": "small", "n": 1}))
     );
+}
+
+#[test]
+fn an_engine_runtime_error_is_never_caught() {
+    // "A States.Runtime error isn't retriable, and will always cause the execution to fail":
+    // not even a Catcher that names it takes it.
+    let r = run(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {
+                    "B": {"Type": "Pass", "Parameters": {"x.$": "$.missing"}, "End": true}}}],
+                  "Retry": [{"ErrorEquals": ["States.Runtime"]}],
+                  "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Pass", "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.status, Status::Failed);
+    assert_eq!(r.outcome.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(r.seconds, 0.0);
 }

@@ -85,6 +85,11 @@ fn aws_shape(
         ),
         "ExecutionFailed" => ("executionFailedEventDetails", &[], &["error", "cause"]),
         "ExecutionTimedOut" => ("executionTimedOutEventDetails", &[], &["error", "cause"]),
+        "EvaluationFailed" => (
+            "evaluationFailedEventDetails",
+            &["state"],
+            &["error", "cause", "location"],
+        ),
         "TaskScheduled" => (
             "taskScheduledEventDetails",
             &["resourceType", "resource", "region", "parameters"],
@@ -253,9 +258,9 @@ fn tail(events: &[Value], from: usize) -> Vec<(String, u64, Value)> {
 
 #[test]
 fn work_cut_short_by_a_failure_is_recorded_as_aborted() {
-    // A Map whose item 1 fails while item 0 waits: as AWS records it, the waiting iteration
-    // is aborted (MapIterationAborted, then the state it was in), both pointing back to the
-    // failure's last event; then the failed iteration and the Map.
+    // A Map whose item 1 fails while item 0 waits: as AWS records it, the failed iteration,
+    // then the waiting iteration aborted (MapIterationAborted, then the state it was in), then
+    // the Map, all pointing back to the failure's last event.
     let map = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 3,
         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "C", "States": {
             "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}],
@@ -268,21 +273,21 @@ fn work_cut_short_by_a_failure_is_recorded_as_aborted() {
     let (fail_id, t) = after_the_failure(&events);
     let expected = [
         (
+            "MapIterationFailed",
+            fail_id,
+            json!({"name": "M", "index": 1}),
+        ),
+        (
             "MapIterationAborted",
             fail_id,
             json!({"name": "M", "index": 0}),
         ),
         ("WaitStateAborted", fail_id, Value::Null),
-        (
-            "MapIterationFailed",
-            fail_id,
-            json!({"name": "M", "index": 1}),
-        ),
+        ("MapStateFailed", fail_id, Value::Null),
     ];
     for (got, want) in t.iter().zip(expected.iter()) {
         assert_eq!((got.0.as_str(), got.1, &got.2), (want.0, want.1, &want.2));
     }
-    assert_eq!(t[3].0, "MapStateFailed");
     assert_eq!(t[4].0, "ExecutionFailed");
     assert_eq!(t.len(), 5, "{t:?}");
 
@@ -337,4 +342,153 @@ fn a_timed_out_execution_records_no_aborted_states() {
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types.last(), Some(&"ExecutionTimedOut"));
     assert!(!types.iter().any(|t| t.ends_with("Aborted")), "{types:?}");
+}
+
+/// `(type, id, previousEventId)` of each event.
+fn chain(events: &[Value]) -> Vec<(String, u64, u64)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["id"].as_u64().unwrap(),
+                e["previousEventId"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The definition of a case recorded against AWS in ../shared/conformance.
+fn recorded_definition(case: &str) -> Value {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = root.join(format!("../shared/conformance/cases/{case}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (../shared must be beside the checkout)",
+            path.display()
+        )
+    });
+    serde_json::from_str::<Value>(&text).unwrap()["definition"].clone()
+}
+
+#[test]
+fn a_retried_map_or_parallel_fails_once_as_aws_records_it() {
+    // The event chains of localstack's test_map_state_retry and test_parallel_state_retry,
+    // recorded against AWS: each attempt starts again (MapStateStarted, pointing back to the
+    // failure before it); only the last attempt's failure ends the state.
+    let events = history_of(
+        recorded_definition("test_base_scenarios.test_map_state_retry"),
+        json!({}),
+    );
+    check_shapes(&events);
+    let want: Vec<(String, u64, u64)> = [
+        ("ExecutionStarted", 1, 0),
+        ("PassStateEntered", 2, 0),
+        ("PassStateExited", 3, 2),
+        ("MapStateEntered", 4, 3),
+        ("MapStateStarted", 5, 4),
+        ("MapIterationStarted", 6, 5),
+        ("FailStateEntered", 7, 6),
+        ("MapIterationFailed", 8, 7),
+        ("MapStateStarted", 9, 7),
+        ("MapIterationStarted", 10, 9),
+        ("FailStateEntered", 11, 10),
+        ("MapIterationFailed", 12, 11),
+        ("MapStateStarted", 13, 11),
+        ("MapIterationStarted", 14, 13),
+        ("FailStateEntered", 15, 14),
+        ("MapIterationFailed", 16, 15),
+        ("MapStateFailed", 17, 15),
+        ("ExecutionFailed", 18, 17),
+    ]
+    .iter()
+    .map(|(t, i, p)| (t.to_string(), *i, *p))
+    .collect();
+    assert_eq!(chain(&events), want);
+
+    let events = history_of(
+        recorded_definition("test_base_scenarios.test_parallel_state_retry"),
+        json!({}),
+    );
+    check_shapes(&events);
+    let want: Vec<(String, u64, u64)> = [
+        ("ExecutionStarted", 1, 0),
+        ("ParallelStateEntered", 2, 0),
+        ("ParallelStateStarted", 3, 2),
+        ("FailStateEntered", 4, 3),
+        ("ParallelStateStarted", 5, 4),
+        ("FailStateEntered", 6, 5),
+        ("ParallelStateStarted", 7, 6),
+        ("FailStateEntered", 8, 7),
+        ("ParallelStateFailed", 9, 8),
+        ("ExecutionFailed", 10, 9),
+    ]
+    .iter()
+    .map(|(t, i, p)| (t.to_string(), *i, *p))
+    .collect();
+    assert_eq!(chain(&events), want);
+}
+
+#[test]
+fn a_failed_jsonata_expression_is_recorded_as_evaluation_failed() {
+    // As recorded against AWS (localstack's test_undefined_reference[BASE_UNDEFINED_OUTPUT]
+    // and test_map_state_items_eval_jsonata_fail): EvaluationFailed points back to what the
+    // state's Entered event points back to, and names the field; a Map that fails so ends
+    // with MapStateFailed, without having started.
+    let events = history_of(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": true}}}),
+        json!({}),
+    );
+    check_shapes(&events);
+    let c = chain(&events);
+    assert_eq!(
+        c.iter()
+            .map(|x| (x.0.as_str(), x.1, x.2))
+            .collect::<Vec<_>>(),
+        [
+            ("ExecutionStarted", 1, 0),
+            ("PassStateEntered", 2, 0),
+            ("EvaluationFailed", 3, 0),
+            ("ExecutionFailed", 4, 3)
+        ]
+    );
+    let d = &events[2]["evaluationFailedEventDetails"];
+    assert_eq!(d["error"], "States.QueryEvaluationError");
+    assert_eq!(d["state"], "P");
+    assert_eq!(d["location"], "Output/result");
+    assert_eq!(
+        d["cause"],
+        "An error occurred while executing the state 'P' (entered at the event id #2). The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined)."
+    );
+    assert_eq!(
+        events[3]["executionFailedEventDetails"]["cause"],
+        d["cause"]
+    );
+
+    let events = history_of(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Next": "M"},
+            "M": {"Type": "Map", "Items": "{% $states.input.n %}", "ItemProcessor": {
+                "StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}, "End": true}}}),
+        json!({"n": 1}),
+    );
+    check_shapes(&events);
+    let c = chain(&events);
+    assert_eq!(
+        c[3..]
+            .iter()
+            .map(|x| (x.0.as_str(), x.1, x.2))
+            .collect::<Vec<_>>(),
+        [
+            ("MapStateEntered", 4, 3),
+            ("EvaluationFailed", 5, 3),
+            ("MapStateFailed", 6, 5),
+            ("ExecutionFailed", 7, 6)
+        ]
+    );
+    assert_eq!(
+        events[4]["evaluationFailedEventDetails"]["location"],
+        "Items"
+    );
 }

@@ -370,10 +370,17 @@ fn a_silent_worker_misses_its_heartbeat() {
     // HeartbeatSeconds 2 at a wait scale of 0.1: 200 ms without a heartbeat.
     let (g, _token) = start_waiting(&env, "cb3", callback_def(Some(2)), "0.1");
     let out = finish(g);
+    // As recorded against AWS: States.Timeout, with no cause, in the event and the execution.
     assert_eq!(out["status"], "FAILED");
-    assert_eq!(out["error"], "States.HeartbeatTimeout");
+    assert_eq!(out["error"], "States.Timeout");
+    assert_eq!(out["cause"], Value::Null);
     let h = json_of(&env.asl(&["history", "cb3", "--json", "--type", "TaskTimedOut"]));
     assert_eq!(h["events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        h["events"][0]["taskTimedOutEventDetails"],
+        json!({"error": "States.Timeout", "resource": "sendMessage.waitForTaskToken",
+               "resourceType": "sqs"})
+    );
     // The task is gone: its token is refused, as AWS's TaskTimedOut.
     for verb in ["heartbeat", "success"] {
         let o = env.asl(&["task", verb, &_token]);
@@ -647,4 +654,23 @@ fn a_state_machine_that_starts_itself_stops_at_the_nesting_limit() {
             .find(|d| d["error"] == "StepFunctions.ExecutionLimitExceededException");
         assert!(failed.is_some(), "{machine}: {all:?}");
     }
+}
+
+#[test]
+fn a_missed_heartbeat_is_caught_as_states_heartbeat_timeout() {
+    // AWS reports a missed heartbeat as States.Timeout; Retry and Catch may also name it
+    // States.HeartbeatTimeout ("only available inside the Catch and Retry fields"), and
+    // States.TaskFailed does not match it.
+    let env = Env::new();
+    let mut def = callback_def(Some(2));
+    def["States"]["Ask"]["Catch"] = json!([
+        {"ErrorEquals": ["States.TaskFailed"], "Next": "Wrong"},
+        {"ErrorEquals": ["States.HeartbeatTimeout"], "ResultPath": "$.err", "Next": "Right"}]);
+    def["States"]["Right"] = json!({"Type": "Pass", "End": true});
+    def["States"]["Wrong"] = json!({"Type": "Fail", "Error": "Wrong"});
+    let wf = env.file("hb.asl.json", &def.to_string());
+    let o = env.asl(&["run", wf.to_str().unwrap(), "--json", "--wait-scale", "0.1"]);
+    let out = json_of(&o);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["err"]["Error"], "States.Timeout", "{out}");
 }

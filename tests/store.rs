@@ -529,7 +529,8 @@ fn history_has_aws_shape_reverse_type_filter_and_paging() {
         events[1]["stateEnteredEventDetails"],
         json!({"name": "Prep", "input": r#"{"items":[10,20,30]}"#, "inputDetails": {"truncated": false}})
     );
-    assert_eq!(events[1]["previousEventId"], 1);
+    // AWS records the first state's Entered event pointing back to 0.
+    assert_eq!(events[1]["previousEventId"], 0);
     assert_eq!(
         events[2]["stateExitedEventDetails"],
         json!({"name": "Prep", "output": r#"{"items":[10,20,30]}"#, "outputDetails": {"truncated": false}})

@@ -13,6 +13,15 @@ pub struct Failure {
     /// raises them: recorded executions show `States.ALL` catching a Lambda integration's
     /// `States.DataLimitExceeded`.
     pub from_task: bool,
+    /// A `States.Timeout` from a missed heartbeat: AWS reports it as `States.Timeout` (with no
+    /// cause), and a Retrier or Catcher may also name it `States.HeartbeatTimeout`.
+    pub heartbeat: bool,
+    /// Where in a JSONata state the expression that failed is (`Output`, `Arguments/Key`...),
+    /// for the `EvaluationFailed` event.
+    pub location: Option<String>,
+    /// The failure ends a Map or Parallel state that had started (`MapStateStarted`): its
+    /// `MapStateFailed`/`ParallelStateFailed` is recorded once no Retrier takes it.
+    pub started: bool,
 }
 
 /// The error names Step Functions defines.
@@ -61,6 +70,17 @@ impl Failure {
             error: error.into(),
             cause: cause.into(),
             from_task: false,
+            heartbeat: false,
+            location: None,
+            started: false,
+        }
+    }
+
+    /// A task that sent no heartbeat within `HeartbeatSeconds`.
+    pub fn heartbeat_timeout() -> Self {
+        Failure {
+            heartbeat: true,
+            ..Failure::new(names::TIMEOUT, "")
         }
     }
 
@@ -86,17 +106,23 @@ impl Failure {
     }
 
     fn matches_one(&self, name: &str) -> bool {
+        if !self.from_task && self.error == names::RUNTIME {
+            return false;
+        }
         if name == self.error {
             return true;
         }
         match name {
+            names::HEARTBEAT_TIMEOUT => self.heartbeat,
             names::ALL => !self.is_terminal(),
             names::TASK_FAILED => !self.is_terminal() && self.error != names::TIMEOUT,
             _ => false,
         }
     }
 
-    /// Errors that neither `States.ALL` nor `States.TaskFailed` catch.
+    /// Errors that neither `States.ALL` nor `States.TaskFailed` catch (nor, when the engine
+    /// raises `States.Runtime`, a Retrier or Catcher naming it: AWS documents that a
+    /// `States.Runtime` error "will always cause the execution to fail").
     pub fn is_terminal(&self) -> bool {
         !self.from_task
             && (self.error == names::RUNTIME || self.error == names::DATA_LIMIT_EXCEEDED)
@@ -132,12 +158,19 @@ mod tests {
         check("States.Timeout", &["States.ALL"], true);
         check("States.Runtime", &["States.ALL"], false);
         check("States.DataLimitExceeded", &["States.ALL"], false);
-        check("States.Runtime", &["States.Runtime"], true);
+        check("States.Runtime", &["States.Runtime"], false);
         check("States.Timeout", &["States.TaskFailed"], false);
         check("Lambda.ServiceException", &["States.TaskFailed"], true);
         check("States.TaskFailed", &["States.TaskFailed"], true);
         check("States.Permissions", &["States.TaskFailed"], true);
         let reported = Failure::from_task("States.DataLimitExceeded", "");
         assert!(reported.matches(&["States.ALL".to_string()]));
+        let names = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let missed = Failure::heartbeat_timeout();
+        assert_eq!(missed.error, "States.Timeout");
+        assert!(missed.matches(&names(&["States.HeartbeatTimeout"])));
+        assert!(missed.matches(&names(&["States.Timeout"])));
+        assert!(!missed.matches(&names(&["States.TaskFailed"])));
+        assert!(!Failure::new("States.Timeout", "").matches(&names(&["States.HeartbeatTimeout"])));
     }
 }

@@ -180,12 +180,35 @@ pub struct MapState {
     pub result_writer: Option<ResultWriter>,
 }
 
+/// A payload of a JSONPath state (a template with `.$` fields) or of a JSONata state
+/// (`{% %}` expressions).
+#[derive(Debug)]
+pub enum Payload {
+    Path(Template),
+    Jsonata(JTemplate),
+}
+
+impl Payload {
+    /// The value of field `field` for the state's input and bindings in `env`.
+    pub fn eval(
+        &self,
+        env: &crate::expr::Env<'_>,
+        field: &str,
+    ) -> Result<Value, crate::failure::Failure> {
+        match self {
+            Payload::Path(t) => t.eval(env),
+            Payload::Jsonata(t) => env.jsonata(t, field),
+        }
+    }
+}
+
 /// `ItemReader`: where a DISTRIBUTED Map reads its items (S3, here a local directory).
 #[derive(Debug)]
 pub struct ItemReader {
     pub resource: ReaderResource,
-    /// `Parameters` (`Bucket`, `Key`, `Prefix`...), evaluated against the state's input.
-    pub parameters: Option<Template>,
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): `Bucket`, `Key`, `Prefix`...,
+    /// evaluated against the state's input.
+    pub parameters: Option<Payload>,
     pub input_type: Option<InputType>,
     pub csv_headers: Option<Vec<String>>,
     /// The `CSVDelimiter` byte (`,` by default).
@@ -214,14 +237,14 @@ pub enum InputType {
 pub struct ItemBatcher {
     pub max_items_per_batch: Option<Number>,
     pub max_input_bytes_per_batch: Option<Number>,
-    pub batch_input: Option<Template>,
+    pub batch_input: Option<Payload>,
 }
 
 /// `ResultWriter`: the child executions' results exported to files (and/or reshaped).
 #[derive(Debug)]
 pub struct ResultWriter {
-    /// `Parameters` (`Bucket`, `Prefix`); none when only `WriterConfig` is given.
-    pub parameters: Option<Template>,
+    /// `Parameters` or `Arguments` (`Bucket`, `Prefix`); none when only `WriterConfig` is given.
+    pub parameters: Option<Payload>,
     pub transformation: Transformation,
     pub jsonl: bool,
 }

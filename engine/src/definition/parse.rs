@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// The problems found so far.
-/// The problems found so far, and the definition's default query language (true: JSONata).
+/// The problems found so far, the definition's default query language (true: JSONata), and
+/// the query language of the state being parsed (`{% %}` strings are expressions only there).
 #[derive(Default)]
-pub(crate) struct Diags(pub Vec<Diagnostic>, pub bool);
+pub(crate) struct Diags(pub Vec<Diagnostic>, pub bool, pub bool);
 
 impl Diags {
     pub fn push(&mut self, pointer: impl AsRef<str>, message: impl Into<String>) {
@@ -297,6 +297,24 @@ fn allowed_fields(ty: &str) -> Option<Vec<&'static str>> {
 }
 
 fn parse_state(
+    name: &str,
+    v: &Value,
+    ptr: &str,
+    names: &HashMap<String, usize>,
+    d: &mut Diags,
+) -> Option<State> {
+    let jsonata = match v.get("QueryLanguage").and_then(|q| q.as_str()) {
+        Some("JSONata") => true,
+        Some(_) => false,
+        None => d.1,
+    };
+    let outer = std::mem::replace(&mut d.2, jsonata);
+    let state = parse_state_fields(name, v, ptr, names, d);
+    d.2 = outer;
+    state
+}
+
+fn parse_state_fields(
     name: &str,
     v: &Value,
     ptr: &str,
@@ -766,6 +784,11 @@ fn number_field(
 /// `Error`/`ErrorPath`, `Cause`/`CausePath` of a Fail state.
 /// `Some(compiled)` when the value is a `{% %}` string (`Some(None)` when it does not compile).
 fn jsonata_expr(v: Option<&Value>, ptr: &str, d: &mut Diags) -> Option<Option<JTemplate>> {
+    // In a JSONPath state a `{% %}` string is no expression: a string where a number belongs
+    // is refused as such, and a Fail state's Error or Cause is the text as written.
+    if !d.2 {
+        return None;
+    }
     let s = v?.as_str()?;
     crate::expr::jtemplate::expression_text(s)?;
     Some(match JTemplate::compile(&Value::String(s.to_string())) {
@@ -1189,6 +1212,11 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
                     ),
                 }
                 match pc.get("ExecutionType") {
+                    // "You must provide this field if you specified DISTRIBUTED".
+                    None if distributed => d.push(
+                        &cptr,
+                        "a DISTRIBUTED Map needs ExecutionType (STANDARD or EXPRESS)",
+                    ),
                     None => {}
                     Some(Value::String(t)) if t == "STANDARD" => {}
                     Some(Value::String(t)) if t == "EXPRESS" => express = true,
@@ -1296,13 +1324,49 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
     })
 }
 
-/// `Parameters` of an `ItemReader` or `ResultWriter`: a payload template.
-fn parameters_field(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Template> {
-    match m.get("Parameters") {
+/// `Parameters` of an `ItemReader` or `ResultWriter` in a JSONPath state (a payload
+/// template), `Arguments` in a JSONata state; `what` names the owner for messages.
+fn parameters_field(
+    m: &Map<String, Value>,
+    ptr: &str,
+    what: &str,
+    d: &mut Diags,
+) -> Option<Payload> {
+    let (key, other) = if d.2 {
+        ("Arguments", "Parameters")
+    } else {
+        ("Parameters", "Arguments")
+    };
+    if m.contains_key(other) {
+        d.push(
+            format!("{ptr}/{other}"),
+            format!(
+                "in a {} state {what} takes {key}, not {other}",
+                if d.2 { "JSONata" } else { "JSONPath" }
+            ),
+        );
+    }
+    match m.get(key) {
         None => None,
-        Some(Value::Object(_)) => template_field(m, "Parameters", ptr, d),
+        Some(Value::Object(_)) if !d.2 => template_field(m, key, ptr, d).map(Payload::Path),
+        Some(v @ (Value::Object(_) | Value::String(_))) if d.2 => {
+            jsonata_payload(v, &format!("{ptr}/{key}"), d).map(Payload::Jsonata)
+        }
         Some(_) => {
-            d.push(format!("{ptr}/Parameters"), "Parameters must be an object");
+            d.push(format!("{ptr}/{key}"), format!("{key} must be an object"));
+            None
+        }
+    }
+}
+
+/// A JSONata state's payload: an object (or array, or `{% %}` string) with expressions.
+fn jsonata_payload(v: &Value, ptr: &str, d: &mut Diags) -> Option<JTemplate> {
+    match JTemplate::compile(v) {
+        Ok(t) => Some(t),
+        Err(errors) => {
+            for (p, msg) in errors {
+                d.push(format!("{ptr}{p}"), msg);
+            }
             None
         }
     }
@@ -1316,7 +1380,7 @@ fn parse_item_reader(v: &Value, ptr: &str, d: &mut Diags) -> Option<ItemReader> 
     check_fields(
         m,
         ptr,
-        &["Resource", "Parameters", "ReaderConfig"],
+        &["Resource", "Parameters", "Arguments", "ReaderConfig"],
         "an ItemReader",
         d,
     );
@@ -1335,7 +1399,7 @@ fn parse_item_reader(v: &Value, ptr: &str, d: &mut Diags) -> Option<ItemReader> 
             return None;
         }
     };
-    let parameters = parameters_field(m, ptr, d);
+    let parameters = parameters_field(m, ptr, "an ItemReader", d);
     let mut reader = ItemReader {
         resource,
         parameters,
@@ -1469,7 +1533,12 @@ fn parse_item_batcher(v: &Value, ptr: &str, d: &mut Diags) -> Option<ItemBatcher
     let batcher = ItemBatcher {
         max_items_per_batch: number_field(m, "MaxItemsPerBatch", ptr, true, d),
         max_input_bytes_per_batch: number_field(m, "MaxInputBytesPerBatch", ptr, true, d),
-        batch_input: template_field(m, "BatchInput", ptr, d),
+        batch_input: match m.get("BatchInput") {
+            Some(v) if d.2 => {
+                jsonata_payload(v, &format!("{ptr}/BatchInput"), d).map(Payload::Jsonata)
+            }
+            _ => template_field(m, "BatchInput", ptr, d).map(Payload::Path),
+        },
     };
     if batcher.max_items_per_batch.is_none() && batcher.max_input_bytes_per_batch.is_none() {
         d.push(
@@ -1488,15 +1557,16 @@ fn parse_result_writer(v: &Value, ptr: &str, d: &mut Diags) -> Option<ResultWrit
     check_fields(
         m,
         ptr,
-        &["Resource", "Parameters", "WriterConfig"],
+        &["Resource", "Parameters", "Arguments", "WriterConfig"],
         "a ResultWriter",
         d,
     );
-    match (m.get("Resource"), m.get("Parameters")) {
+    let key = if d.2 { "Arguments" } else { "Parameters" };
+    match (m.get("Resource"), m.get(key)) {
         (None, None) if !m.contains_key("WriterConfig") => {
             d.push(
                 ptr,
-                "a ResultWriter needs Resource and Parameters, or WriterConfig",
+                format!("a ResultWriter needs Resource and {key}, or WriterConfig"),
             );
         }
         (None, None) => {}
@@ -1505,9 +1575,9 @@ fn parse_result_writer(v: &Value, ptr: &str, d: &mut Diags) -> Option<ResultWrit
             format!("{ptr}/Resource"),
             format!("unsupported ResultWriter resource {r:?}: use arn:aws:states:::s3:putObject"),
         ),
-        _ => d.push(ptr, "a ResultWriter needs both Resource and Parameters"),
+        _ => d.push(ptr, format!("a ResultWriter needs both Resource and {key}")),
     }
-    let parameters = parameters_field(m, ptr, d);
+    let parameters = parameters_field(m, ptr, "a ResultWriter", d);
     let exporting = parameters.is_some();
     let mut transformation = if exporting {
         Transformation::None

@@ -115,7 +115,7 @@ impl<'a> Run<'a> {
                 .unwrap_or(MAX_PAYLOAD_BYTES)
                 .min(MAX_PAYLOAD_BYTES),
                 batch_input: match &b.batch_input {
-                    Some(t) => Some(t.eval(env)?),
+                    Some(t) => Some(t.eval(env, "BatchInput")?),
                     None => None,
                 },
             }),
@@ -253,8 +253,7 @@ impl<'a> Run<'a> {
                         Value::Object(d),
                     )
                 });
-                self.emit(prev, || EventKind::other("MapStateFailed"));
-                Err(f)
+                Err(Failure { started: true, ..f })
             }
         }
     }
@@ -297,7 +296,7 @@ impl<'a> Run<'a> {
                 Some(params) => Some(
                     ResultFiles::open(
                         &self.services.resources.buckets,
-                        &params.eval(env).map_err(RunEnd::Failed)?,
+                        &params.eval(env, "Arguments").map_err(RunEnd::Failed)?,
                         run_id,
                         rw.transformation,
                         rw.jsonl,
@@ -318,6 +317,12 @@ impl<'a> Run<'a> {
         let units = Units {
             source,
             selector: map.item_selector.as_ref(),
+            // A JSONata Map's ItemSelector, for items read by its ItemReader (the items of
+            // its input were selected before the Map Run started).
+            jselector: map
+                .item_reader
+                .as_ref()
+                .and(map.item_selector_jsonata.as_ref()),
             env,
             ctx,
             next_item: 0,
@@ -504,7 +509,7 @@ impl<'a> Run<'a> {
         env: &Env<'_>,
     ) -> Result<(ReadRequest, Option<usize>), Failure> {
         let params = match &reader.parameters {
-            Some(t) => t.eval(env)?,
+            Some(t) => t.eval(env, "Arguments")?,
             None => json!({}),
         };
         let field = |name: &str, required: bool| -> Result<String, Failure> {
@@ -708,6 +713,7 @@ struct Batching {
 struct Units<'e> {
     source: items::Items,
     selector: Option<&'e crate::expr::template::Template>,
+    jselector: Option<&'e crate::expr::jtemplate::JTemplate>,
     env: &'e Env<'e>,
     ctx: &'e StateContext<'e>,
     next_item: usize,
@@ -733,15 +739,22 @@ impl Units<'_> {
         let i = self.next_item;
         self.next_item += 1;
         self.total_read.set(self.next_item);
-        Some(match self.selector {
-            None => Ok(item),
-            Some(sel) => {
-                let c = self.ctx;
-                let ictx =
-                    StateContext::new(c.execution, c.state_name, c.entered_time, c.retry_count)
-                        .with_item(i, &item);
-                sel.eval(&Env::new(self.env.input, &ictx))
+        let c = self.ctx;
+        let ictx = || {
+            StateContext::new(c.execution, c.state_name, c.entered_time, c.retry_count)
+                .with_item(i, &item)
+        };
+        Some(match (self.selector, self.jselector, self.env.bindings) {
+            (Some(sel), _, _) => sel.eval(&Env::new(self.env.input, &ictx())),
+            (None, Some(sel), Some(b)) => {
+                let mut ib = b.json().clone();
+                ib.insert(
+                    "states".into(),
+                    json!({"input": self.env.input, "context": ictx().context()}),
+                );
+                sel.eval(&crate::expr::jsonata::Prepared::new(ib), "ItemSelector")
             }
+            _ => Ok(item.clone()),
         })
     }
 }
@@ -1114,6 +1127,7 @@ mod tests {
         let units = Units {
             source: Box::new((1..=n).map(|i| Ok(json!(i)))),
             selector: None,
+            jselector: None,
             env: &env,
             ctx: &ctx,
             next_item: 0,

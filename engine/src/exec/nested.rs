@@ -69,7 +69,7 @@ pub(super) async fn invoke(
                 tokio::select! {
                     biased;
                     e = next => e,
-                    _ = sleep => return Err(Failure::new(names::HEARTBEAT_TIMEOUT, "")),
+                    _ = sleep => return Err(Failure::heartbeat_timeout()),
                 }
             }
         };

@@ -153,6 +153,9 @@ impl<'a> Run<'a> {
                                "roleArn": self.ctx.role_arn}),
                     )
                 });
+                // As AWS records it, the first state's Entered event points back to 0, not to
+                // ExecutionStarted.
+                prev = 0;
             }
             Some(Resume {
                 redrive_count: Some(n),
@@ -220,12 +223,9 @@ impl<'a> Run<'a> {
                         json!({"error": names::TIMEOUT, "cause": cause}),
                     )
                 });
-                (
-                    Status::TimedOut,
-                    None,
-                    Some(names::TIMEOUT.to_string()),
-                    Some(cause),
-                )
+                // DescribeExecution of a timed-out execution has no error or cause (as
+                // recorded against AWS); the event above says why.
+                (Status::TimedOut, None, None, None)
             }
             Err(f) if f.error == ABORTED && f.cause.is_empty() => {
                 let (error, cause) = self
@@ -393,6 +393,7 @@ impl<'a> Run<'a> {
         vars: &Vars,
     ) -> Result<Step, Failure> {
         let state_type = st.kind.type_name();
+        let before_entered = *prev;
         let entered_id = self.emit(prev, || EventKind::StateEntered {
             state_type,
             name: Cow::Borrowed(&st.name),
@@ -419,10 +420,17 @@ impl<'a> Run<'a> {
                     };
                     self.finish(sm, st, out, result, prev, key)
                 });
-            let failure = match attempt {
+            let mut failure = match attempt {
                 Ok(step) => return Ok(step),
                 Err(f) => in_state(f, &st.name, entered_id),
             };
+            let own_evaluation = st.jsonata
+                && failure.error == names::QUERY_EVALUATION_ERROR
+                && !failure.started
+                && !failure.from_task;
+            if own_evaluation {
+                self.evaluation_failed(st, &failure, before_entered, entered_id, prev);
+            }
             if let Some(i) = st
                 .retry
                 .iter()
@@ -438,6 +446,15 @@ impl<'a> Run<'a> {
                     continue;
                 }
             }
+            // A Map or Parallel that failed for good (no Retrier took it) ends here.
+            if matches!(st.kind, Kind::Map(_) | Kind::Parallel { .. })
+                && (failure.started || own_evaluation)
+            {
+                self.emit(prev, || {
+                    EventKind::other(format!("{state_type}StateFailed"))
+                });
+            }
+            failure.started = false;
             if let Some(c) = st.catch.iter().find(|c| failure.matches(&c.error_equals)) {
                 let (output, assigned) = if st.jsonata {
                     self.catch_jsonata(st, c, &raw, &failure, entered_time, vars)
@@ -450,6 +467,38 @@ impl<'a> Run<'a> {
             }
             return Err(failure);
         }
+    }
+
+    /// `EvaluationFailed`, for a JSONata expression of the state that failed. As recorded
+    /// against AWS, it points back to what the state's Entered event points back to (to the
+    /// Entered event itself for a Wait state).
+    fn evaluation_failed(
+        &self,
+        st: &State,
+        f: &Failure,
+        before_entered: u64,
+        entered_id: u64,
+        prev: &mut u64,
+    ) {
+        *prev = if matches!(st.kind, Kind::Wait(_)) {
+            entered_id
+        } else {
+            before_entered
+        };
+        self.emit(prev, || {
+            let mut d = serde_json::Map::new();
+            d.insert("cause".into(), json!(f.cause));
+            d.insert("error".into(), json!(f.error));
+            if let Some(l) = &f.location {
+                d.insert("location".into(), json!(l));
+            }
+            d.insert("state".into(), json!(st.name));
+            EventKind::with_details(
+                "EvaluationFailed",
+                "evaluationFailedEventDetails",
+                Value::Object(d),
+            )
+        });
     }
 
     /// Applies ResultPath and OutputPath to the state's result and reports the exit.
@@ -837,6 +886,21 @@ impl<'a> Run<'a> {
                 let r = self.run_parallel(branches, params, prev, key, vars).await?;
                 (Some(r), None)
             }
+            Kind::Map(map) if map.item_reader.is_some() => {
+                // The items come from the ItemReader, each selected as it is read.
+                let r = self
+                    .run_map(
+                        st,
+                        map,
+                        &Env::new(raw, ctx).with_bindings(&prepared),
+                        ctx,
+                        prev,
+                        key,
+                        vars,
+                    )
+                    .await?;
+                (Some(r), None)
+            }
             Kind::Map(map) => {
                 let items = match &map.items {
                     Some(t) => t.eval(&prepared, "Items")?,
@@ -855,11 +919,14 @@ impl<'a> Run<'a> {
                         }
                         _ => String::new(),
                     };
-                    return Err(crate::expr::jtemplate::query_error(format!(
-                        "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
-                        json_type(&items),
-                        items
-                    )));
+                    return Err(crate::expr::jtemplate::query_error_at(
+                        format!(
+                            "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                            json_type(&items),
+                            items
+                        ),
+                        "Items",
+                    ));
                 };
                 let list = match &map.item_selector_jsonata {
                     None => list,
@@ -1065,7 +1132,12 @@ impl<'a> Run<'a> {
                     ("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails")
                 };
                 self.emit(prev, || {
-                    EventKind::with_details(ty.0, ty.1, json!({"error": f.error, "cause": f.cause}))
+                    let mut d = json!({"error": f.error, "cause": f.cause});
+                    // As recorded against AWS: a time-out's event carries no cause.
+                    if f.cause.is_empty() && f.error == names::TIMEOUT {
+                        d.as_object_mut().map(|o| o.remove("cause"));
+                    }
+                    EventKind::with_details(ty.0, ty.1, d)
                 });
             }
             Ok(v) => {
@@ -1083,18 +1155,20 @@ impl<'a> Run<'a> {
                 });
             }
             Err(f) => {
-                let ty = if f.error == names::TIMEOUT || f.error == names::HEARTBEAT_TIMEOUT {
+                let timed_out = f.error == names::TIMEOUT;
+                let ty = if timed_out {
                     ("TaskTimedOut", "taskTimedOutEventDetails")
                 } else {
                     ("TaskFailed", "taskFailedEventDetails")
                 };
                 self.emit(prev, || {
-                    EventKind::with_details(
-                        ty.0,
-                        ty.1,
-                        json!({"resourceType": resource_type, "resource": resource,
-                               "error": f.error, "cause": f.cause}),
-                    )
+                    let mut d = json!({"resourceType": resource_type, "resource": resource,
+                                       "error": f.error, "cause": f.cause});
+                    // As recorded against AWS: a time-out's event carries no cause.
+                    if timed_out && f.cause.is_empty() {
+                        d.as_object_mut().map(|o| o.remove("cause"));
+                    }
+                    EventKind::with_details(ty.0, ty.1, d)
                 });
             }
         }
@@ -1128,15 +1202,19 @@ impl<'a> Run<'a> {
             }
         });
         let joined = futures_util::future::try_join_all(runs).await;
-        self.cutting.set(None);
+        let failed_at = self.cutting.take();
         match joined {
             Ok(results) => {
                 self.emit(prev, || EventKind::other("ParallelStateSucceeded"));
                 Ok(Value::Array(results))
             }
+            // What follows (a retry's ParallelStateStarted, ParallelStateFailed) points back to
+            // the branch's failure, as AWS records it.
             Err(f) => {
-                self.emit(prev, || EventKind::other("ParallelStateFailed"));
-                Err(f)
+                if let Some(p) = failed_at {
+                    *prev = p;
+                }
+                Err(Failure { started: true, ..f })
             }
         }
     }
@@ -1290,21 +1368,23 @@ impl<'a> Run<'a> {
                 Err(f) => {
                     failures += 1;
                     if !limits.tolerates(failures, n) {
-                        // The iterations still in flight are dropped, pointing back to the
-                        // failure's last event.
+                        // As recorded against AWS: the failed iteration first, then the
+                        // iterations still in flight, dropped, and the Map's own end, all
+                        // pointing back to the failure's last event.
+                        failed(i, p);
                         self.cutting.set(Some(p));
                         drop(stream);
                         self.cutting.set(None);
-                        failed(i, p);
-                        self.emit(prev, || EventKind::other("MapStateFailed"));
-                        return Err(if limits.configured {
+                        *prev = p;
+                        let f = if limits.configured {
                             Failure::new(
                                 names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
                                 "The specified tolerated failure threshold was exceeded",
                             )
                         } else {
                             f
-                        });
+                        };
+                        return Err(Failure { started: true, ..f });
                     }
                     failed(i, p);
                     results[i] = f.to_output();
@@ -1335,13 +1415,15 @@ fn in_state(f: Failure, state: &str, entered_id: u64) -> Failure {
     if (f.error == names::RUNTIME || f.error == names::QUERY_EVALUATION_ERROR)
         && !f.cause.starts_with(PREFIX)
     {
-        return Failure::new(
-            f.error,
-            format!(
+        // A `States.Runtime` the state raised (a task's included) is the engine's: terminal.
+        return Failure {
+            cause: format!(
                 "{PREFIX} '{state}' (entered at the event id #{entered_id}). {}",
                 f.cause
             ),
-        );
+            from_task: false,
+            ..f
+        };
     }
     f
 }

@@ -83,13 +83,13 @@ impl JTemplate {
             JTemplate::Expr { source, expr } => {
                 match expr.evaluate_prepared(bindings, functions(), limits()) {
                     Ok(Some(v)) => Ok(v),
-                    Ok(None) => Err(query_error(format!(
+                    Ok(None) => Err(query_error_at(format!(
                         "The JSONata expression '{source}' specified for the field '{field}' returned nothing (undefined)."
-                    ))),
-                    Err(e) => Err(query_error(format!(
+                    ), field)),
+                    Err(e) => Err(query_error_at(format!(
                         "The JSONata expression '{source}' specified for the field '{field}' threw an error during evaluation. {}: {}",
                         e.code, e.message
-                    ))),
+                    ), field)),
                 }
             }
             JTemplate::Object(entries) => {
@@ -111,6 +111,14 @@ impl JTemplate {
 
 pub fn query_error(cause: String) -> Failure {
     Failure::new(names::QUERY_EVALUATION_ERROR, cause)
+}
+
+/// A `States.QueryEvaluationError` of the expression in field `field` (its location).
+pub fn query_error_at(cause: String, field: &str) -> Failure {
+    Failure {
+        location: Some(field.to_string()),
+        ..query_error(cause)
+    }
 }
 
 fn compile(v: &Value, ptr: &str, errors: &mut Vec<(String, String)>) -> JTemplate {

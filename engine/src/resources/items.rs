@@ -667,6 +667,13 @@ impl<R: BufRead> CsvRecords<R> {
             if c == b'\n' || (c == b'\r' && matches!(self.buf.get(i + 1), None | Some(b'\n'))) {
                 break;
             }
+            // "You can preserve double quotes by repeating them", in unquoted fields too
+            // (AWS's own example: `{""MyKey"":""MyValue""}`).
+            if c == b'"' && self.buf.get(i + 1) == Some(&b'"') {
+                field.push(b'"');
+                i += 2;
+                continue;
+            }
             if c == b'"' {
                 return Err((
                     start,
@@ -1050,6 +1057,11 @@ mod tests {
             ("bad.csv", "a,b\n1,2\n3,\"x\"y\n"),
             ("dup.csv", "a,a\n1,2\n"),
             ("semi.csv", "1;2\n3;4\n"),
+            // The example of AWS's "How Step Functions parses input CSV files".
+            (
+                "doc.csv",
+                "abc,123,\"This string contains commas, a double quotation marks (\"\"), and a newline (\n)\",{\"\"MyKey\"\":\"\"MyValue\"\"},\"[1,2,3]\"\n",
+            ),
         ]);
         let items = all(&b, &req(InputType::Csv, "a.csv")).unwrap();
         assert_eq!(
@@ -1068,6 +1080,14 @@ mod tests {
         assert!(e.cause.contains("line 3"), "{}", e.cause);
         let e = all(&b, &req(InputType::Csv, "dup.csv")).unwrap_err();
         assert!(e.cause.contains("duplicates"), "{}", e.cause);
+        let mut r = req(InputType::Csv, "doc.csv");
+        r.csv_headers = Some(["l", "n", "s", "o", "a"].map(String::from).to_vec());
+        assert_eq!(
+            all(&b, &r).unwrap(),
+            vec![json!({"l": "abc", "n": "123",
+                "s": "This string contains commas, a double quotation marks (\"), and a newline (\n)",
+                "o": "{\"MyKey\":\"MyValue\"}", "a": "[1,2,3]"})]
+        );
         let mut r = req(InputType::Csv, "semi.csv");
         r.csv_delimiter = b';';
         r.csv_headers = Some(vec!["x".into(), "y".into()]);
