@@ -244,6 +244,23 @@ fn validate_reports_every_problem_with_its_pointer() {
         "{out}"
     );
     assert!(out.contains("/States/T/TimeoutSeconds"), "{out}");
+
+    // A JSONata catcher shapes its output with Output, not ResultPath.
+    let catcher = write(
+        dir.path(),
+        "catch.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "x", "End": true,
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "D"}]},
+            "D": {"Type": "Pass", "End": true}}}"#,
+    );
+    let o = asl(&["validate", catcher.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("/States/T/Catch/0/ResultPath: ResultPath is a field of JSONPath catchers"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -421,6 +421,21 @@ fn result_writer_compact_jsonl_and_flatten_without_export() {
         succeeded(&out),
         &json!([{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}])
     );
+    // "If a child workflow execution fails, Step Functions returns its execution result
+    // unchanged": a failed child is its whole record, as with Transformation NONE.
+    let def = map(
+        json!({"ToleratedFailurePercentage": 100,
+               "ResultWriter": {"WriterConfig": {"Transformation": "COMPACT"}}}),
+        fails_on_flag(),
+        false,
+    );
+    let out = env.run(&def, &json!([{"a": 1}, {"fail": 1}]), &[]);
+    let o = succeeded(&out);
+    assert_eq!(o[0], json!({"a": 1}), "{o}");
+    assert_eq!(o[1]["Status"], "FAILED", "{o}");
+    assert_eq!(o[1]["Error"], "Item.Bad", "{o}");
+    assert_eq!(o[1]["Cause"], "flagged", "{o}");
+    assert_eq!(o[1]["Input"], "{\"fail\":1}", "{o}");
 }
 
 #[test]
@@ -893,4 +908,39 @@ fn resuming_a_killed_parent_goes_on_with_its_map_run() {
     let d = env.json(&["describe", parent, "--json"]);
     assert_eq!(d["mapRuns"].as_array().unwrap().len(), 1, "{d}");
     assert_eq!(d["mapRuns"][0]["status"], "SUCCEEDED");
+}
+
+#[test]
+fn children_never_started_are_written_as_pending() {
+    // "PENDING_n.json: child workflow executions that weren't started because the Map Run
+    // failed or aborted": one child at a time, the second failure exceeds the threshold, and
+    // the third item never starts.
+    let env = Env::new();
+    let def = map(
+        json!({"ToleratedFailureCount": 1, "MaxConcurrency": 1,
+               "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                                "Parameters": {"Bucket": "out", "Prefix": "runs"}}}),
+        fails_on_flag(),
+        false,
+    );
+    let out = env.run(&def, &json!([{"fail": 1}, {"fail": 2}, {"n": 3}]), &[]);
+    assert_eq!(out["status"], "FAILED", "{out}");
+    assert_eq!(out["error"], "States.ExceedToleratedFailureThreshold");
+    let runs = env.out().join("runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let pending = manifest["ResultFiles"]["PENDING"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{manifest}");
+    let file = env.out().join(pending[0]["Key"].as_str().unwrap());
+    let records: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    assert_eq!(
+        records,
+        json!([{"Input": "{\"n\":3}", "InputDetails": {"Included": true}, "Status": "PENDING"}])
+    );
 }

@@ -1117,6 +1117,12 @@ fn parse_catch(
             }
         };
         let result_path = path_field(cm, "ResultPath", &cptr, true, d);
+        if jsonata && cm.contains_key("ResultPath") {
+            d.push(
+                format!("{cptr}/ResultPath"),
+                "ResultPath is a field of JSONPath catchers; this state's QueryLanguage is JSONata (use Output)",
+            );
+        }
         if let Some(next) = next {
             let mut jfield = |key: &str| -> Option<JTemplate> {
                 match JTemplate::compile(cm.get(key)?) {

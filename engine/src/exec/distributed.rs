@@ -314,7 +314,7 @@ impl<'a> Run<'a> {
 
         let total_read = Rc::new(Cell::new(0usize));
         let exhausted = Rc::new(Cell::new(false));
-        let units = Units {
+        let mut units = Units {
             source,
             selector: map.item_selector.as_ref(),
             // A JSONata Map's ItemSelector, for items read by its ItemReader (the items of
@@ -340,7 +340,9 @@ impl<'a> Run<'a> {
         let express = map.express;
         let def = &def;
         let in_flight_ref = &in_flight;
-        let mut stream = futures_util::stream::iter(units)
+        // Borrowed, so that the units never started can be listed as PENDING when the Map Run
+        // fails or is aborted.
+        let mut stream = futures_util::stream::iter(units.by_ref())
             .map(|u| async move {
                 match u {
                     Err(f) => Err(f),
@@ -396,7 +398,8 @@ impl<'a> Run<'a> {
                 _ = &mut stop => {
                     drop(stream);
                     if let Some(w) = writer.as_mut() {
-                        let pending: Vec<Value> = in_flight.borrow().values().cloned().collect();
+                        let mut pending: Vec<Value> = in_flight.borrow().values().cloned().collect();
+                        pending.extend(never_started(&mut units));
                         let _ = w.pending(&pending);
                         let _ = w.finish(map_run_arn);
                     }
@@ -436,6 +439,10 @@ impl<'a> Run<'a> {
                             Transformation::None => record(&end),
                             _ => end.outcome.output.clone().unwrap_or(Value::Null),
                         }
+                    } else if map.result_writer.is_some() {
+                        // WriterConfig alone: "If a child workflow execution fails, Step
+                        // Functions returns its execution result unchanged" (as with NONE).
+                        record(&end)
                     } else {
                         Failure::new(
                             end.outcome.error.clone().unwrap_or_default(),
@@ -475,7 +482,12 @@ impl<'a> Run<'a> {
         progress.update(items, execs, true);
         let written = match writer.as_mut() {
             Some(w) => {
-                let pending: Vec<Value> = in_flight.borrow().values().cloned().collect();
+                let mut pending: Vec<Value> = in_flight.borrow().values().cloned().collect();
+                if failure.is_some() {
+                    // "child workflow executions that weren't started because the Map Run
+                    // failed or aborted"
+                    pending.extend(never_started(&mut units));
+                }
                 w.pending(&pending).map_err(RunEnd::Failed)?;
                 Some(w.finish(map_run_arn).map_err(RunEnd::Failed)?)
             }
@@ -700,6 +712,11 @@ fn resolve_count(n: Option<&Number>, env: &Env, field: &str) -> Result<Option<us
             },
         },
     }
+}
+
+/// The inputs of the children a Map Run did not start (up to an item that cannot be read).
+fn never_started(units: &mut Units<'_>) -> Vec<Value> {
+    units.map_while(|u| u.ok()).map(|u| u.input).collect()
 }
 
 struct Batching {
