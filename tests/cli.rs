@@ -261,6 +261,31 @@ fn validate_reports_every_problem_with_its_pointer() {
         out.contains("/States/T/Catch/0/ResultPath: ResultPath is a field of JSONPath catchers"),
         "{out}"
     );
+
+    // JSONata fields that must be expressions (or of the right JSON type), and variable names.
+    let fields = write(
+        dir.path(),
+        "fields.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Condition": "true", "Next": "T"}], "Default": "M"},
+            "T": {"Type": "Task", "Resource": "x", "Arguments": "plain", "End": true},
+            "M": {"Type": "Map", "Items": {"a": 1}, "Assign": {"1abc": 1, "a-b": 2, "ok_1": 3},
+                  "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+                  "End": true}}}"#,
+    );
+    let o = asl(&["validate", fields.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "/States/C/Choices/0/Condition: Condition must be a {% %} expression",
+        "/States/T/Arguments: Arguments must be a JSON object or a {% %} expression",
+        "/States/M/Items: Items must be a JSON array or a {% %} expression",
+        "/States/M/Assign/1abc: \"1abc\" is not a variable name",
+        "/States/M/Assign/a-b: \"a-b\" is not a variable name",
+    ] {
+        assert!(out.contains(needle), "{needle} not in {out}");
+    }
+    assert!(!out.contains("ok_1"), "{out}");
 }
 
 #[test]

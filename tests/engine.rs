@@ -460,3 +460,20 @@ fn an_engine_runtime_error_is_never_caught() {
     assert_eq!(r.outcome.error.as_deref(), Some("States.Runtime"));
     assert_eq!(r.seconds, 0.0);
 }
+
+#[test]
+fn jsonata_states_as_a_whole_holds_the_context() {
+    // `$states` is {input, context} (and result, errorOutput where they exist), also when an
+    // expression reads it whole rather than `$states.context`.
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Output": {"keys": "{% $keys($states) %}",
+                                             "state": "{% $lookup($states, 'context').State.Name %}"},
+                  "End": true}}}),
+        json!({"q": 1}),
+    );
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"keys": ["input", "context"], "state": "P"}))
+    );
+}

@@ -409,6 +409,15 @@ fn parse_state_fields(
     } else {
         None
     };
+    // A payload is an object (or an array), or one expression that gives it.
+    if let Some(JTemplate::Literal(v)) = &arguments {
+        if !v.is_object() && !v.is_array() {
+            d.push(
+                format!("{ptr}/Arguments"),
+                "Arguments must be a JSON object or a {% %} expression",
+            );
+        }
+    }
     let output = if jsonata { jfield("Output", d) } else { None };
     let assign = parse_assign(m.get("Assign"), jsonata, ptr, d);
     let before = d.0.len();
@@ -538,6 +547,15 @@ fn parse_state_fields(
                                     }
                                 }
                             }
+                            if let Some(Ok(c)) = &cond {
+                                if !c.is_expr() && !matches!(c, JTemplate::Literal(Value::Bool(_)))
+                                {
+                                    d.push(
+                                        format!("{rptr}/Condition"),
+                                        "Condition must be a {% %} expression (or true or false)",
+                                    );
+                                }
+                            }
                             match (cond, next) {
                                 (Some(Ok(c)), Some(n)) => {
                                     if let Some(n) = resolve(n, format!("{rptr}/Next"), d) {
@@ -643,6 +661,14 @@ fn parse_state_fields(
     let kind = match kind {
         Kind::Map(mut map) if jsonata => {
             map.items = jfield("Items", d);
+            if let Some(JTemplate::Literal(v)) = &map.items {
+                if !v.is_array() {
+                    d.push(
+                        format!("{ptr}/Items"),
+                        "Items must be a JSON array or a {% %} expression",
+                    );
+                }
+            }
             map.item_selector_jsonata = jfield("ItemSelector", d);
             map.item_selector = None;
             Kind::Map(map)
@@ -1632,6 +1658,28 @@ fn parse_result_writer(v: &Value, ptr: &str, d: &mut Diags) -> Option<ResultWrit
 
 /// `Assign` of a state or of a choice rule: JSONata expressions, or a JSONPath template.
 fn parse_assign(v: Option<&Value>, jsonata: bool, ptr: &str, d: &mut Diags) -> Option<Assign> {
+    if let Some(Value::Object(m)) = v {
+        for k in m.keys() {
+            // A JSONPath Assign marks a path or intrinsic with `.$`; the name is what precedes.
+            let name = if jsonata {
+                k.as_str()
+            } else {
+                k.strip_suffix(".$").unwrap_or(k)
+            };
+            let mut chars = name.chars();
+            let ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_')
+                && name.chars().count() <= 80;
+            if !ok {
+                d.push(
+                    format!("{ptr}/Assign/{}", escape_pointer(k)),
+                    format!(
+                        "{name:?} is not a variable name: a letter or _, then letters, digits or _, at most 80 characters"
+                    ),
+                );
+            }
+        }
+    }
     match v? {
         v @ Value::Object(_) if jsonata => match JTemplate::compile(v) {
             Ok(t) => Some(Assign::Jsonata(t)),

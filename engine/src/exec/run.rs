@@ -800,15 +800,15 @@ impl<'a> Run<'a> {
         vars: &Vars,
     ) -> Result<(Outcome1, Assigned), Failure> {
         // The context object is built only for states whose expressions read it.
-        let reads = |t: &Option<JTemplate>| t.as_ref().is_some_and(|t| t.mentions("context"));
+        let reads = |t: &Option<JTemplate>| t.as_ref().is_some_and(|t| t.reads_context());
         let needs_context = reads(&st.arguments)
             || reads(&st.output)
-            || matches!(&st.assign, Some(Assign::Jsonata(t)) if t.mentions("context"))
+            || matches!(&st.assign, Some(Assign::Jsonata(t)) if t.reads_context())
             || match &st.kind {
                 Kind::Choice { choices, .. } => choices.iter().any(|c| {
-                    matches!(&c.rule, ChoiceRule::Condition(t) if t.mentions("context"))
+                    matches!(&c.rule, ChoiceRule::Condition(t) if t.reads_context())
                         || reads(&c.output)
-                        || matches!(&c.assign, Some(Assign::Jsonata(t)) if t.mentions("context"))
+                        || matches!(&c.assign, Some(Assign::Jsonata(t)) if t.reads_context())
                 }),
                 Kind::Map(m) => reads(&m.items),
                 _ => false,
@@ -854,11 +854,18 @@ impl<'a> Run<'a> {
                         }
                         Value::Bool(false) => {}
                         other => {
-                            return Err(crate::expr::jtemplate::query_error(format!(
-                                "The JSONata expression specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
-                                json_type(&other),
-                                other
-                            )))
+                            let source = match c {
+                                JTemplate::Expr { source, .. } => source.as_str(),
+                                _ => "",
+                            };
+                            return Err(crate::expr::jtemplate::query_error_at(
+                                format!(
+                                    "The JSONata expression '{source}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
+                                    json_type(&other),
+                                    other
+                                ),
+                                "Condition",
+                            ));
                         }
                     }
                 }

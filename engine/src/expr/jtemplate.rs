@@ -70,6 +70,23 @@ impl JTemplate {
         }
     }
 
+    /// Whether an expression reads the context object: `$states.context`, or `$states` as a
+    /// whole (`$keys($states)`), which holds it.
+    pub fn reads_context(&self) -> bool {
+        match self {
+            JTemplate::Literal(_) => false,
+            JTemplate::Expr { source, .. } => {
+                source.contains("context")
+                    || source.match_indices("$states").any(|(i, m)| {
+                        !source[i + m.len()..]
+                            .starts_with(|c: char| c == '.' || c.is_alphanumeric() || c == '_')
+                    })
+            }
+            JTemplate::Object(e) => e.iter().any(|(_, t)| t.reads_context()),
+            JTemplate::Array(a) => a.iter().any(|t| t.reads_context()),
+        }
+    }
+
     /// Whether the template is one expression (so that `Items` may be an expression).
     pub fn is_expr(&self) -> bool {
         matches!(self, JTemplate::Expr { .. })
