@@ -262,20 +262,25 @@ fn csv_with_given_headers_and_a_semicolon() {
 #[test]
 fn s3_inventory_manifest() {
     let env = Env::new();
-    let def = map(
-        json!({"ItemReader": reader("inventory/manifest.json", json!({"InputType": "MANIFEST"}))}),
-        pass(),
-        true,
-    );
-    let out = env.run(&def, &json!({}), &[]);
-    assert_eq!(
-        succeeded(&out),
-        &json!([
-            {"Bucket": "photos", "Key": "cat.jpg", "Size": "120"},
-            {"Bucket": "photos", "Key": "dog.jpg", "Size": "340"},
-            {"Bucket": "photos", "Key": "owl.jpg", "Size": "560"}
-        ])
-    );
+    // Plain CSV data files, and gzipped ones as S3 Inventory writes them (`.csv.gz`, here of
+    // two gzip members).
+    for manifest in ["inventory/manifest.json", "inventory-gz/manifest.json"] {
+        let def = map(
+            json!({"ItemReader": reader(manifest, json!({"InputType": "MANIFEST"}))}),
+            pass(),
+            true,
+        );
+        let out = env.run(&def, &json!({}), &[]);
+        assert_eq!(
+            succeeded(&out),
+            &json!([
+                {"Bucket": "photos", "Key": "cat.jpg", "Size": "120"},
+                {"Bucket": "photos", "Key": "dog.jpg", "Size": "340"},
+                {"Bucket": "photos", "Key": "owl.jpg", "Size": "560"}
+            ]),
+            "{manifest}"
+        );
+    }
 }
 
 #[test]

@@ -107,7 +107,7 @@ pub fn open(buckets: &Buckets, req: &ReadRequest) -> Result<Items, Failure> {
     let file = open_file(&name, &path)?;
     let source = Source {
         name: format!("{name} ({})", path.display()),
-        reader: BufReader::with_capacity(64 * 1024, file),
+        reader: BufReader::with_capacity(64 * 1024, Box::new(file) as Box<dyn Read>),
     };
     match req.input_type {
         Some(InputType::Json) => Ok(Box::new(JsonArray::open(
@@ -156,7 +156,7 @@ fn open_file(name: &str, path: &Path) -> Result<File, Failure> {
 /// A file being read, with the name errors give it.
 struct Source {
     name: String,
-    reader: BufReader<File>,
+    reader: BufReader<Box<dyn Read>>,
 }
 
 impl Source {
@@ -696,7 +696,7 @@ impl<R: BufRead> CsvRecords<R> {
 /// CSV rows as objects keyed by the headers; every value a string. A row with fewer fields
 /// than headers gets empty strings, one with more has the extra fields dropped.
 struct CsvItems {
-    records: CsvRecords<BufReader<File>>,
+    records: CsvRecords<BufReader<Box<dyn Read>>>,
     name: String,
     headers: Vec<String>,
     done: bool,
@@ -821,28 +821,23 @@ fn manifest(buckets: &Buckets, bucket: &str, mut source: Source) -> Result<Items
         }
         let key = files.next()?;
         let name = format!("s3://{data_bucket}/{key}");
-        let mut path = match object_path(&buckets, &data_bucket, &key) {
+        let path = match object_path(&buckets, &data_bucket, &key) {
             Ok(p) => p,
             Err(e) => return Some(Err(failed(format!("Cannot read {name}: {e}")))),
         };
-        if key.ends_with(".gz") {
-            // asl has no gzip: an inventory file is read uncompressed, beside the .gz name.
-            let plain = path.with_extension("");
-            if !plain.exists() {
-                return Some(Err(failed(format!(
-                    "Cannot read {name}: asl reads inventory data files uncompressed; gunzip {} (keeping its name without .gz)",
-                    path.display()
-                ))));
-            }
-            path = plain;
-        }
         let file = match open_file(&name, &path) {
             Ok(f) => f,
             Err(e) => return Some(Err(e)),
         };
+        // S3 Inventory writes its CSV data files gzipped (`.csv.gz`).
+        let reader: Box<dyn Read> = if key.ends_with(".gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
         let source = Source {
             name: format!("{name} ({})", path.display()),
-            reader: BufReader::with_capacity(64 * 1024, file),
+            reader: BufReader::with_capacity(64 * 1024, reader),
         };
         match CsvItems::open(source, b',', Some(schema.clone())) {
             Ok(c) => current = Some(c),
