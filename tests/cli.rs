@@ -269,7 +269,7 @@ fn validate_reports_every_problem_with_its_pointer() {
         r#"{"QueryLanguage": "JSONata", "StartAt": "C", "States": {
             "C": {"Type": "Choice", "Choices": [{"Condition": "true", "Next": "T"}], "Default": "M"},
             "T": {"Type": "Task", "Resource": "x", "Arguments": "plain", "End": true},
-            "M": {"Type": "Map", "Items": {"a": 1}, "Assign": {"1abc": 1, "a-b": 2, "ok_1": 3},
+            "M": {"Type": "Map", "Items": "plain", "Assign": {"1abc": 1, "a-b": 2, "ok_1": 3},
                   "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
                   "End": true}}}"#,
     );
@@ -279,7 +279,7 @@ fn validate_reports_every_problem_with_its_pointer() {
     for needle in [
         "/States/C/Choices/0/Condition: Condition must be a {% %} expression",
         "/States/T/Arguments: Arguments must be a JSON object or a {% %} expression",
-        "/States/M/Items: Items must be a JSON array or a {% %} expression",
+        "/States/M/Items: Items must be a JSON array, a JSON object or a {% %} expression",
         "/States/M/Assign/1abc: \"1abc\" is not a variable name",
         "/States/M/Assign/a-b: \"a-b\" is not a variable name",
     ] {

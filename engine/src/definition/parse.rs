@@ -281,7 +281,8 @@ fn allowed_fields(ty: &str) -> Option<Vec<&'static str>> {
     if !matches!(ty, "Succeed" | "Fail") {
         all.push("Assign");
     }
-    if matches!(ty, "Task" | "Parallel" | "Map") {
+    // A JSONata Map takes its items from `Items` (AWS lists `Arguments` for Task and Parallel).
+    if matches!(ty, "Task" | "Parallel") {
         all.push("Arguments");
     }
     if ty == "Map" {
@@ -661,11 +662,12 @@ fn parse_state_fields(
     let kind = match kind {
         Kind::Map(mut map) if jsonata => {
             map.items = jfield("Items", d);
+            // "a JSON array, a JSON object, or a JSONata expression"
             if let Some(JTemplate::Literal(v)) = &map.items {
-                if !v.is_array() {
+                if !v.is_array() && !v.is_object() {
                     d.push(
                         format!("{ptr}/Items"),
-                        "Items must be a JSON array or a {% %} expression",
+                        "Items must be a JSON array, a JSON object or a {% %} expression",
                     );
                 }
             }
