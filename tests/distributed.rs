@@ -594,20 +594,26 @@ fn inline_items_without_a_store_run_in_process() {
     );
 }
 
+/// `asl validate` of a definition: its exit status and what it printed.
+fn validation(env: &Env, def: &Value) -> (Option<i32>, String) {
+    let wf = env.dir.path().join("bad.asl.json");
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let o = env.asl(&["validate", wf.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    (o.status.code(), text)
+}
+
 #[test]
 fn definitions_are_checked() {
     let env = Env::new();
-    let wf = env.dir.path().join("bad.asl.json");
     let def = json!({"StartAt": "Map", "States": {"Map": {"Type": "Map", "End": true,
         "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "XML"}, "Parameters": {}},
         "ItemBatcher": {"BatchInput": {}},
         "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {}, "WriterConfig": {"Transformation": "SQUASH"}},
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "SLOW"},
                           "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
-    std::fs::write(&wf, def.to_string()).unwrap();
-    let o = env.asl(&["validate", wf.to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
+    let (code, text) = validation(&env, &def);
+    assert_eq!(code, Some(2), "{text}");
     for needle in [
         "/States/Map/ItemReader/ReaderConfig/InputType",
         "/States/Map/ItemBatcher",
@@ -621,10 +627,8 @@ fn definitions_are_checked() {
     let def = json!({"StartAt": "Map", "States": {"Map": {"Type": "Map", "End": true,
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
                           "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
-    std::fs::write(&wf, def.to_string()).unwrap();
-    let o = env.asl(&["validate", wf.to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{text}");
+    let (code, text) = validation(&env, &def);
+    assert_eq!(code, Some(2), "{text}");
     assert!(
         text.contains(
             "/States/Map/ItemProcessor/ProcessorConfig: a DISTRIBUTED Map needs ExecutionType"
@@ -638,18 +642,15 @@ fn definitions_are_checked() {
         false,
     );
     def["QueryLanguage"] = json!("JSONata");
-    std::fs::write(&wf, def.to_string()).unwrap();
-    let o = env.asl(&["validate", wf.to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{text}");
+    let (code, text) = validation(&env, &def);
+    assert_eq!(code, Some(2), "{text}");
     assert!(
         text.contains("/States/Map/ItemReader/Parameters: in a JSONata state an ItemReader takes Arguments, not Parameters"),
         "{text}"
     );
     def["QueryLanguage"] = json!("JSONPath");
-    std::fs::write(&wf, def.to_string()).unwrap();
-    let o = env.asl(&["validate", wf.to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    let (code, text) = validation(&env, &def);
+    assert_eq!(code, Some(2), "{text}");
     assert!(
         text.contains("/States/Map/ResultWriter/Arguments: in a JSONPath state a ResultWriter takes Parameters, not Arguments"),
         "{text}"

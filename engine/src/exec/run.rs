@@ -893,76 +893,21 @@ impl<'a> Run<'a> {
                 let r = self.run_parallel(branches, params, prev, key, vars).await?;
                 (Some(r), None)
             }
-            Kind::Map(map) if map.item_reader.is_some() => {
-                // The items come from the ItemReader, each selected as it is read.
-                let r = self
-                    .run_map(
-                        st,
-                        map,
-                        &Env::new(raw, ctx).with_bindings(&prepared),
-                        ctx,
-                        prev,
-                        key,
-                        vars,
-                    )
-                    .await?;
-                (Some(r), None)
-            }
             Kind::Map(map) => {
-                let items = match &map.items {
-                    Some(t) => t.eval(&prepared, "Items")?,
-                    None => args(&prepared)?,
+                // Items read by an ItemReader are selected as they are read; the items of the
+                // input are all evaluated and selected before the Map starts.
+                let array;
+                let input = if map.item_reader.is_some() {
+                    raw
+                } else {
+                    array = Value::Array(self.jsonata_items(map, raw, ctx, &prepared, args)?);
+                    &array
                 };
-                let Value::Array(list) = items else {
-                    if map.items.is_none() {
-                        return Err(crate::expr::jtemplate::query_error(format!(
-                            "Map state input must be an array but was: {}",
-                            compact(&items)
-                        )));
-                    }
-                    let source = match &map.items {
-                        Some(crate::expr::jtemplate::JTemplate::Expr { source, .. }) => {
-                            source.clone()
-                        }
-                        _ => String::new(),
-                    };
-                    return Err(crate::expr::jtemplate::query_error_at(
-                        format!(
-                            "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
-                            json_type(&items),
-                            items
-                        ),
-                        "Items",
-                    ));
-                };
-                let list = match &map.item_selector_jsonata {
-                    None => list,
-                    Some(sel) => {
-                        let mut out = Vec::with_capacity(list.len());
-                        for (i, item) in list.into_iter().enumerate() {
-                            let ictx = StateContext::new(
-                                ctx.execution,
-                                ctx.state_name,
-                                ctx.entered_time,
-                                ctx.retry_count,
-                            )
-                            .with_item(i, &item);
-                            let mut ib = prepared.json().clone();
-                            ib.insert(
-                                "states".into(),
-                                json!({"input": raw, "context": ictx.context()}),
-                            );
-                            out.push(sel.eval(&Prepared::new(ib), "ItemSelector")?);
-                        }
-                        out
-                    }
-                };
-                let array = Value::Array(list);
                 let r = self
                     .run_map(
                         st,
                         map,
-                        &Env::new(&array, ctx).with_bindings(&prepared),
+                        &Env::new(input, ctx).with_bindings(&prepared),
                         ctx,
                         prev,
                         key,
@@ -1002,6 +947,61 @@ impl<'a> Run<'a> {
             None => None,
         };
         Ok((Outcome1::Output(output, next), assigned))
+    }
+
+    /// A JSONata Map's items: `Items` (else its input), each through `ItemSelector`.
+    fn jsonata_items(
+        &self,
+        map: &MapState,
+        raw: &Value,
+        ctx: &StateContext<'_>,
+        prepared: &Prepared,
+        args: impl Fn(&Prepared) -> Result<Value, Failure>,
+    ) -> Result<Vec<Value>, Failure> {
+        let items = match &map.items {
+            Some(t) => t.eval(prepared, "Items")?,
+            None => args(prepared)?,
+        };
+        let Value::Array(list) = items else {
+            if map.items.is_none() {
+                return Err(crate::expr::jtemplate::query_error(format!(
+                    "Map state input must be an array but was: {}",
+                    compact(&items)
+                )));
+            }
+            let source = match &map.items {
+                Some(JTemplate::Expr { source, .. }) => source.clone(),
+                _ => String::new(),
+            };
+            return Err(crate::expr::jtemplate::query_error_at(
+                format!(
+                    "The JSONata expression '{source}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                    json_type(&items),
+                    items
+                ),
+                "Items",
+            ));
+        };
+        let Some(sel) = &map.item_selector_jsonata else {
+            return Ok(list);
+        };
+        let mut out = Vec::with_capacity(list.len());
+        for (i, item) in list.into_iter().enumerate() {
+            let ictx = StateContext::new(
+                ctx.execution,
+                ctx.state_name,
+                ctx.entered_time,
+                ctx.retry_count,
+            )
+            .with_item(i, &item);
+            let mut ib = prepared.json().clone();
+            ib.insert(
+                "states".into(),
+                json!({"input": raw, "context": ictx.context()}),
+            );
+            out.push(sel.eval(&Prepared::new(ib), "ItemSelector")?);
+        }
+        Ok(out)
     }
 
     /// ResultSelector over the state's result (`$name` reads the variables `env` sees).
