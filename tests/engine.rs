@@ -477,3 +477,18 @@ fn jsonata_states_as_a_whole_holds_the_context() {
         Some(json!({"keys": ["input", "context"], "state": "P"}))
     );
 }
+
+#[test]
+fn jsonpath_filters_match_objects_only() {
+    // AWS: "The @ operator, matching the current node being processed in a filter, does not
+    // match scalar values. It only matches objects."
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
+            "Parameters": {"gt.$": "$.a[?(@ > 1)]", "objects.$": "$.o[?(@.n > 1)]"}, "End": true}}}),
+        json!({"a": [1, 2, 3], "o": [{"n": 1}, {"n": 2}, 3]}),
+    );
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"gt": [], "objects": [{"n": 2}]}))
+    );
+}

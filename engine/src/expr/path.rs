@@ -61,6 +61,13 @@ impl Path {
         let kind = match parse_reference(rest) {
             Some(segments) => Kind::Reference(segments),
             None => {
+                if rest.contains("?(") {
+                    if let Some(op) = lexical_operator(rest) {
+                        return Err(format!(
+                            "{text:?}: the filter operator '{op}' is not supported (use ==, !=, <, <=, >, >= and &&, ||)"
+                        ));
+                    }
+                }
                 let query = jsonpath_rust::parser::parse_json_path(&format!("${rest}"))
                     .map_err(|e| format!("{text:?} is not a valid JSONPath: {e}"))?;
                 Kind::Query(Box::new(query))
@@ -143,8 +150,16 @@ impl Path {
             Kind::Reference(segments) => get(root, segments).map(Cow::Borrowed),
             Kind::Query(q) => {
                 let found = jsonpath_rust::query::js_path_process(q, root).ok()?;
+                // "The @ operator, matching the current node being processed in a filter, does
+                // not match scalar values. It only matches objects." (AWS's paths page)
+                let objects_only = ends_with_filter(q);
                 Some(Cow::Owned(Value::Array(
-                    found.into_iter().map(|r| r.val().clone()).collect(),
+                    found
+                        .into_iter()
+                        .map(|r| r.val())
+                        .filter(|v| !objects_only || v.is_object())
+                        .cloned()
+                        .collect(),
                 )))
             }
         }
@@ -193,7 +208,7 @@ impl Path {
                             *cur = Value::Object(Map::new());
                         } else {
                             return Err(format!(
-                                "unable to set '{}': '{}' is not an object",
+                                "unable to set '{}': the value that would hold '{}' is not an object",
                                 self.text, name
                             ));
                         }
@@ -259,6 +274,60 @@ pub fn get<'v>(root: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
 }
 
 /// Parses what follows `$` as reference segments; `None` when it needs the full JSONPath engine.
+/// Whether a query's last step is a filter (`[?(...)]`), whose matches AWS limits to objects.
+fn ends_with_filter(q: &JpQuery) -> bool {
+    use jsonpath_rust::parser::model::{Segment as S, Selector};
+    fn is_filter(s: &S) -> bool {
+        match s {
+            S::Descendant(inner) => is_filter(inner),
+            S::Selector(sel) => matches!(sel, Selector::Filter(_)),
+            S::Selectors(sels) => sels.iter().any(|x| matches!(x, Selector::Filter(_))),
+        }
+    }
+    q.segments.last().is_some_and(is_filter)
+}
+
+/// Jayway's word operators, which AWS does not support ("Lexical operators, which are
+/// non-symbolic, such as subsetof aren't supported"): the first one a filter uses, if any.
+fn lexical_operator(text: &str) -> Option<&'static str> {
+    const WORDS: [&str; 8] = [
+        "in", "nin", "subsetof", "anyof", "noneof", "size", "empty", "contains",
+    ];
+    let mut in_string: Option<char> = None;
+    // The word being read, and whether it is a field name (`.size`) rather than an operator.
+    let mut word = String::new();
+    let mut field = false;
+    let mut before = ' ';
+    let mut found = None;
+    let mut check = |w: &mut String, field: bool| {
+        if found.is_none() && !field {
+            found = WORDS.iter().find(|x| **x == w.as_str()).copied();
+        }
+        w.clear();
+    };
+    for c in text.chars() {
+        match in_string {
+            Some(q) if c == q => in_string = None,
+            Some(_) => {}
+            None if c.is_ascii_alphanumeric() || c == '_' => {
+                if word.is_empty() {
+                    field = matches!(before, '.' | '@' | '$') || !c.is_ascii_alphabetic();
+                }
+                word.push(c);
+            }
+            None => {
+                check(&mut word, field);
+                if c == '\'' || c == '"' {
+                    in_string = Some(c);
+                }
+            }
+        }
+        before = c;
+    }
+    check(&mut word, field);
+    found
+}
+
 fn parse_reference(rest: &str) -> Option<Vec<Segment>> {
     let b = rest.as_bytes();
     let mut i = 0;
@@ -364,6 +433,22 @@ mod tests {
         check("$.items[?(@.x > 1)].x", v.clone(), Some(json!([2, 3])));
         check("$..x", v.clone(), Some(json!([1, 2, 3])));
         assert!(!Path::parse("$.items[*]").unwrap().is_reference());
+        // AWS: "The @ operator ... does not match scalar values. It only matches objects."
+        let v = json!({"a": [1, 2, 3, {"n": 5}], "s": ["x", "y"]});
+        check("$.a[?(@ > 1)]", v.clone(), Some(json!([])));
+        check("$.s[?(@ == 'x')]", v.clone(), Some(json!([])));
+        check("$.a[?(@.n >= 5)]", v.clone(), Some(json!([{"n": 5}])));
+        // Jayway's word operators are refused; fields of those names are fine.
+        for op in ["in", "nin", "subsetof", "anyof", "noneof", "size", "empty"] {
+            let e = Path::parse(&format!("$.a[?(@.b {op} ['x'])]")).unwrap_err();
+            assert!(e.contains(&format!("'{op}' is not supported")), "{e}");
+        }
+        check(
+            "$.a[?(@.size > 1)]",
+            json!({"a": [{"size": 2}, {"size": 1}]}),
+            Some(json!([{"size": 2}])),
+        );
+        assert!(Path::parse("$.a[?(@.b == 'in')]").is_ok());
     }
 
     #[test]

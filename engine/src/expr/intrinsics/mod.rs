@@ -48,7 +48,28 @@ impl Call {
     /// Parses `States.Format('{}', $.a)` etc. The error is a short human message for definition
     /// validation, e.g. `unknown intrinsic function "States.Foo"`.
     pub fn parse(src: &str) -> Result<Call, String> {
-        parse::parse(src)
+        let call = parse::parse(src)?;
+        // "You can nest up to 10 intrinsic functions within a field in your workflows."
+        let depth = call.depth();
+        if depth > 10 {
+            return Err(format!(
+                "intrinsic functions nest at most 10 deep in a field; this one nests {depth}"
+            ));
+        }
+        Ok(call)
+    }
+
+    /// How many calls deep this call goes (1: no call among its arguments).
+    fn depth(&self) -> usize {
+        1 + self
+            .args
+            .iter()
+            .map(|a| match a {
+                Arg::Call(c) => c.depth(),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Evaluates against the env. A path argument that selects nothing returns
@@ -218,6 +239,14 @@ mod tests {
             json!({"ImageRecipe": {"Arn": "arn:aws:imagebuilder:us-east-1:111:image-recipe/my-recipe/1.2.3"}}),
             json!("1.2"),
         );
+    }
+
+    #[test]
+    fn at_most_ten_nested_calls() {
+        let nest = |n: usize| "States.Array(".repeat(n) + "$.a" + &")".repeat(n);
+        assert!(Call::parse(&nest(10)).is_ok());
+        let e = Call::parse(&nest(11)).unwrap_err();
+        assert!(e.contains("at most 10 deep"), "{e}");
     }
 
     #[test]
