@@ -306,3 +306,66 @@ fn redrive_restores_the_variables_of_replayed_states() {
         .count();
     assert_eq!(starts, 1);
 }
+
+#[test]
+fn a_killed_run_whose_process_id_is_reused_can_be_stopped_and_resumed() {
+    // After a crash (a reboot most of all) another process may get the dead owner's id: it
+    // is not taken for the owner, so the execution can still be resumed or stopped.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = dir.path().join("wait.asl.json");
+    std::fs::write(
+        &wf,
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1000, "End": true}}})
+            .to_string(),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", &db)
+        .args(["run", wf.to_str().unwrap(), "--name", "orphan"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let waiting = || {
+        let o = asl(
+            &db,
+            &["history", "orphan", "--json", "--type", "WaitStateEntered"],
+        );
+        o.status.success()
+            && json_of(&o)["events"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+    };
+    while !waiting() {
+        assert!(Instant::now() < deadline, "the run did not start in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    // A live process that is not asl now has the owner's id.
+    let other = Guard(Command::new("sleep").arg("60").spawn().unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE executions SET owner_pid = ?1 WHERE name = 'orphan'",
+        [other.0.id()],
+    )
+    .unwrap();
+    let started = Instant::now();
+    let o = asl(&db, &["stop", "orphan"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("ABORTED"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stop waited for the other process"
+    );
+    let d = json_of(&asl(&db, &["describe", "orphan", "--json"]));
+    assert_eq!(d["status"], "ABORTED");
+}

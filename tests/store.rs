@@ -1137,7 +1137,9 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
     let hello = sb.write("hello.asl.json", HELLO);
     ok(sb.asl(&["run", &hello, "--input", r#"{"who": "a"}"#, "--name", "old"]));
     let conn = rusqlite::Connection::open(&sb.db).unwrap();
-    conn.execute_batch("PRAGMA user_version = 3").unwrap();
+    // As version 3 left it: without what version 5 added.
+    conn.execute_batch("ALTER TABLE executions DROP COLUMN owner_start; PRAGMA user_version = 3")
+        .unwrap();
     // A task's events as version 3 stored them: `parameters` and `output` as JSON text.
     let arn: String = conn
         .query_row("SELECT arn FROM executions WHERE name = 'old'", [], |r| {
@@ -1168,7 +1170,7 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 4, "opened and upgraded");
+    assert_eq!(v, 5, "opened and upgraded");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -272,6 +272,7 @@ impl Host {
                 redrive_count: 0,
                 redrive: None,
                 owner_pid: Some(std::process::id()),
+                owner_start: asl::history::store::process_identity(std::process::id()),
                 options: json!({}),
             })
             .map_err(store_err)?;
@@ -328,6 +329,7 @@ impl Host {
                     redrive_count: 0,
                     redrive: None,
                     owner_pid: Some(std::process::id()),
+                    owner_start: asl::history::store::process_identity(std::process::id()),
                     options: json!({"mapRunArn": child.map_run_arn, "mapRunIndex": child.index}),
                 })
                 .map_err(runtime)?;

@@ -270,6 +270,7 @@ pub fn new_record(
         redrive_count: 0,
         redrive: None,
         owner_pid: Some(std::process::id()),
+        owner_start: asl::history::store::process_identity(std::process::id()),
         options: options.to_json(),
     }
 }

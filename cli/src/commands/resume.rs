@@ -2,7 +2,7 @@
 //! TIMED_OUT or ABORTED one): run it again from its stored history, replaying what completed.
 
 use crate::args::ResumeArgs;
-use crate::commands::stop::process_alive;
+use crate::commands::stop::owned;
 use crate::launch::{self, Launch, Options};
 use crate::load;
 use anyhow::{bail, Context};
@@ -38,7 +38,7 @@ pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow
                 r.status
             );
         }
-        if let Some(pid) = r.owner_pid.filter(|p| process_alive(*p)) {
+        if let Some(pid) = r.owner_pid.filter(|_| owned(&r)) {
             bail!("{} is still running in process {pid}", r.arn);
         }
     }

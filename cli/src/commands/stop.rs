@@ -11,10 +11,10 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
     if r.status != "RUNNING" {
         bail!("{} is not running (it is {})", r.arn, r.status);
     }
-    if !r.owner_pid.is_some_and(process_alive) {
+    if !owned(&r) {
         // Its process is gone, and so are the children it ran: they end with it.
         for e in store.family(&r.arn)? {
-            if e.status == "RUNNING" && !e.owner_pid.is_some_and(process_alive) {
+            if e.status == "RUNNING" && !owned(&e) {
                 let own = e.arn == r.arn;
                 store.abort_orphan(
                     &e.arn,
@@ -45,7 +45,9 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
     )
 }
 
-/// Whether a process with this id exists (Linux: /proc).
-pub fn process_alive(pid: u32) -> bool {
-    pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// Whether the process that runs an execution is still there: its id, and (for executions
+/// recorded since asl stores it) the same process, not a later one given the same id.
+pub fn owned(r: &asl::history::store::ExecutionRecord) -> bool {
+    r.owner_pid
+        .is_some_and(|p| asl::history::store::owner_alive(p, r.owner_start.as_deref()))
 }

@@ -18,6 +18,6 @@ pub fn run(c: TaskCommand, store: &Store) -> anyhow::Result<i32> {
         } => (token, TokenOutcome::Failure { error, cause }),
         TaskCommand::Heartbeat { token } => (token, TokenOutcome::Heartbeat),
     };
-    store.complete_token(&token, outcome, super::stop::process_alive)?;
+    store.complete_token(&token, outcome, asl::history::store::owner_alive)?;
     Ok(0)
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -85,7 +85,33 @@ const MIGRATIONS: &[&str] = &[
     // instead of JSON text (codec.rs). This build reads both; an older one would show the
     // arrays, so it is told the file is newer instead.
     "-- nothing to create",
+    // 5: which process owns a RUNNING execution, beyond its id (which the system reuses,
+    // after a reboot most of all): the boot and the process's start time.
+    "ALTER TABLE executions ADD COLUMN owner_start TEXT;",
 ];
+
+/// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
+/// process given the same id is not taken for it. `None` where /proc does not say.
+pub fn process_identity(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (2nd field) is in parentheses and may hold spaces: count after it.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let start = after.split_whitespace().nth(19)?;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(format!("{}:{start}", boot.trim()))
+}
+
+/// Whether the process that owns an execution (its id and, when stored, its identity) is
+/// still running.
+pub fn owner_alive(pid: u32, identity: Option<&str>) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    match identity {
+        Some(id) => process_identity(pid).as_deref() == Some(id),
+        None => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -167,6 +193,8 @@ pub struct ExecutionRecord {
     pub redrive_count: u32,
     pub redrive: Option<DateTime<Utc>>,
     pub owner_pid: Option<u32>,
+    /// The owner's [`process_identity`], when known.
+    pub owner_start: Option<String>,
     /// How the run was started (mock config, test case, wait scale), as JSON.
     pub options: Value,
 }
@@ -431,8 +459,8 @@ impl Store {
         self.with(|c| {
             let res = c.execute(
                 "INSERT INTO executions (arn, name, state_machine_arn, state_machine_name, definition, status,
-                    input, start_ms, parent_arn, owner_pid, options)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    input, start_ms, parent_arn, owner_pid, options, owner_start)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     r.arn,
                     r.name,
@@ -444,7 +472,8 @@ impl Store {
                     ms(r.start),
                     r.parent_arn,
                     r.owner_pid,
-                    r.options.to_string()
+                    r.options.to_string(),
+                    r.owner_start
                 ],
             );
             match res {
@@ -475,7 +504,8 @@ impl Store {
                 .execute(
                     "UPDATE executions SET status = 'RUNNING', owner_pid = ?2, stop_requested = 0,
                         output = NULL, error = NULL, cause = NULL, stop_ms = NULL,
-                        redrive_count = redrive_count + ?3, redrive_ms = COALESCE(?4, redrive_ms)
+                        redrive_count = redrive_count + ?3, redrive_ms = COALESCE(?4, redrive_ms),
+                        owner_start = ?8
                      WHERE arn = ?1 AND status = ?5 AND owner_pid IS ?6 AND redrive_count = ?7",
                     params![
                         seen.arn,
@@ -484,7 +514,8 @@ impl Store {
                         redrive.map(ms),
                         seen.status,
                         seen.owner_pid,
-                        seen.redrive_count
+                        seen.redrive_count,
+                        process_identity(std::process::id())
                     ],
                 )
                 .map_err(sql)?;
@@ -723,30 +754,31 @@ impl Store {
         &self,
         token: &str,
         outcome: TokenOutcome,
-        alive: impl Fn(u32) -> bool,
+        alive: impl Fn(u32, Option<&str>) -> bool,
     ) -> Result<()> {
         self.with(|c| {
             let tx = retry_busy(|| {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })
             .map_err(sql)?;
-            let row: Option<(String, String, Option<String>, Option<u32>)> = tx
+            type Row = (String, String, Option<String>, Option<u32>, Option<String>);
+            let row: Option<Row> = tx
                 .query_row(
-                    "SELECT t.status, t.execution_arn, e.status, e.owner_pid
+                    "SELECT t.status, t.execution_arn, e.status, e.owner_pid, e.owner_start
                      FROM task_tokens t LEFT JOIN executions e ON e.arn = t.execution_arn
                      WHERE t.token = ?1",
                     [token],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()
                 .map_err(sql)?;
-            let Some((status, arn, execution_status, owner)) = row else {
+            let Some((status, arn, execution_status, owner, owner_start)) = row else {
                 return Err(StoreError::InvalidToken(token.to_string()));
             };
             if status != "WAITING" || execution_status.as_deref() != Some("RUNNING") {
                 return Err(StoreError::TaskDone(token.to_string()));
             }
-            if !owner.is_some_and(alive) {
+            if !owner.is_some_and(|p| alive(p, owner_start.as_deref())) {
                 return Err(StoreError::Interrupted(arn));
             }
             match outcome {
@@ -807,7 +839,8 @@ impl Store {
             )
             .map_err(sql)?;
             tx.execute(
-                "UPDATE executions SET status = 'ABORTED', error = ?2, cause = ?3, stop_ms = ?4, owner_pid = NULL
+                "UPDATE executions SET status = 'ABORTED', error = ?2, cause = ?3, stop_ms = ?4, owner_pid = NULL,
+                    owner_start = NULL
                  WHERE arn = ?1 AND status = 'RUNNING'",
                 params![arn, error, cause, ms(now)],
             )
@@ -874,7 +907,8 @@ impl Store {
 }
 
 const SELECT_EXECUTION: &str = "SELECT arn, name, state_machine_arn, state_machine_name, definition, status,
-    input, output, error, cause, start_ms, stop_ms, parent_arn, redrive_count, redrive_ms, owner_pid, options
+    input, output, error, cause, start_ms, stop_ms, parent_arn, redrive_count, redrive_ms, owner_pid, options,
+    owner_start
     FROM executions";
 
 fn row_to_record(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRecord> {
@@ -896,6 +930,7 @@ fn row_to_record(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRecord> {
         redrive: r.get::<_, Option<i64>>(14)?.map(from_ms),
         owner_pid: r.get(15)?,
         options: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or(Value::Null),
+        owner_start: r.get(17)?,
     })
 }
 
@@ -1364,7 +1399,7 @@ fn commit_batch(
         for f in finishes {
             tx.execute(
                 "UPDATE executions SET status = ?2, output = ?3, error = ?4, cause = ?5, stop_ms = ?6,
-                    owner_pid = NULL, stop_requested = 0 WHERE arn = ?1",
+                    owner_pid = NULL, owner_start = NULL, stop_requested = 0 WHERE arn = ?1",
                 params![f.arn, f.status, f.output, f.error, f.cause, ms(f.stop)],
             )?;
             tx.execute(CLOSE_TOKENS_OF_EXECUTION, params![f.arn, ms(f.stop)])?;
@@ -1413,6 +1448,7 @@ mod tests {
                 redrive_count: 0,
                 redrive: None,
                 owner_pid: None,
+                owner_start: None,
                 options: json!({}),
             })
             .unwrap();
