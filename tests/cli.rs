@@ -312,6 +312,7 @@ fn bad_input_is_a_located_error_with_exit_2() {
     let not_json = write(dir.path(), "broken.json", "{\"StartAt\": ");
     let wf = write(dir.path(), "ok.json", HELLO);
     let wf = wf.to_str().unwrap();
+    let spaced = write(dir.path(), "my flow.asl.json", HELLO);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["run", not_json.to_str().unwrap()],
@@ -349,6 +350,14 @@ fn bad_input_is_a_located_error_with_exit_2() {
         ),
         (vec!["run", wf, "--name", "a b"], "is not allowed in a name"),
         (vec!["run", wf, "--name", "x/y"], "is not allowed in a name"),
+        (
+            vec!["run", wf, "--state-machine-name", "a:b"],
+            "--state-machine-name \"a:b\": ':' is not allowed in a name",
+        ),
+        (
+            vec!["run", spaced.to_str().unwrap()],
+            "the state machine name (the file's name; --state-machine-name gives another) \"my flow\"",
+        ),
         (
             vec!["prune", "--older-than", "99999999999999d"],
             "too long an age",

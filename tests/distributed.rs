@@ -150,16 +150,15 @@ fn jsonl_batches_with_batch_input_and_path_forms() {
             {"Items": [{"n": 5}], "BatchInput": {"run": "r1"}}
         ])
     );
-    // Each batch is a child execution of its own, recorded under its parent.
-    let list = env.json(&["executions", "--json"]);
+    // Each batch is a child execution of its own, recorded under its parent; as with AWS's
+    // ListExecutions, the Map Run's children are listed by its ARN, and not with the rest.
     let parent = out["executionArn"].as_str().unwrap();
-    let children: Vec<&Value> = list["executions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["executionArn"] != parent)
-        .collect();
+    let children = map_run_children(&env, parent);
     assert_eq!(children.len(), 3);
+    let top = env.json(&["executions", "--json"]);
+    assert_eq!(top["executions"].as_array().unwrap().len(), 1, "{top}");
+    assert_eq!(top["executions"][0]["executionArn"], parent);
+    assert!(children[0]["mapRunArn"].is_string(), "{}", children[0]);
     let child = env.json(&[
         "describe",
         children[0]["executionArn"].as_str().unwrap(),
@@ -746,14 +745,25 @@ fn flaky_resources(env: &Env) -> String {
     res.display().to_string()
 }
 
+/// The child executions of a parent's (first) Map Run, as `asl executions --map-run` lists them.
+fn map_run_children(env: &Env, parent: &str) -> Vec<Value> {
+    let d = env.json(&["describe", parent, "--json"]);
+    let run = d["mapRuns"][0]["mapRunArn"].as_str().unwrap().to_string();
+    let list = env.json(&[
+        "executions",
+        "--map-run",
+        &run,
+        "--limit",
+        "100000",
+        "--json",
+    ]);
+    list["executions"].as_array().unwrap().clone()
+}
+
 /// The children of a Map Run, by name: (status, redriveCount).
 fn children_of(env: &Env, parent: &str) -> std::collections::BTreeMap<String, (String, u64)> {
-    let list = env.json(&["executions", "--json"]);
-    list["executions"]
-        .as_array()
-        .unwrap()
+    map_run_children(env, parent)
         .iter()
-        .filter(|e| e["executionArn"] != parent)
         .map(|e| {
             let arn = e["executionArn"].as_str().unwrap();
             let d = env.json(&["describe", arn, "--json"]);
@@ -871,13 +881,26 @@ fn resuming_a_killed_parent_goes_on_with_its_map_run() {
     let parent = "arn:aws:states:us-east-1:123456789012:execution:slow:k1";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let done_before = loop {
-        let list = env.json(&["executions", "--status", "SUCCEEDED", "--json"]);
-        let done: Vec<String> = list["executions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["executionArn"].as_str().unwrap().to_string())
-            .collect();
+        let d = env.asl(&["describe", parent, "--json"]);
+        let run_arn = serde_json::from_slice::<Value>(&d.stdout)
+            .ok()
+            .and_then(|d| d["mapRuns"][0]["mapRunArn"].as_str().map(String::from));
+        let done: Vec<String> = match run_arn {
+            Some(arn) => env.json(&[
+                "executions",
+                "--map-run",
+                &arn,
+                "--status",
+                "SUCCEEDED",
+                "--json",
+            ])["executions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["executionArn"].as_str().unwrap().to_string())
+                .collect(),
+            None => Vec::new(),
+        };
         if done.len() >= 2 {
             break done;
         }

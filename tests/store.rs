@@ -378,6 +378,15 @@ fn executions_lists_newest_first_with_filters_limit_json_and_table() {
     assert!(!table.contains("ghost"), "{table}");
     let h2 = table.find("h2").unwrap();
     assert!(h2 < table.find("f1").unwrap() && h2 < table.find("h1").unwrap());
+    assert!(!table.contains("there are more"), "{table}");
+    // A cut list says so; a limit must be at least 1.
+    let table = stdout(&ok(sb.asl(&["executions", "--limit", "2"])));
+    assert!(table.contains("(the newest 2; there are more"), "{table}");
+    assert!(!table.contains("h1"), "{table}");
+    assert_eq!(
+        sb.asl(&["executions", "--limit", "0"]).status.code(),
+        Some(2)
+    );
 
     // An unknown status is refused by the flag parser.
     let o = sb.asl(&["executions", "--status", "DONE"]);
@@ -669,6 +678,31 @@ fn history_has_aws_shape_reverse_type_filter_and_paging() {
         &sb.asl(&["history", "h", "--next-token", "99"]),
         "--next-token",
     );
+    // Nor is a token of another execution's history, an unknown event type, or a page
+    // larger than GetExecutionHistory's 1000.
+    let hello = sb.write("hello2.asl.json", HELLO);
+    ok(sb.asl(&["run", &hello, "--name", "other"]));
+    let other = page(&["--max-results", "1"]);
+    let token = other["nextToken"].as_str().unwrap().to_string();
+    fails(
+        &sb.asl(&[
+            "history",
+            "other",
+            "--max-results",
+            "1",
+            "--next-token",
+            &token,
+        ]),
+        "another execution",
+    );
+    fails(
+        &sb.asl(&["history", "h", "--type", "Bogus"]),
+        "\"Bogus\" is not an event type",
+    );
+    fails(
+        &sb.asl(&["history", "h", "--max-results", "1001"]),
+        "at most 1000",
+    );
 
     // For people: a table of the events with their types and states.
     let table = stdout(&ok(sb.asl(&["history", "h"])));
@@ -770,7 +804,15 @@ fn stop_aborts_an_execution_whose_process_is_gone() {
         &sb.asl(&["stop", "done"]),
         "is not running (it is SUCCEEDED)",
     );
-    fails(&sb.asl(&["stop", "nothing-here"]), "no execution matches");
+    fails(
+        &sb.asl(&["stop", "nothing-here"]),
+        "ExecutionDoesNotExist: no execution matches",
+    );
+    let long = "e".repeat(257);
+    fails(
+        &sb.asl(&["stop", "nothing-here", "--error", &long]),
+        "StopExecution takes at most 256",
+    );
     assert_eq!(sb.describe("done")["status"], "SUCCEEDED");
     assert_eq!(sb.history("orphan"), events);
 }

@@ -153,9 +153,13 @@ pub struct ExecutionsArgs {
     /// Only executions of this state machine (name or ARN)
     #[arg(long, value_name = "NAME")]
     pub state_machine: Option<String>,
-    /// At most this many
-    #[arg(long, default_value_t = 50)]
-    pub limit: usize,
+    /// Only the child executions of this Map Run (its ARN); without it, Map Runs' children
+    /// are left out, as ListExecutions does
+    #[arg(long, value_name = "ARN")]
+    pub map_run: Option<String>,
+    /// At most this many (the newest)
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
     /// Print ListExecutions-shaped JSON
     #[arg(long)]
     pub json: bool,

@@ -297,9 +297,14 @@ pub fn report(outcome: &Outcome, as_json: bool) -> Result<i32> {
         match (&outcome.status, &outcome.output) {
             (Status::Succeeded, Some(o)) => outln!("{}", serde_json::to_string_pretty(o)?),
             (Status::Succeeded, None) => {}
+            (Status::TimedOut, _) => outln!("the execution ran past its TimeoutSeconds"),
             _ => {
-                outln!("error: {}", outcome.error.as_deref().unwrap_or(""));
-                outln!("cause: {}", outcome.cause.as_deref().unwrap_or(""));
+                if let Some(e) = outcome.error.as_deref().filter(|e| !e.is_empty()) {
+                    outln!("error: {e}");
+                }
+                if let Some(c) = outcome.cause.as_deref().filter(|c| !c.is_empty()) {
+                    outln!("cause: {c}");
+                }
             }
         }
     }

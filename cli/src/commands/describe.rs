@@ -25,8 +25,18 @@ pub fn run(a: DescribeArgs, store: &Store) -> anyhow::Result<i32> {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        t.add_row(vec![k.clone(), text]);
+        t.add_row(vec![k.clone(), clip(&text)]);
     }
     outln!("{t}");
     Ok(0)
+}
+
+/// A long value (an input, an output) cut for the table: `--json` gives it whole.
+fn clip(s: &str) -> String {
+    const MAX: usize = 500;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(MAX).collect();
+    format!("{cut}… ({} bytes in all; --json gives all)", s.len())
 }

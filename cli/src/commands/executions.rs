@@ -7,12 +7,18 @@ use asl::history::store::{ExecutionFilter, Store};
 use serde_json::json;
 
 pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
-    let list = store.list_executions(&ExecutionFilter {
+    let limit = usize::try_from(a.limit).unwrap_or(usize::MAX);
+    let mut list = store.list_executions(&ExecutionFilter {
         status: a.status.clone(),
         state_machine: a.state_machine.clone(),
         parent_arn: None,
-        limit: Some(a.limit),
+        // One more than shown, to tell whether there are more.
+        limit: Some(limit.saturating_add(1)),
+        map_run_arn: a.map_run.clone(),
+        without_map_run_children: a.map_run.is_none(),
     })?;
+    let more = list.len() > limit;
+    list.truncate(limit);
     if a.json {
         let executions: Vec<_> = list
             .iter()
@@ -26,6 +32,9 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
                 }
                 if let Some(d) = r.redrive {
                     v["redriveDate"] = json!(iso(d));
+                }
+                if let Some(m) = r.options.get("mapRunArn") {
+                    v["mapRunArn"] = m.clone();
                 }
                 // A DISTRIBUTED Map's progress (DescribeMapRun's item counts).
                 let runs = store.map_runs(&r.arn).unwrap_or_default();
@@ -98,5 +107,10 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
         t.add_row(row);
     }
     outln!("{t}");
+    if more {
+        outln!(
+            "(the newest {limit}; there are more: --limit N shows more, --status and --state-machine narrow)"
+        );
+    }
     Ok(0)
 }

@@ -8,6 +8,12 @@ use chrono::DateTime;
 use serde_json::{json, Value};
 
 pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
+    if let Some(m) = a.max_results.filter(|m| *m > 1000) {
+        bail!("--max-results {m}: at most 1000 a page, as GetExecutionHistory (0 or none: all)");
+    }
+    if let Some(t) = a.types.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
+        bail!("--type {t:?} is not an event type (for example TaskFailed, MapIterationStarted)");
+    }
     let r = store.find_execution(&a.execution)?;
     let mut events = store.events(&r.arn)?;
     if a.reverse {
@@ -21,7 +27,7 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
         });
     }
     // A token names where the next page starts, for the same order and types only.
-    let tag = token_tag(a.reverse, &a.types);
+    let tag = token_tag(&r.arn, a.reverse, &a.types);
     let start = match &a.next_token {
         None => 0,
         Some(t) => match t.split_once('.') {
@@ -30,7 +36,7 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
                 _ => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
             },
             Some(_) => {
-                bail!("InvalidToken: --next-token {t:?} was given for another --reverse or --type")
+                bail!("InvalidToken: --next-token {t:?} was given for another execution, --reverse or --type")
             }
             None => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
         },
@@ -121,13 +127,16 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// What a page token is tied to: the order and the event types asked for (FNV-1a, in hex).
-fn token_tag(reverse: bool, types: &[String]) -> String {
+/// What a page token is tied to: the execution, the order and the event types asked for
+/// (FNV-1a, in hex).
+fn token_tag(arn: &str, reverse: bool, types: &[String]) -> String {
     let mut h: u32 = 0x811c_9dc5;
     let mut feed = |b: u8| {
         h ^= u32::from(b);
         h = h.wrapping_mul(0x0100_0193);
     };
+    arn.bytes().for_each(&mut feed);
+    feed(0);
     feed(u8::from(reverse));
     for t in types {
         t.bytes().for_each(&mut feed);
@@ -135,3 +144,69 @@ fn token_tag(reverse: bool, types: &[String]) -> String {
     }
     format!("{h:08x}")
 }
+
+/// GetExecutionHistory's event types (HistoryEventType).
+const EVENT_TYPES: &[&str] = &[
+    "ActivityFailed",
+    "ActivityScheduled",
+    "ActivityScheduleFailed",
+    "ActivityStarted",
+    "ActivitySucceeded",
+    "ActivityTimedOut",
+    "ChoiceStateEntered",
+    "ChoiceStateExited",
+    "ExecutionAborted",
+    "ExecutionFailed",
+    "ExecutionStarted",
+    "ExecutionSucceeded",
+    "ExecutionTimedOut",
+    "ExecutionRedriven",
+    "EvaluationFailed",
+    "FailStateEntered",
+    "LambdaFunctionFailed",
+    "LambdaFunctionScheduled",
+    "LambdaFunctionScheduleFailed",
+    "LambdaFunctionStarted",
+    "LambdaFunctionStartFailed",
+    "LambdaFunctionSucceeded",
+    "LambdaFunctionTimedOut",
+    "MapIterationAborted",
+    "MapIterationFailed",
+    "MapIterationStarted",
+    "MapIterationSucceeded",
+    "MapStateAborted",
+    "MapStateEntered",
+    "MapStateExited",
+    "MapStateFailed",
+    "MapStateStarted",
+    "MapStateSucceeded",
+    "MapRunAborted",
+    "MapRunFailed",
+    "MapRunRedriven",
+    "MapRunStarted",
+    "MapRunSucceeded",
+    "ParallelStateAborted",
+    "ParallelStateEntered",
+    "ParallelStateExited",
+    "ParallelStateFailed",
+    "ParallelStateStarted",
+    "ParallelStateSucceeded",
+    "PassStateEntered",
+    "PassStateExited",
+    "SucceedStateEntered",
+    "SucceedStateExited",
+    "TaskFailed",
+    "TaskScheduled",
+    "TaskStarted",
+    "TaskStartFailed",
+    "TaskStateAborted",
+    "TaskStateEntered",
+    "TaskStateExited",
+    "TaskSubmitFailed",
+    "TaskSubmitted",
+    "TaskSucceeded",
+    "TaskTimedOut",
+    "WaitStateAborted",
+    "WaitStateEntered",
+    "WaitStateExited",
+];

@@ -47,8 +47,17 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
     options.mocks(&machine_name)?;
     options.resources()?;
     if let Some(n) = &a.name {
-        check_name(n)?;
+        check_name(n, "--name")?;
     }
+    // A state machine's name follows the same rules (CreateStateMachine's `name`).
+    check_name(
+        &machine_name,
+        if a.state_machine_name.is_some() {
+            "--state-machine-name"
+        } else {
+            "the state machine name (the file's name; --state-machine-name gives another)"
+        },
+    )?;
     let execution_name = a.name.clone().unwrap_or_else(random_uuid);
     let record = launch::new_record(&def_text, &machine_name, &execution_name, &input, &options);
     let store = if a.no_store {
@@ -121,10 +130,10 @@ pub fn random_uuid() -> String {
 
 /// StartExecution's rules for a name: 1 to 80 characters, none of whitespace, brackets,
 /// wildcards, `"#%\\^|~`$&,;:/` or control characters.
-fn check_name(name: &str) -> anyhow::Result<()> {
+fn check_name(name: &str, what: &str) -> anyhow::Result<()> {
     let n = name.chars().count();
     if n == 0 || n > 80 {
-        anyhow::bail!("--name {name:?}: a name has 1 to 80 characters (it has {n})");
+        anyhow::bail!("{what} {name:?}: a name has 1 to 80 characters (it has {n})");
     }
     if let Some(c) = name.chars().find(|c| {
         c.is_whitespace()
@@ -132,9 +141,7 @@ fn check_name(name: &str) -> anyhow::Result<()> {
             || ('\u{7f}'..='\u{9f}').contains(c)
             || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c)
     }) {
-        anyhow::bail!(
-            "--name {name:?}: {c:?} is not allowed in a name (as in AWS's StartExecution)"
-        );
+        anyhow::bail!("{what} {name:?}: {c:?} is not allowed in a name (as in AWS's names)");
     }
     Ok(())
 }

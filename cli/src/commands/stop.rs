@@ -7,6 +7,16 @@ use asl::history::store::Store;
 use std::time::{Duration, Instant};
 
 pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
+    // StopExecution's limits.
+    for (flag, value, max) in [("--error", &a.error, 256), ("--cause", &a.cause, 32_768)] {
+        if let Some(n) = value
+            .as_ref()
+            .map(|v| v.chars().count())
+            .filter(|n| *n > max)
+        {
+            bail!("{flag} has {n} characters; StopExecution takes at most {max}");
+        }
+    }
     let r = store.find_execution(&a.execution)?;
     if r.status != "RUNNING" {
         bail!("{} is not running (it is {})", r.arn, r.status);

@@ -131,9 +131,29 @@ impl<'a> Run<'a> {
 
     /// Reports an event; `kind` is built only when the history keeps events.
     fn emit<'k>(&self, prev: &mut u64, kind: impl FnOnce() -> EventKind<'k>) -> u64 {
+        self.emit_when(prev, || self.now(), kind)
+    }
+
+    /// Reports an event that happened at `at`.
+    fn emit_at<'k>(
+        &self,
+        prev: &mut u64,
+        at: DateTime<Utc>,
+        kind: impl FnOnce() -> EventKind<'k>,
+    ) -> u64 {
+        self.emit_when(prev, || at, kind)
+    }
+
+    /// The clock is read only when the history keeps events.
+    fn emit_when<'k>(
+        &self,
+        prev: &mut u64,
+        at: impl FnOnce() -> DateTime<Utc>,
+        kind: impl FnOnce() -> EventKind<'k>,
+    ) -> u64 {
         let h = &self.services.history;
         let id = if h.keeps_events() {
-            h.record(*prev, self.now(), kind())
+            h.record(*prev, at(), kind())
         } else {
             h.skip()
         };
@@ -145,7 +165,8 @@ impl<'a> Run<'a> {
         let mut prev = self.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
         match &self.resume {
             None => {
-                self.emit(&mut prev, || {
+                // At the execution's startDate exactly, as AWS has it.
+                self.emit_at(&mut prev, self.ctx.start_time, || {
                     EventKind::with_details(
                         "ExecutionStarted",
                         "executionStartedEventDetails",

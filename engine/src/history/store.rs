@@ -130,14 +130,16 @@ pub enum StoreError {
     },
     #[error("the database is locked by another process (waited {0} s); try again")]
     Locked(f64),
-    #[error("no execution matches {0:?}")]
+    #[error("ExecutionDoesNotExist: no execution matches {0:?}")]
     NotFound(String),
     #[error("{key:?} matches {} executions: {}", .candidates.len(), .candidates.join(", "))]
     Ambiguous {
         key: String,
         candidates: Vec<String>,
     },
-    #[error("an execution named {0:?} already exists for this state machine")]
+    #[error(
+        "ExecutionAlreadyExists: an execution named {0:?} already exists for this state machine"
+    )]
     Exists(String),
     #[error("database error: {0}")]
     Sql(rusqlite::Error),
@@ -238,6 +240,10 @@ pub struct ExecutionFilter {
     pub state_machine: Option<String>,
     pub parent_arn: Option<String>,
     pub limit: Option<usize>,
+    /// Only the children of this Map Run (ListExecutions' `mapRunArn`).
+    pub map_run_arn: Option<String>,
+    /// Leave out the children of Map Runs (as ListExecutions by state machine does).
+    pub without_map_run_children: bool,
 }
 
 /// Called from the writer thread when a stop is requested, with the error and cause given.
@@ -601,6 +607,15 @@ impl Store {
             if let Some(p) = &f.parent_arn {
                 args.push(p.clone());
                 q.push_str(&format!(" AND parent_arn = ?{}", args.len()));
+            }
+            if let Some(m) = &f.map_run_arn {
+                args.push(m.clone());
+                q.push_str(&format!(
+                    " AND json_extract(options, '$.mapRunArn') = ?{}",
+                    args.len()
+                ));
+            } else if f.without_map_run_children {
+                q.push_str(" AND json_extract(options, '$.mapRunArn') IS NULL");
             }
             q.push_str(" ORDER BY start_ms DESC, rowid DESC");
             if let Some(l) = f.limit {
