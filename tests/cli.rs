@@ -286,6 +286,27 @@ fn validate_reports_every_problem_with_its_pointer() {
         assert!(out.contains(needle), "{needle} not in {out}");
     }
     assert!(!out.contains("ok_1"), "{out}");
+
+    // A Fail state's ErrorPath/CausePath: a reference path, or an intrinsic that gives a string.
+    let fail = write(
+        dir.path(),
+        "fail.json",
+        r#"{"StartAt": "F", "States": {"F": {"Type": "Fail",
+            "ErrorPath": "States.Array($.a)", "CausePath": "$.c[*]"}}}"#,
+    );
+    let o = asl(&["validate", fail.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(
+            "/States/F/ErrorPath: ErrorPath takes a reference path or one of States.Format"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("/States/F/CausePath: \"$.c[*]\" is not a reference path"),
+        "{out}"
+    );
 }
 
 #[test]

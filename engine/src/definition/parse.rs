@@ -851,10 +851,31 @@ fn text_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -> Op
             None
         }
         (None, Some(Value::String(s))) => {
+            // "a reference path ... or an intrinsic function that returns a string. These
+            // intrinsics are: ..." (the Fail state's page)
+            const STRING_INTRINSICS: [&str; 7] = [
+                "States.Format",
+                "States.JsonToString",
+                "States.ArrayGetItem",
+                "States.Base64Encode",
+                "States.Base64Decode",
+                "States.Hash",
+                "States.UUID",
+            ];
             let parsed = if intrinsics::looks_like_call(s) {
-                Call::parse(s).map(|c| Text::Call(Box::new(c)))
+                Call::parse(s).and_then(|c| {
+                    if STRING_INTRINSICS.contains(&c.name()) {
+                        Ok(Text::Call(Box::new(c)))
+                    } else {
+                        Err(format!(
+                            "{path_key} takes a reference path or one of {}, not {}",
+                            STRING_INTRINSICS.join(", "),
+                            c.name()
+                        ))
+                    }
+                })
             } else {
-                Path::parse(s).map(Text::Path)
+                Path::parse_reference(s).map(Text::Path)
             };
             match parsed {
                 Ok(t) => Some(t),
