@@ -574,3 +574,72 @@ fn a_history_past_aws_quota_is_warned_about() {
     let o = asl(&["run", small.to_str().unwrap(), "--input", r#"{"who": "x"}"#]);
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+#[test]
+fn validate_refuses_what_aws_refuses_when_a_state_machine_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |name: &str, def: &str, needles: &[&str]| {
+        let f = write(dir.path(), name, def);
+        let o = asl(&["validate", f.to_str().unwrap()]);
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert_eq!(o.status.code(), Some(2), "{name}: {out}");
+        for n in needles {
+            assert!(out.contains(n), "{name}: {n} not in {out}");
+        }
+    };
+    // State names are unique in the whole machine, branches and processors included.
+    check(
+        "dup.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}},
+            {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}}]}}}"#,
+        &["/States/P/Branches/1/States/X: the state name \"X\" is used already at /States/P/Branches/0/States/X"],
+    );
+    // Something must end the machine (AWS's MISSING_END_STATE).
+    check(
+        "loop.json",
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"},
+                                        "B": {"Type": "Pass", "Next": "A"}}}"#,
+        &["/States: no state ends this state machine"],
+    );
+    // ResultPath writes into the input, never a variable; retriers' MaxDelaySeconds is at most
+    // a year; a JSONata Pass has no Result; a transition stays in its scope.
+    check(
+        "fields.json",
+        r#"{"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Result": 5, "ResultPath": "$v", "Next": "T"},
+            "T": {"Type": "Task", "Resource": "x", "Next": "J",
+                  "Retry": [{"ErrorEquals": ["States.ALL"], "MaxDelaySeconds": 31622401}]},
+            "J": {"Type": "Pass", "QueryLanguage": "JSONata", "Result": 1, "Next": "P"},
+            "P": {"Type": "Parallel", "Next": "Inner", "Branches": [
+                {"StartAt": "Inner", "States": {"Inner": {"Type": "Pass", "End": true}}}]}}}"#,
+        &[
+            "/States/A/ResultPath: ResultPath writes into the state's input",
+            "/States/T/Retry/0/MaxDelaySeconds: MaxDelaySeconds must be an integer from 1 to 31622400",
+            "/States/J/Result: Result is a field of JSONPath states",
+            "/States/P/Next: \"Inner\" is a state of another scope",
+        ],
+    );
+    // At most 1 MiB.
+    let big = format!(
+        r#"{{"Comment": "{}", "StartAt": "A", "States": {{"A": {{"Type": "Pass", "End": true}}}}}}"#,
+        "x".repeat(1_048_576)
+    );
+    check("big.json", &big, &["AWS takes at most 1048576 (1 MiB)"]);
+    // Names are counted in characters, not bytes.
+    let name = "é".repeat(41);
+    let f = write(
+        dir.path(),
+        "accents.json",
+        &format!(
+            r#"{{"StartAt": "{name}", "States": {{"{name}": {{"Type": "Pass", "End": true}}}}}}"#
+        ),
+    );
+    let o = asl(&["validate", f.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -45,7 +45,31 @@ pub struct Definition {
 impl Definition {
     /// Parses and validates a definition given as JSON text.
     pub fn from_json(text: &str) -> Result<Definition, Error> {
-        let value: serde_json::Value = serde_json::from_str(text)?;
+        // CreateStateMachine's `definition` is at most 1 MiB.
+        const MAX_BYTES: usize = 1_048_576;
+        if text.len() > MAX_BYTES {
+            return Err(Error::Invalid(vec![Diagnostic {
+                pointer: String::new(),
+                message: format!(
+                    "the definition is {} bytes; AWS takes at most {MAX_BYTES} (1 MiB)",
+                    text.len()
+                ),
+            }]));
+        }
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) if e.to_string().contains("recursion limit") => {
+                return Err(Error::Invalid(vec![Diagnostic {
+                    pointer: String::new(),
+                    message: format!(
+                        "the definition nests JSON more than 128 levels deep (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ),
+                }]))
+            }
+            Err(e) => return Err(e.into()),
+        };
         Definition::from_value(value)
     }
 

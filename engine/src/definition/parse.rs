@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 /// The problems found so far, the definition's default query language (true: JSONata), and
 /// the query language of the state being parsed (`{% %}` strings are expressions only there).
+/// The last field holds every state name of the definition, in all its scopes.
 #[derive(Default)]
-pub(crate) struct Diags(pub Vec<Diagnostic>, pub bool, pub bool);
+pub(crate) struct Diags(pub Vec<Diagnostic>, pub bool, pub bool, pub HashSet<String>);
 
 impl Diags {
     pub fn push(&mut self, pointer: impl AsRef<str>, message: impl Into<String>) {
@@ -49,11 +50,49 @@ pub(crate) fn parse_definition(v: &Value) -> Result<StateMachine, Vec<Diagnostic
     );
     check_query_language(m, "", &mut d);
     d.1 = m.get("QueryLanguage").and_then(|q| q.as_str()) == Some("JSONata");
+    // "State names MUST be unique within the scope of the whole state machine."
+    let mut all = Vec::new();
+    state_names(m, "", &mut all);
+    let mut first: HashMap<&str, &str> = HashMap::new();
+    for (name, ptr) in &all {
+        if let Some(earlier) = first.insert(name, ptr) {
+            d.push(
+                ptr,
+                format!("the state name {name:?} is used already at {earlier} (names are unique in the whole state machine)"),
+            );
+            first.insert(name, earlier);
+        }
+    }
+    d.3 = all.into_iter().map(|(n, _)| n).collect();
     let machine = parse_machine(m, "", &mut d);
     if d.0.is_empty() {
         machine.ok_or_else(|| d.0.clone())
     } else {
         Err(d.0)
+    }
+}
+
+/// Every state name in a machine and the machines inside it (Parallel branches, Map
+/// processors), with its JSON pointer, in document order.
+fn state_names(m: &Map<String, Value>, ptr: &str, out: &mut Vec<(String, String)>) {
+    let Some(Value::Object(states)) = m.get("States") else {
+        return;
+    };
+    for (name, st) in states {
+        let sptr = format!("{ptr}/States/{}", escape_pointer(name));
+        out.push((name.clone(), sptr.clone()));
+        if let Some(Value::Array(branches)) = st.get("Branches") {
+            for (i, b) in branches.iter().enumerate() {
+                if let Some(b) = b.as_object() {
+                    state_names(b, &format!("{sptr}/Branches/{i}"), out);
+                }
+            }
+        }
+        for key in ["ItemProcessor", "Iterator"] {
+            if let Some(Value::Object(p)) = st.get(key) {
+                state_names(p, &format!("{sptr}/{key}"), out);
+            }
+        }
     }
 }
 
@@ -142,7 +181,7 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
     let mut states = Vec::with_capacity(states_obj.len());
     for (name, sv) in states_obj {
         let sptr = format!("{ptr}/States/{}", escape_pointer(name));
-        if name.len() > 80 {
+        if name.chars().count() > 80 {
             d.push(&sptr, "a state name must be at most 80 characters");
         }
         if let Some(s) = parse_state(name, sv, &sptr, &names, d) {
@@ -153,6 +192,17 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
         return None;
     }
     let start_at = start_at?;
+    // AWS's MISSING_END_STATE: something must end the machine.
+    if !states.iter().any(|s| {
+        matches!(s.transition, Transition::End)
+            || matches!(s.kind, Kind::Succeed | Kind::Fail { .. })
+    }) {
+        d.push(
+            format!("{ptr}/States"),
+            "no state ends this state machine: give one End: true, or a Succeed or Fail state",
+        );
+        return None;
+    }
     // Every state must be reachable from StartAt.
     let mut seen = HashSet::new();
     let mut stack = vec![start_at];
@@ -196,7 +246,10 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
 fn suggest(name: &str, names: &HashMap<String, usize>) -> String {
     names
         .keys()
-        .filter(|n| edit_distance(n, name) <= 2)
+        .filter(|n| {
+            let e = edit_distance(n, name);
+            e <= 2 && e < name.chars().count().min(n.chars().count())
+        })
         .min_by_key(|n| edit_distance(n, name))
         .map(|n| format!(" (did you mean {n:?}?)"))
         .unwrap_or_default()
@@ -377,6 +430,8 @@ fn parse_state_fields(
             "MaxConcurrencyPath",
             "ToleratedFailureCountPath",
             "ToleratedFailurePercentagePath",
+            // "Result (Optional, JSONPath only)" (the Pass state's page)
+            "Result",
         ]
     } else {
         &["Arguments", "Output", "Items"]
@@ -426,6 +481,13 @@ fn parse_state_fields(
     let resolve = |target: &str, field_ptr: String, d: &mut Diags| -> Option<usize> {
         match names.get(target) {
             Some(&i) => Some(i),
+            None if d.3.contains(target) => {
+                d.push(
+                    field_ptr,
+                    format!("{target:?} is a state of another scope (a Parallel branch or Map processor, or the one around it): a transition stays in its own States"),
+                );
+                None
+            }
             None => {
                 d.push(
                     field_ptr,
@@ -717,6 +779,13 @@ fn path_field(
                     d.push(
                         format!("{ptr}/{key}"),
                         format!("{key} cannot write to the context object"),
+                    );
+                    PathField::Root
+                }
+                Ok(p) if reference && p.is_variable() => {
+                    d.push(
+                        format!("{ptr}/{key}"),
+                        format!("{key} writes into the state's input ($...), not a variable: assign variables with Assign"),
                     );
                     PathField::Root
                 }
@@ -1050,26 +1119,27 @@ fn parse_retry(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Vec<Retrier>
                 "a retrier with States.ALL must be the last one",
             );
         }
-        let int = |k: &str, min: u64, default: u64, d: &mut Diags| -> u64 {
+        let int = |k: &str, min: u64, max: u64, default: u64, d: &mut Diags| -> u64 {
             match rm.get(k) {
                 None => default,
-                Some(v) => match v.as_u64().filter(|n| *n >= min && *n <= 99_999_999) {
+                Some(v) => match v.as_u64().filter(|n| *n >= min && *n <= max) {
                     Some(n) => n,
                     None => {
                         d.push(
                             format!("{rptr}/{k}"),
-                            format!("{k} must be an integer from {min} to 99999999"),
+                            format!("{k} must be an integer from {min} to {max}"),
                         );
                         default
                     }
                 },
             }
         };
-        let interval = int("IntervalSeconds", 1, 1, d);
-        let max_attempts = int("MaxAttempts", 0, 3, d);
+        let interval = int("IntervalSeconds", 1, 99_999_999, 1, d);
+        let max_attempts = int("MaxAttempts", 0, 99_999_999, 3, d);
+        // "greater than 0 and less than 31622401" (a year)
         let max_delay = rm
             .get("MaxDelaySeconds")
-            .map(|_| int("MaxDelaySeconds", 1, 1, d));
+            .map(|_| int("MaxDelaySeconds", 1, 31_622_400, 1, d));
         let backoff = match rm.get("BackoffRate") {
             None => 2.0,
             Some(v) => match v.as_f64().filter(|n| *n >= 1.0) {

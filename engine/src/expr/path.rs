@@ -100,6 +100,11 @@ impl Path {
         self.context
     }
 
+    /// `$name...`: a path into a variable.
+    pub fn is_variable(&self) -> bool {
+        self.var.is_some()
+    }
+
     pub fn is_reference(&self) -> bool {
         matches!(self.kind, Kind::Reference(_))
     }
