@@ -211,6 +211,16 @@ fn asl_load_ramps_concurrency_in_steps_then_holds_it() {
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     let api = &v["api"];
     assert!(api["totalRequests"].as_u64().unwrap() > 0);
+    // Aggregated counts the HTTP requests (as the API does), not the orchestrator's nested
+    // order workflows.
+    let endpoints: u64 = v["report"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(v["report"]["total"]["requests"], json!(endpoints), "{v}");
+    assert_eq!(api["totalRequests"], json!(endpoints), "{v}");
     // The rounds of the ramp, from the orchestrator's history: 1, 2, 3, then 3 while holding.
     let exec = v["execution"].as_str().unwrap();
     let h = json_of(&asl(&db, &["history", exec, "--json"]));
@@ -274,6 +284,29 @@ fn asl_load_rejects_shapes_that_make_no_sense_before_running() {
             "--api-error-rate must be from 0 to 1",
         ),
         (&["load", "--api", "http://127.0.0.1:1"], "is not reachable"),
+        (
+            &[
+                "load",
+                "--api",
+                "http://127.0.0.1:1",
+                "--api-latency-ms",
+                "5",
+            ],
+            "they do nothing with --api",
+        ),
+        (
+            &["load", "--fetches", "1001"],
+            "--fetches must be from 0 to 1000",
+        ),
+        (
+            &["load", "--wait-seconds", "100", "--duration", "5s"],
+            "is longer than --duration",
+        ),
+        (
+            &["load", "--target-concurrency", "-3"],
+            "invalid value '-3'",
+        ),
+        (&["load", "--ramp-up", "-1s"], "not a duration"),
     ];
     for (args, msg) in cases {
         let o = asl(&db, args);
@@ -284,4 +317,91 @@ fn asl_load_rejects_shapes_that_make_no_sense_before_running() {
     // Nothing ran.
     let v = json_of(&asl(&db, &["executions", "--json"]));
     assert_eq!(v["executions"], json!([]));
+}
+
+#[test]
+fn ctrl_c_stops_a_load_which_reports_and_cannot_be_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", &db)
+        .args([
+            "load",
+            "--target-concurrency",
+            "2",
+            "--ramp-up",
+            "0s",
+            "--duration",
+            "60s",
+            "--wait-seconds",
+            "0",
+            "--fetches",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once order workflows have run, Ctrl-C (SIGINT).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no order workflow ran"
+        );
+        let o = asl(
+            &db,
+            &[
+                "executions",
+                "--state-machine",
+                "OrderWorkflow",
+                "--status",
+                "SUCCEEDED",
+                "--json",
+            ],
+        );
+        if o.status.success()
+            && json_of(&o)["executions"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the load did not stop"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("ABORTED  "), "{stdout}");
+    assert!(stdout.contains("Aggregated"), "{stdout}");
+    // Nothing is left running, and the run cannot be resumed (its API was its process's).
+    let running = json_of(&asl(&db, &["executions", "--status", "RUNNING", "--json"]));
+    assert_eq!(running["executions"], json!([]), "{running}");
+    let name = stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let o = asl(&db, &["resume", &name]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is an `asl load` run"));
 }

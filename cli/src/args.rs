@@ -53,22 +53,33 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct LoadArgs {
     /// How many order workflows run at once at the end of the ramp
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
     pub target_concurrency: u32,
     /// How long the ramp up to the target lasts (e.g. 10s, 1m)
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "10s",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     pub ramp_up: String,
     /// How long the target concurrency is then held
-    #[arg(long, default_value = "20s", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "20s",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
     pub duration: String,
     /// By how much concurrency rises each round (default: a tenth of the target, at least 1)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub step: Option<u32>,
-    /// How often each order is read after it is created
-    #[arg(long, default_value_t = 7)]
+    /// How often each order is read after it is created (0 to 1000)
+    #[arg(long, default_value_t = 7, allow_negative_numbers = true)]
     pub fetches: u32,
-    /// Seconds each order workflow waits between creating and reading an order
-    #[arg(long, default_value_t = 1)]
+    /// Seconds each order workflow waits between creating and reading an order (at most
+    /// --duration)
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub wait_seconds: u32,
     /// Use this pizza API (its base URL, serving /order-api and /admin-api) instead of the bundled one
     #[arg(long, value_name = "URL")]
@@ -77,7 +88,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "MS")]
     pub api_latency_ms: Option<String>,
     /// Fraction of requests the bundled API answers with 500
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub api_error_rate: f64,
     /// Also write the HTML report to FILE
     #[arg(long, value_name = "FILE")]

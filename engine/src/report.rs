@@ -49,6 +49,11 @@ pub struct Second {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub execution_arn: String,
+    /// The root execution's status, when the caller knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Executions of the run still RUNNING (a stopped process, or a run still going).
+    pub running: u64,
     pub executions: u64,
     pub duration_s: f64,
     pub total: Row,
@@ -64,7 +69,14 @@ struct Call {
     start_us: i64,
     end_us: i64,
     error: Option<String>,
+    /// A nested execution (`states:startExecution`): the load's own machinery, reported by
+    /// its state but not counted among the requests.
+    nested: bool,
 }
+
+/// The error name of a task that was still in flight when its execution ended or its Map or
+/// Parallel was cut short: its request was sent, its answer never recorded.
+pub const UNFINISHED: &str = "(aborted: no answer recorded)";
 
 struct Acc {
     hist: Histogram<u64>,
@@ -150,7 +162,9 @@ pub fn build(root_arn: &str, executions: &[Vec<RawEvent>]) -> Report {
     let mut states: HashMap<String, Acc> = HashMap::new();
     let mut endpoints: HashMap<String, Acc> = HashMap::new();
     for c in &calls {
-        total.add(c);
+        if !c.nested {
+            total.add(c);
+        }
         states
             .entry(c.state.clone())
             .or_insert_with(Acc::new)
@@ -166,12 +180,19 @@ pub fn build(root_arn: &str, executions: &[Vec<RawEvent>]) -> Report {
     };
     Report {
         execution_arn: root_arn.to_string(),
+        status: None,
+        running: 0,
         executions: executions.len() as u64,
         duration_s,
         total: total.row("total", "Aggregated", duration_s),
         states: rows(states, "state"),
         endpoints: rows(endpoints, "http"),
-        timeline: timeline(&calls, &running, first_us, last_us),
+        timeline: timeline(
+            &calls.iter().filter(|c| !c.nested).collect::<Vec<_>>(),
+            &running,
+            first_us,
+            last_us,
+        ),
     }
 }
 
@@ -182,6 +203,7 @@ fn task_calls(events: &[RawEvent]) -> Vec<Call> {
     let mut state_of: HashMap<u64, String> = HashMap::new();
     let mut endpoint_of: HashMap<u64, String> = HashMap::new();
     let mut started: HashMap<u64, i64> = HashMap::new();
+    let mut nested: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let mut out = Vec::new();
     for e in events {
         let state = match &e.name {
@@ -198,10 +220,16 @@ fn task_calls(events: &[RawEvent]) -> Vec<Call> {
                     endpoint_of.insert(e.id, ep);
                 }
             }
+            "TaskScheduled" if e.details["resourceType"] == "states" => {
+                nested.insert(e.id);
+            }
             "TaskStarted" | "LambdaFunctionStarted" => {
                 started.insert(e.id, e.timestamp_us);
                 if let Some(ep) = endpoint {
                     endpoint_of.insert(e.id, ep);
+                }
+                if nested.contains(&e.previous_event_id) {
+                    nested.insert(e.id);
                 }
             }
             "TaskSucceeded"
@@ -210,21 +238,37 @@ fn task_calls(events: &[RawEvent]) -> Vec<Call> {
             | "LambdaFunctionSucceeded"
             | "LambdaFunctionFailed"
             | "LambdaFunctionTimedOut" => {
-                if let Some(start) = started.get(&e.previous_event_id) {
+                if let Some(start) = started.remove(&e.previous_event_id) {
                     let error = (!e.event_type.ends_with("Succeeded"))
                         .then(|| e.details["error"].as_str().unwrap_or("unknown").to_string());
                     out.push(Call {
                         state: state.clone(),
                         endpoint: endpoint_of.get(&e.previous_event_id).cloned(),
-                        start_us: *start,
+                        start_us: start,
                         end_us: e.timestamp_us,
                         error,
+                        nested: nested.contains(&e.previous_event_id),
                     });
                 }
             }
             _ => {}
         }
         state_of.insert(e.id, state);
+    }
+    // Tasks started and never answered: cut short by a failure elsewhere, a stop or a kill.
+    // Their requests went out (the API counted them), so they are counted too.
+    let end_us = events.last().map_or(0, |e| e.timestamp_us);
+    let mut unfinished: Vec<(u64, i64)> = started.into_iter().collect();
+    unfinished.sort();
+    for (id, start) in unfinished {
+        out.push(Call {
+            state: state_of.get(&id).cloned().unwrap_or_default(),
+            endpoint: endpoint_of.get(&id).cloned(),
+            start_us: start,
+            end_us: end_us.max(start),
+            error: Some(UNFINISHED.to_string()),
+            nested: nested.contains(&id),
+        });
     }
     out
 }
@@ -262,7 +306,7 @@ fn looks_like_id(seg: &str) -> bool {
             || (seg.len() >= 16 && seg.chars().all(|c| c.is_ascii_hexdigit() || c == '-')))
 }
 
-fn timeline(calls: &[Call], running: &[(i64, i64)], first_us: i64, last_us: i64) -> Vec<Second> {
+fn timeline(calls: &[&Call], running: &[(i64, i64)], first_us: i64, last_us: i64) -> Vec<Second> {
     let seconds = (((last_us - first_us).max(0) / 1_000_000) + 1) as usize;
     let seconds = seconds.min(24 * 3600);
     let mut out: Vec<Second> = (0..seconds)

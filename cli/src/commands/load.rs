@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 const RAMP: &str = include_str!("../../../workflows/load-testing/ramp.asl.json");
 const ORDER: &str = include_str!("../../../workflows/pizza/order.asl.json");
 const CONNECTION: &str = "arn:aws:events:us-east-1:123456789012:connection/pizza/local";
+/// The state machine name of the load's own execution.
+pub const MACHINE: &str = "pizza-load";
 
 /// `10s`, `2m`, `1h`, or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration> {
@@ -72,6 +74,19 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             "--api-error-rate must be from 0 to 1, not {}",
             a.api_error_rate
         );
+    }
+    // ArrayRange makes the reads: at most 1000 items.
+    if a.fetches > 1000 {
+        bail!("--fetches must be from 0 to 1000, not {}", a.fetches);
+    }
+    if f64::from(a.wait_seconds) > hold.as_secs_f64() {
+        bail!(
+            "--wait-seconds {} is longer than --duration ({:?}): each order workflow would outlast the load",
+            a.wait_seconds, hold
+        );
+    }
+    if a.api.is_some() && (a.api_latency_ms.is_some() || a.api_error_rate > 0.0) {
+        bail!("--api-latency-ms and --api-error-rate shape the bundled pizza API; they do nothing with --api");
     }
     let latency: pizza_api::Latency = match &a.api_latency_ms {
         None => pizza_api::Latency::None,
@@ -152,8 +167,8 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
         resources: None,
         wait_scale: 1.0,
     };
-    let record = launch::new_record(RAMP, "pizza-load", &name, &input, &options);
-    store.put_state_machine(&record.state_machine_arn, "pizza-load", RAMP)?;
+    let record = launch::new_record(RAMP, MACHINE, &name, &input, &options);
+    store.put_state_machine(&record.state_machine_arn, MACHINE, RAMP)?;
     store.insert_execution(&record)?;
     eprintln!(
         "asl load: {} order workflows at most, ramp {:?} then hold {:?}, against {api_base}",
@@ -171,30 +186,62 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
         let ticker = {
             let bar = bar.clone();
             let p = progress.clone();
+            // On a terminal a live line; elsewhere (CI logs) a plain line every 5 s.
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             tokio::task::spawn_local(async move {
                 let mut last = (0u64, Instant::now());
+                let mut printed = Instant::now();
                 loop {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                     let done = Progress::get(&p.tasks_ended);
                     let rps = (done - last.0) as f64 / last.1.elapsed().as_secs_f64().max(1e-3);
                     last = (done, Instant::now());
-                    bar.set_message(format!(
-                        "{:>6.1}s  executions {} running / {} done  tasks {} in flight  {:.0} req/s  errors {}",
+                    // The load's own execution runs throughout: not one of the order workflows.
+                    let running = (Progress::get(&p.executions_started)
+                        - Progress::get(&p.executions_ended))
+                    .saturating_sub(1);
+                    let msg = format!(
+                        "{:>6.1}s  order workflows {} running / {} done  requests {} in flight  {:.0} req/s  errors {}",
                         started.elapsed().as_secs_f64(),
-                        Progress::get(&p.executions_started) - Progress::get(&p.executions_ended),
+                        running,
                         Progress::get(&p.executions_ended),
                         Progress::get(&p.tasks_started) - Progress::get(&p.tasks_ended),
                         rps,
                         Progress::get(&p.tasks_failed),
-                    ));
-                    bar.tick();
+                    );
+                    if tty {
+                        bar.set_message(msg);
+                        bar.tick();
+                    } else if printed.elapsed() >= Duration::from_secs(5) {
+                        eprintln!("asl load: {}", msg.trim_start());
+                        printed = Instant::now();
+                    }
+                }
+            })
+        };
+        // Ctrl-C stops the load as `asl stop` would (the report follows); a second one quits.
+        let interrupt = {
+            let store = store.clone();
+            let arn = record.arn.clone();
+            tokio::task::spawn_local(async move {
+                let mut times = 0;
+                while tokio::signal::ctrl_c().await.is_ok() {
+                    times += 1;
+                    if times > 1 {
+                        std::process::exit(130);
+                    }
+                    eprintln!("\nasl load: stopping; the report follows (Ctrl-C again quits at once)");
+                    if let Err(e) = store.request_stop(&arn, "", "") {
+                        eprintln!("asl load: cannot stop: {e}");
+                        std::process::exit(130);
+                    }
                 }
             })
         };
         let outcome = host
             .execute(Job {
                 def: std::rc::Rc::new(def),
-                machine_name: "pizza-load".into(),
+                machine_name: MACHINE.into(),
                 execution_name: name.clone(),
                 input,
                 start_time: Some(record.start),
@@ -205,6 +252,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             .await;
         host.wait_for_children().await;
         ticker.abort();
+        interrupt.abort();
         outcome
     });
     bar.finish_and_clear();
@@ -212,10 +260,15 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
     let api_stats = server.map(|s| s.stop());
 
     let report = crate::commands::report::build(&store, &outcome.execution_arn)?;
-    if let Some(path) = &a.html {
-        std::fs::write(path, crate::html::page(&report))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    // Written after the report is printed, so that an unwritable path loses nothing.
+    let html = a
+        .html
+        .as_ref()
+        .map(|path| {
+            std::fs::write(path, crate::html::page(&report))
+                .with_context(|| format!("cannot write the HTML report {}", path.display()))
+        })
+        .transpose();
     if a.json {
         outln!(
             "{}",
@@ -229,7 +282,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
         if let Some(Ok(s)) = &api_stats {
             outln!("The pizza API counted {} requests.", s["totalRequests"]);
         }
-        if let Some(path) = &a.html {
+        if let (Some(path), Ok(Some(()))) = (&a.html, &html) {
             outln!("HTML report: {}", path.display());
         }
         outln!(
@@ -238,7 +291,21 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             outcome.name
         );
     }
-    Ok(i32::from(outcome.status != asl::exec::Status::Succeeded))
+    html?;
+    // A load whose requests all failed (or that made none) did not test anything.
+    let (requests, failures) = (report.total.requests, report.total.failures);
+    let useless = requests == 0 || failures == requests;
+    if requests == 0 {
+        eprintln!("asl load: warning: no request was made: the order workflows failed before their first (asl report {} shows why)", outcome.name);
+    } else if failures > 0 {
+        eprintln!(
+            "asl load: {}{failures} of {requests} requests failed (see the failures above)",
+            if useless { "warning: " } else { "" }
+        );
+    }
+    Ok(i32::from(
+        outcome.status != asl::exec::Status::Succeeded || useless,
+    ))
 }
 
 /// Fails at once, with a clear message, when nothing answers at the API's address.

@@ -35,7 +35,10 @@ pub fn build(store: &Store, execution: &str) -> anyhow::Result<Report> {
         .iter()
         .map(|e| store.raw_events(&e.arn))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(report::build(&root.arn, &events))
+    let mut r = report::build(&root.arn, &events);
+    r.status = Some(root.status.clone());
+    r.running = family.iter().filter(|e| e.status == "RUNNING").count() as u64;
+    Ok(r)
 }
 
 fn header() -> Vec<String> {
@@ -79,6 +82,16 @@ pub fn text(r: &Report) -> String {
         "Report of {} ({} execution(s), {:.1} s)\n",
         r.execution_arn, r.executions, r.duration_s
     );
+    if let Some(s) = r.status.as_deref().filter(|s| *s != "SUCCEEDED") {
+        out.push_str(&format!("The run is {s}"));
+        if r.running > 0 {
+            out.push_str(&format!(
+                "; {} of its executions are still RUNNING (asl stop ends them)",
+                r.running
+            ));
+        }
+        out.push_str(".\n");
+    }
     let mut t = render::table(&[
         "Type",
         "Name",
