@@ -183,6 +183,29 @@ fn the_pizza_generator_creates_reads_lists_and_deletes_and_the_report_agrees_wit
             "no {series} chart"
         );
     }
+
+    // As the seed, the generator also takes numRuns from an EventBridge event's detail.
+    let mut args = vec![
+        "run",
+        gen.to_str().unwrap(),
+        "--name",
+        "from-event",
+        "--input",
+        r#"{"detail": {"numRuns": 1}}"#,
+        "--wait-scale",
+        "0",
+        "--json",
+    ];
+    for s in &subs {
+        args.push("--sub");
+        args.push(s);
+    }
+    assert_eq!(json_of(&asl(&db, &args))["status"], "SUCCEEDED");
+    let list = json_of(&asl(
+        &db,
+        &["executions", "--state-machine", "OrderWorkflow", "--json"],
+    ));
+    assert_eq!(list["executions"].as_array().unwrap().len(), 15);
 }
 
 #[test]
