@@ -171,8 +171,11 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
     store.put_state_machine(&record.state_machine_arn, MACHINE, RAMP)?;
     store.insert_execution(&record)?;
     eprintln!(
-        "asl load: {} order workflows at most, ramp {:?} then hold {:?}, against {api_base}",
-        a.target_concurrency, ramp_up, hold
+        "asl load: {} order workflow{} at most, ramp {} then hold {}, against {api_base}",
+        a.target_concurrency,
+        if a.target_concurrency == 1 { "" } else { "s" },
+        seconds(ramp_up),
+        seconds(hold)
     );
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -306,6 +309,11 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
     Ok(i32::from(
         outcome.status != asl::exec::Status::Succeeded || useless,
     ))
+}
+
+/// `10s`, `1.5s`.
+fn seconds(d: Duration) -> String {
+    format!("{}s", (d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
 /// Fails at once, with a clear message, when nothing answers at the API's address.
