@@ -620,6 +620,16 @@ fn validate_refuses_what_aws_refuses_when_a_state_machine_is_created() {
             "/States/P/Next: \"Inner\" is a state of another scope",
         ],
     );
+    // Comments are strings; a state name is not empty.
+    check(
+        "comments.json",
+        r#"{"Comment": 5, "StartAt": "", "States": {"": {"Type": "Pass", "Comment": null, "End": true}}}"#,
+        &[
+            "/Comment: Comment must be a string, not 5",
+            "/States/: a state name must have 1 to 80 characters",
+            "/States//Comment: Comment must be a string, not null",
+        ],
+    );
     // At most 1 MiB.
     let big = format!(
         r#"{{"Comment": "{}", "StartAt": "A", "States": {{"A": {{"Type": "Pass", "End": true}}}}}}"#,

@@ -122,6 +122,14 @@ fn check_fields(m: &Map<String, Value>, ptr: &str, allowed: &[&str], what: &str,
 /// Parses `StartAt` + `States` (a whole machine, a branch, or an item processor).
 fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<StateMachine> {
     let errors_before = d.0.len();
+    for key in ["Comment", "Version"] {
+        if let Some(v) = m.get(key).filter(|v| !v.is_string()) {
+            d.push(
+                format!("{ptr}/{key}"),
+                format!("{key} must be a string, not {v}"),
+            );
+        }
+    }
     let states_obj = match m.get("States") {
         Some(Value::Object(s)) if !s.is_empty() => s,
         Some(Value::Object(_)) => {
@@ -181,8 +189,14 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
     let mut states = Vec::with_capacity(states_obj.len());
     for (name, sv) in states_obj {
         let sptr = format!("{ptr}/States/{}", escape_pointer(name));
-        if name.chars().count() > 80 {
-            d.push(&sptr, "a state name must be at most 80 characters");
+        if name.is_empty() || name.chars().count() > 80 {
+            d.push(&sptr, "a state name must have 1 to 80 characters");
+        }
+        if let Some(c) = sv.get("Comment").filter(|c| !c.is_string()) {
+            d.push(
+                format!("{sptr}/Comment"),
+                format!("Comment must be a string, not {c}"),
+            );
         }
         if let Some(s) = parse_state(name, sv, &sptr, &names, d) {
             states.push(s);
