@@ -492,3 +492,21 @@ fn jsonpath_filters_match_objects_only() {
         Some(json!({"gt": [], "objects": [{"n": 2}]}))
     );
 }
+
+#[test]
+fn a_states_runtime_a_task_reports_is_the_tasks_and_may_be_caught() {
+    // Only the engine's own States.Runtime is terminal; a task that reports that name (here a
+    // mocked Throw) reports it as it is.
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Pass", "End": true}}});
+    let mocks = json!({"StateMachines": {"Test": {"TestCases": {"T": {"T": "R"}}}},
+        "MockedResponses": {"R": {"0": {"Throw": {"Error": "States.Runtime", "Cause": "mine"}}}}});
+    let r = run_with(def, json!({}), Some(mocks));
+    assert_eq!(r.outcome.status, Status::Succeeded);
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"Error": "States.Runtime", "Cause": "mine"}))
+    );
+}

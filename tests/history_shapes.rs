@@ -491,4 +491,29 @@ fn a_failed_jsonata_expression_is_recorded_as_evaluation_failed() {
         events[4]["evaluationFailedEventDetails"]["location"],
         "Items"
     );
+
+    // A Map whose Output fails after its work: EvaluationFailed follows the Map's own events,
+    // and the Map, which succeeded, does not also fail.
+    let events = history_of(
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {
+            "M": {"Type": "Map", "Items": [1], "Output": "{% $nope %}", "ItemProcessor": {
+                "StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}, "End": true}}}),
+        json!({}),
+    );
+    check_shapes(&events);
+    let c = chain(&events);
+    let tail: Vec<(&str, u64, u64)> = c[c.len() - 2..]
+        .iter()
+        .map(|x| (x.0.as_str(), x.1, x.2))
+        .collect();
+    let succeeded = c[c.len() - 3].1;
+    assert_eq!(c[c.len() - 3].0, "MapStateSucceeded");
+    assert_eq!(
+        tail,
+        [
+            ("EvaluationFailed", succeeded + 1, succeeded),
+            ("ExecutionFailed", succeeded + 2, succeeded + 1)
+        ]
+    );
+    assert!(!c.iter().any(|x| x.0 == "MapStateFailed"), "{c:?}");
 }

@@ -255,8 +255,18 @@ fn task_calls(events: &[RawEvent]) -> Vec<Call> {
         }
         state_of.insert(e.id, state);
     }
-    // Tasks started and never answered: cut short by a failure elsewhere, a stop or a kill.
-    // Their requests went out (the API counted them), so they are counted too.
+    // Tasks started and never answered by the time their execution ended: cut short by a
+    // failure elsewhere or a stop. Their requests went out (the API counted them), so they are
+    // counted too. (An execution still running has requests in flight: not counted yet.)
+    let ended = events.last().is_some_and(|e| {
+        matches!(
+            e.event_type.as_str(),
+            "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted"
+        )
+    });
+    if !ended {
+        started.clear();
+    }
     let end_us = events.last().map_or(0, |e| e.timestamp_us);
     let mut unfinished: Vec<(u64, i64)> = started.into_iter().collect();
     unfinished.sort();

@@ -7,7 +7,10 @@ use asl::history::store::{ExecutionFilter, Store};
 use serde_json::json;
 
 pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
-    let limit = usize::try_from(a.limit).unwrap_or(usize::MAX);
+    // SQLite's LIMIT is a 64-bit signed integer.
+    let limit = usize::try_from(a.limit)
+        .unwrap_or(usize::MAX)
+        .min(i64::MAX as usize - 1);
     let mut list = store.list_executions(&ExecutionFilter {
         status: a.status.clone(),
         state_machine: a.state_machine.clone(),

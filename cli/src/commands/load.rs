@@ -81,8 +81,9 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
     }
     if f64::from(a.wait_seconds) > hold.as_secs_f64() {
         bail!(
-            "--wait-seconds {} is longer than --duration ({:?}): each order workflow would outlast the load",
-            a.wait_seconds, hold
+            "--wait-seconds ({}) is longer than --duration ({}): each order workflow would outlast the load; give a shorter --wait-seconds or a longer --duration",
+            a.wait_seconds,
+            seconds(hold)
         );
     }
     if a.api.is_some() && (a.api_latency_ms.is_some() || a.api_error_rate > 0.0) {
@@ -167,7 +168,9 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
         resources: None,
         wait_scale: 1.0,
     };
-    let record = launch::new_record(RAMP, MACHINE, &name, &input, &options);
+    let mut record = launch::new_record(RAMP, MACHINE, &name, &input, &options);
+    // Marks the run as a load's: it cannot be resumed in another process.
+    record.options["load"] = json!(true);
     store.put_state_machine(&record.state_machine_arn, MACHINE, RAMP)?;
     store.insert_execution(&record)?;
     eprintln!(

@@ -13,7 +13,7 @@ use std::path::Path;
 pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow::Result<i32> {
     let r = store.find_execution(&a.execution)?;
     // A load ran against a pizza API and an order workflow that lived in its own process.
-    if r.state_machine_name == crate::commands::load::MACHINE {
+    if r.options["load"] == true {
         bail!(
             "{} is an `asl load` run: its pizza API and order workflow were its process's, so it cannot be {}; `asl stop` ends what is left of it, and a new `asl load` starts another",
             r.arn,

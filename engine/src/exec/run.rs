@@ -449,8 +449,11 @@ impl<'a> Run<'a> {
                 && failure.error == names::QUERY_EVALUATION_ERROR
                 && !failure.started
                 && !failure.from_task;
+            // Whether the state failed before recording anything of its own (Items, Arguments),
+            // rather than after its work (Output, Assign).
+            let before_work = *prev == entered_id;
             if own_evaluation {
-                self.evaluation_failed(st, &failure, before_entered, entered_id, prev);
+                self.evaluation_failed(st, &failure, before_entered, before_work, prev);
             }
             if let Some(i) = st
                 .retry
@@ -469,7 +472,7 @@ impl<'a> Run<'a> {
             }
             // A Map or Parallel that failed for good (no Retrier took it) ends here.
             if matches!(st.kind, Kind::Map(_) | Kind::Parallel { .. })
-                && (failure.started || own_evaluation)
+                && (failure.started || (own_evaluation && before_work))
             {
                 self.emit(prev, || {
                     EventKind::other(format!("{state_type}StateFailed"))
@@ -491,21 +494,20 @@ impl<'a> Run<'a> {
     }
 
     /// `EvaluationFailed`, for a JSONata expression of the state that failed. As recorded
-    /// against AWS, it points back to what the state's Entered event points back to (to the
-    /// Entered event itself for a Wait state).
+    /// against AWS, when the state failed before recording anything of its own it points back
+    /// to what the state's Entered event points back to (to the Entered event itself for a
+    /// Wait state); after its work, it follows the work's last event.
     fn evaluation_failed(
         &self,
         st: &State,
         f: &Failure,
         before_entered: u64,
-        entered_id: u64,
+        before_work: bool,
         prev: &mut u64,
     ) {
-        *prev = if matches!(st.kind, Kind::Wait(_)) {
-            entered_id
-        } else {
-            before_entered
-        };
+        if before_work && !matches!(st.kind, Kind::Wait(_)) {
+            *prev = before_entered;
+        }
         self.emit(prev, || {
             let mut d = serde_json::Map::new();
             d.insert("cause".into(), json!(f.cause));
@@ -1440,16 +1442,17 @@ enum Outcome1 {
 /// `States.Runtime` causes.
 fn in_state(f: Failure, state: &str, entered_id: u64) -> Failure {
     const PREFIX: &str = "An error occurred while executing the state";
+    // The engine's own errors only: a task that reports an error of that name reports it as
+    // it is (and, being the task's, it may be caught).
     if (f.error == names::RUNTIME || f.error == names::QUERY_EVALUATION_ERROR)
+        && !f.from_task
         && !f.cause.starts_with(PREFIX)
     {
-        // A `States.Runtime` the state raised (a task's included) is the engine's: terminal.
         return Failure {
             cause: format!(
                 "{PREFIX} '{state}' (entered at the event id #{entered_id}). {}",
                 f.cause
             ),
-            from_task: false,
             ..f
         };
     }

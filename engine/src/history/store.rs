@@ -104,12 +104,15 @@ pub fn process_identity(pid: u32) -> Option<String> {
 /// Whether the process that owns an execution (its id and, when stored, its identity) is
 /// still running.
 pub fn owner_alive(pid: u32, identity: Option<&str>) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
+    let exists = || pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
     match identity {
-        Some(id) => process_identity(pid).as_deref() == Some(id),
-        None => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        // Compared even for this process's own id: in a container every asl may be pid 1.
+        // Where /proc does not say who a process is, its existence is all there is.
+        Some(id) => match process_identity(pid) {
+            Some(now) => now == id,
+            None => exists(),
+        },
+        None => exists(),
     }
 }
 
@@ -1432,6 +1435,19 @@ fn commit_batch(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_owner_is_its_process_not_only_its_id() {
+        let me = std::process::id();
+        let id = process_identity(me).expect("/proc says who this process is");
+        assert!(owner_alive(me, Some(&id)));
+        // The same id with another identity is another process (a container's pid 1 again).
+        assert!(!owner_alive(me, Some("another-boot:1")));
+        // Rows from before identities were stored: the id alone.
+        assert!(owner_alive(me, None));
+        assert!(!owner_alive(u32::MAX - 1, None));
+    }
+
     use super::*;
     use crate::history::{DurableHistory, EventKind, HistorySink};
 

@@ -25,8 +25,9 @@ fn socket_error(msg: impl std::fmt::Display) -> Failure {
     Failure::from_task("States.Http.Socket", msg.to_string())
 }
 
+/// A request the engine will not send: its own `States.Runtime`, which nothing catches.
 fn bad_parameters(msg: impl Into<String>) -> Failure {
-    Failure::from_task(crate::failure::names::RUNTIME, msg.into())
+    Failure::runtime(msg.into())
 }
 
 impl HttpTask {

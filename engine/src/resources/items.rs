@@ -821,16 +821,22 @@ fn manifest(buckets: &Buckets, bucket: &str, mut source: Source) -> Result<Items
         }
         let key = files.next()?;
         let name = format!("s3://{data_bucket}/{key}");
-        let path = match object_path(&buckets, &data_bucket, &key) {
+        let mut path = match object_path(&buckets, &data_bucket, &key) {
             Ok(p) => p,
             Err(e) => return Some(Err(failed(format!("Cannot read {name}: {e}")))),
         };
+        // A data file someone unzipped beside its name (as older asl asked) is read as it is.
+        let mut gzipped = key.ends_with(".gz");
+        if gzipped && !path.exists() && path.with_extension("").exists() {
+            path = path.with_extension("");
+            gzipped = false;
+        }
         let file = match open_file(&name, &path) {
             Ok(f) => f,
             Err(e) => return Some(Err(e)),
         };
         // S3 Inventory writes its CSV data files gzipped (`.csv.gz`).
-        let reader: Box<dyn Read> = if key.ends_with(".gz") {
+        let reader: Box<dyn Read> = if gzipped {
             Box::new(flate2::read::MultiGzDecoder::new(file))
         } else {
             Box::new(file)

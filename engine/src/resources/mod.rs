@@ -119,13 +119,10 @@ impl Resources {
                 .get("FunctionName")
                 .and_then(|n| n.as_str())
                 .ok_or_else(|| {
-                    Failure::from_task(
-                        names::RUNTIME,
-                        format!(
-                            "state '{}': lambda:invoke needs Parameters.FunctionName",
-                            call.state_name
-                        ),
-                    )
+                    Failure::runtime(format!(
+                        "state '{}': lambda:invoke needs Parameters.FunctionName",
+                        call.state_name
+                    ))
                 })?;
             let payload = invoke_event(call.parameters.get("Payload"))?;
             match call.parameters.get("InvocationType").and_then(|t| t.as_str()) {
