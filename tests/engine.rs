@@ -510,3 +510,27 @@ fn a_states_runtime_a_task_reports_is_the_tasks_and_may_be_caught() {
         Some(json!({"Error": "States.Runtime", "Cause": "mine"}))
     );
 }
+
+#[test]
+fn a_parallel_of_many_branches_fails_as_soon_as_one_fails() {
+    // 35 branches (more than futures' small join): the last fails at once, the others wait.
+    let mut branches: Vec<Value> = (0..34)
+        .map(|i| {
+            let w = format!("W{i}");
+            json!({"StartAt": w, "States": {w: {"Type": "Wait", "Seconds": 100, "End": true}}})
+        })
+        .collect();
+    branches.push(json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}));
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": branches, "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.outcome.status, Status::Failed);
+    assert_eq!(r.outcome.error.as_deref(), Some("Boom"));
+    assert_eq!(r.seconds, 0.0);
+    let aborted = types(&r.events)
+        .iter()
+        .filter(|t| **t == "WaitStateAborted")
+        .count();
+    assert_eq!(aborted, 34);
+}

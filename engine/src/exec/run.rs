@@ -1214,39 +1214,42 @@ impl<'a> Run<'a> {
         vars: &Vars,
     ) -> Result<Value, Failure> {
         let started = self.emit(prev, || EventKind::other("ParallelStateStarted"));
-        let runs = branches.iter().enumerate().map(|(i, b)| {
-            let input = input.clone();
-            let scope = key.map(|k| format!("{k}/b{i}"));
-            // A branch reads the outer variables; what it assigns stays in it.
-            let inner = new_scope(Some(vars));
-            async move {
-                let mut p = started;
-                let r = self
-                    .run_machine(b, input, &mut p, scope.as_deref(), inner)
-                    .await;
-                if r.is_err() {
-                    // The other branches are dropped now: they point back to this failure.
+        let mut runs: futures_util::stream::FuturesUnordered<_> = branches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let input = input.clone();
+                let scope = key.map(|k| format!("{k}/b{i}"));
+                // A branch reads the outer variables; what it assigns stays in it.
+                let inner = new_scope(Some(vars));
+                async move {
+                    let mut p = started;
+                    let r = self
+                        .run_machine(b, input, &mut p, scope.as_deref(), inner)
+                        .await;
+                    (i, r, p)
+                }
+            })
+            .collect();
+        let mut results = vec![Value::Null; branches.len()];
+        // The first branch to fail ends the Parallel at once, however many branches it has.
+        while let Some((i, r, p)) = runs.next().await {
+            match r {
+                Ok(v) => results[i] = v,
+                Err(f) => {
+                    // The other branches are dropped now, pointing back to this failure; so
+                    // does what follows (a retry's ParallelStateStarted, ParallelStateFailed),
+                    // as AWS records it.
                     self.cutting.set(Some(p));
-                }
-                r
-            }
-        });
-        let joined = futures_util::future::try_join_all(runs).await;
-        let failed_at = self.cutting.take();
-        match joined {
-            Ok(results) => {
-                self.emit(prev, || EventKind::other("ParallelStateSucceeded"));
-                Ok(Value::Array(results))
-            }
-            // What follows (a retry's ParallelStateStarted, ParallelStateFailed) points back to
-            // the branch's failure, as AWS records it.
-            Err(f) => {
-                if let Some(p) = failed_at {
+                    drop(runs);
+                    self.cutting.set(None);
                     *prev = p;
+                    return Err(Failure { started: true, ..f });
                 }
-                Err(Failure { started: true, ..f })
             }
         }
+        self.emit(prev, || EventKind::other("ParallelStateSucceeded"));
+        Ok(Value::Array(results))
     }
 
     #[allow(clippy::too_many_arguments)]
