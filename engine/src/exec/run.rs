@@ -1222,13 +1222,14 @@ impl<'a> Run<'a> {
                 let scope = key.map(|k| format!("{k}/b{i}"));
                 // A branch reads the outer variables; what it assigns stays in it.
                 let inner = new_scope(Some(vars));
-                async move {
+                // Boxed (so Unpin): a cut hands the rest back to be dropped in order.
+                Box::pin(async move {
                     let mut p = started;
                     let r = self
                         .run_machine(b, input, &mut p, scope.as_deref(), inner)
                         .await;
                     (i, r, p)
-                }
+                })
             })
             .collect();
         let mut results = vec![Value::Null; branches.len()];
@@ -1241,7 +1242,11 @@ impl<'a> Run<'a> {
                     // does what follows (a retry's ParallelStateStarted, ParallelStateFailed),
                     // as AWS records it.
                     self.cutting.set(Some(p));
-                    drop(runs);
+                    // In branch order (the set gives them back newest first).
+                    let mut rest: Vec<_> = runs.into_iter().collect();
+                    while let Some(branch) = rest.pop() {
+                        drop(branch);
+                    }
                     self.cutting.set(None);
                     *prev = p;
                     return Err(Failure { started: true, ..f });
