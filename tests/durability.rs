@@ -369,3 +369,80 @@ fn a_killed_run_whose_process_id_is_reused_can_be_stopped_and_resumed() {
     let d = json_of(&asl(&db, &["describe", "orphan", "--json"]));
     assert_eq!(d["status"], "ABORTED");
 }
+
+#[test]
+fn a_resumed_loop_of_tasks_does_not_redo_the_finished_ones() {
+    // A loop of 30 function calls, each logging its input: killed while it runs, resumed,
+    // every call that finished before the kill is replayed, not made again; only the call in
+    // flight may be made twice.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let log = dir.path().join("calls.log");
+    let script = dir.path().join("count.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import json, sys\nv = json.load(sys.stdin)['v']\nopen({:?}, 'a').write(str(v) + '\\n')\nprint(json.dumps({{'v': v + 1}}))\n",
+            log.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("asl-resources.json"),
+        // Started lean (-S -E), so that calls come faster than the writer's 100 ms commits.
+        json!({"functions": {"count": {"command": ["python3", "-S", "-E", script.to_str().unwrap()]}}})
+            .to_string(),
+    )
+    .unwrap();
+    let wf = dir.path().join("loop.asl.json");
+    std::fs::write(
+        &wf,
+        json!({"StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Result": {"v": 0}, "Next": "Call"},
+            "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:count", "Next": "More"},
+            "More": {"Type": "Choice", "Choices": [{"Variable": "$.v", "NumericLessThan": 30, "Next": "Call"}], "Default": "Done"},
+            "Done": {"Type": "Succeed"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let calls = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", &db)
+        .args(["run", wf.to_str().unwrap(), "--name", "loop"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while calls().len() < 8 {
+        assert!(Instant::now() < deadline, "the loop made no calls in time");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    let before = calls().len();
+    assert!(
+        before < 30,
+        "the loop finished before it could be interrupted"
+    );
+    let o = asl(&db, &["resume", "loop", "--json"]);
+    assert_eq!(json_of(&o)["output"], json!({"v": 30}));
+    let all = calls();
+    let mut seen = std::collections::HashMap::new();
+    for c in &all {
+        *seen.entry(c.clone()).or_insert(0) += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= 1,
+        "calls made again: {twice:?} ({before} before the kill)"
+    );
+    assert_eq!(seen.len(), 30);
+}

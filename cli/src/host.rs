@@ -451,6 +451,7 @@ pub fn take_over(
         last_event_id,
         start_time: r.start,
         redrive_count: redrive.then_some(r.redrive_count + 1),
+        redrives_before: r.redrive_count,
     })
 }
 

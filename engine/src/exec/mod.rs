@@ -173,6 +173,8 @@ pub struct Resume {
     pub start_time: DateTime<Utc>,
     /// Set for a redrive: the new `$$.Execution.RedriveCount`, reported by ExecutionRedriven.
     pub redrive_count: Option<u32>,
+    /// For a resume: the `$$.Execution.RedriveCount` the execution had (it may resume a redrive).
+    pub redrives_before: u32,
 }
 
 /// What to start.

@@ -103,7 +103,9 @@ impl<'a> Run<'a> {
             .as_mut()
             .map(|r| std::mem::take(&mut r.memo))
             .unwrap_or_default();
-        let redrive_count = resume.as_ref().and_then(|r| r.redrive_count).unwrap_or(0);
+        let redrive_count = resume
+            .as_ref()
+            .map_or(0, |r| r.redrive_count.unwrap_or(r.redrives_before));
         let ctx = ExecutionContext {
             execution_arn: execution_arn(&req.state_machine_name, &req.execution_name),
             execution_name: req.execution_name,
@@ -324,8 +326,18 @@ impl<'a> Run<'a> {
             let mut visits = vec![0u32; if scope.is_some() { sm.states.len() } else { 0 }];
             // Whether the last event of this chain is the exit whose output `input` is.
             let mut follows_exit = false;
+            // Whether this chain finished work (a task, or a Map or Parallel with tasks) since
+            // it last made sure its events are committed.
+            let mut work_done = false;
             loop {
                 let st = &sm.states[idx];
+                // A task acts outside only once the work finished before it in its chain is
+                // committed: after a crash the resume replays that work instead of doing it
+                // again (only the task in flight runs twice). Commits group the waiting tasks.
+                if work_done && follows_exit && self.durable && matches!(st.kind, Kind::Task(_)) {
+                    self.services.history.until_durable(*prev).await;
+                    work_done = false;
+                }
                 let key = scope.map(|s| {
                     visits[idx] += 1;
                     instance_key(s, &st.name, visits[idx])
@@ -359,6 +371,7 @@ impl<'a> Run<'a> {
                     .await?
                 {
                     Step::Next(next, output) => {
+                        work_done |= does_work(st);
                         idx = next;
                         input = output;
                         follows_exit = true;
@@ -425,6 +438,9 @@ impl<'a> Run<'a> {
                 Some(Cow::Borrowed(&raw))
             },
         });
+        // A task that follows a state of its own chain acts outside only once that state's
+        // exit is committed: a crash then does not make the resume run the finished work
+        // before it again (only the task in flight). Commits group the tasks that wait.
         let entered_time = self.now();
         let mut retries_used = vec![0u32; st.retry.len()];
         let mut retry_count = 0u32;
@@ -1105,13 +1121,7 @@ impl<'a> Run<'a> {
             resource: &task.resource,
             parameters: params,
         };
-        // A task that may wait long (a callback, a nested execution) hands its events over first;
-        // the others leave it to the writer's 100 ms cadence, which keeps commits few.
-        if task.resource.ends_with(".waitForTaskToken")
-            || task.resource.contains(":states:startExecution")
-        {
-            self.services.history.sync();
-        }
+
         let invoke = super::nested::invoke(
             self.services,
             &call,
@@ -1444,6 +1454,17 @@ enum Outcome1 {
     /// A JSONPath Choice's output, its next state, and the index of the rule that matched
     /// (`None`: the Default).
     Chose(Value, usize, Option<usize>),
+}
+
+/// Whether a state acts outside the engine: a task, or a Map or Parallel that runs one.
+fn does_work(st: &State) -> bool {
+    let any = |m: &StateMachine| m.states.iter().any(does_work);
+    match &st.kind {
+        Kind::Task(_) => true,
+        Kind::Map(m) => any(&m.processor),
+        Kind::Parallel { branches } => branches.iter().any(|b| any(b)),
+        _ => false,
+    }
 }
 
 /// Prefixes AWS's "An error occurred while executing the state ..." to the engine's own

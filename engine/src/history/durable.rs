@@ -17,6 +17,7 @@ pub struct DurableHistory {
     pending: Arc<Mutex<Pending>>,
     writer: WriterHandle,
     progress: Option<Arc<Progress>>,
+    committed: Arc<super::store::Committed>,
 }
 
 /// Live counters over the executions of a run, for a progress display.
@@ -58,13 +59,17 @@ impl Progress {
 impl DurableHistory {
     /// `last_id` is the id of the last event already stored (0 for a new execution).
     pub fn new(arn: &str, writer: WriterHandle, last_id: u64) -> Self {
-        let pending = Arc::new(Mutex::new(Pending::new(Arc::from(arn))));
+        let pending = Pending::new(Arc::from(arn));
+        pending.committed.upto.store(last_id, Ordering::Relaxed);
+        let committed = pending.committed.clone();
+        let pending = Arc::new(Mutex::new(pending));
         writer.register(pending.clone());
         DurableHistory {
             last_id: AtomicU64::new(last_id),
             pending,
             writer,
             progress: None,
+            committed,
         }
     }
 
@@ -125,5 +130,22 @@ impl HistorySink for DurableHistory {
 
     fn sync(&self) {
         self.writer.wake();
+    }
+
+    fn until_durable(
+        &self,
+        target: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                // Registered before the check, so that a commit in between is not missed.
+                let moved = self.committed.moved.notified();
+                if self.committed.upto.load(Ordering::Acquire) >= target {
+                    return;
+                }
+                self.writer.wake();
+                moved.await;
+            }
+        })
     }
 }

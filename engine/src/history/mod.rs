@@ -242,6 +242,16 @@ pub trait HistorySink: Send + Sync {
     /// The engine calls it before it waits (Wait, a task, a retry's back-off) and at the end.
     fn sync(&self) {}
 
+    /// Completes once every event up to `id` is committed: a task waits for its chain's
+    /// last state exit before it does anything outside, so that after a crash the work that
+    /// finished before it is replayed, not done again.
+    fn until_durable(
+        &self,
+        _id: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
+    }
+
     /// Whether the sink persists events, so that state instance keys are worth computing.
     fn durable(&self) -> bool {
         false

@@ -973,6 +973,23 @@ pub struct Pending {
     spare: Vec<u8>,
     /// Whether the writer was asked to take this body already.
     woken: bool,
+    /// How far the execution's events are committed, for those waiting on it.
+    pub(super) committed: Arc<Committed>,
+}
+
+/// The id of an execution's last committed event, and a wake-up when it moves.
+#[derive(Default)]
+pub struct Committed {
+    pub upto: std::sync::atomic::AtomicU64,
+    pub moved: tokio::sync::Notify,
+}
+
+impl Committed {
+    fn advance(&self, to: u64) {
+        self.upto
+            .fetch_max(to, std::sync::atomic::Ordering::Release);
+        self.moved.notify_waiters();
+    }
 }
 
 /// The capacity of an event buffer: twice the size at which the writer is asked to take it,
@@ -990,6 +1007,7 @@ impl Pending {
             body: Vec::new(),
             spare: Vec::new(),
             woken: false,
+            committed: Arc::new(Committed::default()),
         }
     }
 
@@ -1380,8 +1398,10 @@ fn write_batch(
                 let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
                 !finishes.iter().any(|f: &Finish| *f.arn == *arn)
             });
-            for (p, _, _, body) in chunks {
-                p.lock().unwrap_or_else(|e| e.into_inner()).give_back(body);
+            for (p, _, last, body) in chunks {
+                let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+                p.give_back(body);
+                p.committed.advance(last);
             }
             Ok(bytes)
         }
