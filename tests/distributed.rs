@@ -973,3 +973,65 @@ fn children_never_started_are_written_as_pending() {
         json!([{"Input": "{\"n\":3}", "InputDetails": {"Included": true}, "Status": "PENDING"}])
     );
 }
+
+#[test]
+fn a_parent_killed_as_its_map_run_starts_resumes_the_same_map_run() {
+    // Killed before any child has ended: the Map Run was committed with its start, so the
+    // resume goes on with it (one MapRunStarted, the children it had resumed, none left
+    // RUNNING) instead of starting another.
+    let env = Env::new();
+    let def = map(
+        json!({"ItemsPath": "$.items", "MaxConcurrency": 2}),
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 5, "Next": "P"},
+            "P": {"Type": "Pass", "End": true}}}),
+        false,
+    );
+    let wf = env.dir.path().join("early.asl.json");
+    std::fs::write(&wf, def.to_string()).unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", env.dir.path().join("asl.db"))
+        .args([
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "e1",
+            "--input",
+            r#"{"items": [1, 2, 3]}"#,
+            "--wait-scale",
+            "0.2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no child started");
+        let o = env.asl(&["history", "e1", "--json", "--type", "MapRunStarted"]);
+        let started = o.status.success()
+            && serde_json::from_slice::<Value>(&o.stdout)
+                .ok()
+                .and_then(|v| v["events"].as_array().map(|a| !a.is_empty()))
+                .unwrap_or(false);
+        if started {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let o = env.asl(&["resume", "e1", "--json"]);
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!([1, 2, 3]));
+    let h = env.json(&["history", "e1", "--json", "--type", "MapRunStarted"]);
+    assert_eq!(h["events"].as_array().unwrap().len(), 1, "{h}");
+    let parent = out["executionArn"].as_str().unwrap();
+    let children = map_run_children(&env, parent);
+    assert_eq!(children.len(), 3, "{children:?}");
+    assert!(
+        children.iter().all(|c| c["status"] == "SUCCEEDED"),
+        "{children:?}"
+    );
+}

@@ -674,3 +674,65 @@ fn a_missed_heartbeat_is_caught_as_states_heartbeat_timeout() {
     assert_eq!(out["status"], "SUCCEEDED", "{out}");
     assert_eq!(out["output"]["err"]["Error"], "States.Timeout", "{out}");
 }
+
+#[test]
+fn resuming_a_killed_parent_ends_the_children_that_died_with_it() {
+    // The parent's `.sync` task was in flight when its process was killed: resumed, the task
+    // runs again and starts a new child; the old one, dead with the parent, is ABORTED rather
+    // than left RUNNING for good.
+    let env = Env::new();
+    let def = json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:Sleeper", "Input": {}},
+        "OutputPath": "$.Status", "End": true}}});
+    let wf = env.file("parent.asl.json", &def.to_string());
+    let child = env
+        .cmd(&[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "orphaning",
+            "--wait-scale",
+            "0.0003",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let old = loop {
+        assert!(Instant::now() < deadline, "the child did not start");
+        let list = json_of(&env.asl(&["executions", "--state-machine", "Sleeper", "--json"]));
+        if let Some(arn) = list["executions"][0]["executionArn"].as_str() {
+            break arn.to_string();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    let out = json_of(&env.asl(&["resume", "orphaning", "--json"]));
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], "SUCCEEDED");
+    let list = json_of(&env.asl(&["executions", "--state-machine", "Sleeper", "--json"]));
+    let statuses: Vec<(String, String)> = list["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["executionArn"].as_str().unwrap().to_string(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert!(
+        statuses.contains(&(old, "ABORTED".to_string())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().any(|(_, s)| s == "SUCCEEDED"),
+        "{statuses:?}"
+    );
+}

@@ -442,6 +442,18 @@ pub fn take_over(
 ) -> Result<exec::Resume, asl::history::store::StoreError> {
     let (memo, last_event_id) = store.replay_state(&r.arn)?;
     store.reopen_execution(r, redrive.then(Utc::now))?;
+    // The nested executions that died with it end now (ABORTED), as `asl stop` ends them:
+    // the task that started one runs again and starts another. A Map Run's children are
+    // taken over by the Map Run instead.
+    for e in store.family(&r.arn)? {
+        if e.arn != r.arn
+            && e.status == "RUNNING"
+            && e.options.get("mapRunArn").is_none()
+            && !crate::commands::stop::owned(&e)
+        {
+            store.abort_orphan(&e.arn, None, None)?;
+        }
+    }
     Ok(exec::Resume {
         memo: if redrive {
             Store::redrive_memo(memo)

@@ -11,7 +11,7 @@ mod resume;
 mod run;
 
 pub use run::random_uuid;
-mod stop;
+pub mod stop;
 mod task;
 mod validate;
 

@@ -207,6 +207,12 @@ impl<'a> Run<'a> {
             }),
             last: None,
         };
+        // The Map Run is on record, committed with its start, before any child runs: a
+        // resume after a crash finds it and goes on with it instead of starting another.
+        progress.report();
+        if self.durable {
+            self.services.history.until_durable(*prev).await;
+        }
 
         match self
             .map_run(
