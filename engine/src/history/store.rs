@@ -93,6 +93,15 @@ const MIGRATIONS: &[&str] = &[
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
 /// process given the same id is not taken for it. `None` where /proc does not say.
 pub fn process_identity(pid: u32) -> Option<String> {
+    // This process's own, read once (every execution it runs records it).
+    static OWN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if pid == std::process::id() {
+        return OWN.get_or_init(|| read_identity(pid)).clone();
+    }
+    read_identity(pid)
+}
+
+fn read_identity(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (2nd field) is in parentheses and may hold spaces: count after it.
     let after = &stat[stat.rfind(')')? + 1..];
