@@ -848,6 +848,28 @@ fn redriving_the_parent_redrives_its_map_run() {
     assert_eq!(d["mapRuns"][0]["redriveCount"], 1);
 }
 
+/// Starts `asl run` of a definition in the background (to be killed), named `name`.
+fn spawn_run(env: &Env, file: &str, def: &Value, name: &str, input: &str) -> std::process::Child {
+    let wf = env.dir.path().join(file);
+    std::fs::write(&wf, def.to_string()).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", env.dir.path().join("asl.db"))
+        .args([
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            name,
+            "--input",
+            input,
+            "--wait-scale",
+            "0.2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn resuming_a_killed_parent_goes_on_with_its_map_run() {
     // Killed while its Map Run is half done: resumed, the children that finished stand (not
@@ -860,24 +882,13 @@ fn resuming_a_killed_parent_goes_on_with_its_map_run() {
             "P": {"Type": "Pass", "End": true}}}),
         false,
     );
-    let wf = env.dir.path().join("slow.asl.json");
-    std::fs::write(&wf, def.to_string()).unwrap();
-    let mut run = Command::new(env!("CARGO_BIN_EXE_asl"))
-        .env("ASL_DB", env.dir.path().join("asl.db"))
-        .args([
-            "run",
-            wf.to_str().unwrap(),
-            "--name",
-            "k1",
-            "--input",
-            r#"{"items": [1, 2, 3, 4]}"#,
-            "--wait-scale",
-            "0.2",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = spawn_run(
+        &env,
+        "slow.asl.json",
+        &def,
+        "k1",
+        r#"{"items": [1, 2, 3, 4]}"#,
+    );
     let parent = "arn:aws:states:us-east-1:123456789012:execution:slow:k1";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let done_before = loop {
@@ -987,24 +998,13 @@ fn a_parent_killed_as_its_map_run_starts_resumes_the_same_map_run() {
             "P": {"Type": "Pass", "End": true}}}),
         false,
     );
-    let wf = env.dir.path().join("early.asl.json");
-    std::fs::write(&wf, def.to_string()).unwrap();
-    let mut run = Command::new(env!("CARGO_BIN_EXE_asl"))
-        .env("ASL_DB", env.dir.path().join("asl.db"))
-        .args([
-            "run",
-            wf.to_str().unwrap(),
-            "--name",
-            "e1",
-            "--input",
-            r#"{"items": [1, 2, 3]}"#,
-            "--wait-scale",
-            "0.2",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = spawn_run(
+        &env,
+        "early.asl.json",
+        &def,
+        "e1",
+        r#"{"items": [1, 2, 3]}"#,
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         assert!(std::time::Instant::now() < deadline, "no child started");
