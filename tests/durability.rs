@@ -446,3 +446,74 @@ fn a_resumed_loop_of_tasks_does_not_redo_the_finished_ones() {
     );
     assert_eq!(seen.len(), 30);
 }
+
+#[test]
+fn a_redrive_killed_midway_resumes_with_its_redrive_count() {
+    // $$.Execution.RedriveCount is 1 in a redrive, also in the part of it a resume runs.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let flag = dir.path().join("fail");
+    std::fs::write(&flag, "").unwrap();
+    let script = dir.path().join("gate.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import json, os, sys\nif os.path.exists({:?}):\n    print(json.dumps({{'errorType': 'Gate.Closed', 'errorMessage': 'closed'}}))\n    sys.exit(1)\nprint('{{}}')\n",
+            flag.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("asl-resources.json"),
+        json!({"functions": {"gate": {"command": ["python3", "-S", "-E", script.to_str().unwrap()]}}})
+            .to_string(),
+    )
+    .unwrap();
+    let wf = dir.path().join("gated.asl.json");
+    std::fs::write(
+        &wf,
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:gate", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 60, "Next": "P"},
+            "P": {"Type": "Pass", "Parameters": {"rc.$": "$$.Execution.RedriveCount"}, "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let o = asl(
+        &db,
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "gated",
+            "--wait-scale",
+            "0.05",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    std::fs::remove_file(&flag).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", &db)
+        .args(["redrive", "gated"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !events(&db, "gated")
+        .iter()
+        .any(|e| e["type"] == "WaitStateEntered")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the redrive did not reach the Wait"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    let out = json_of(&asl(&db, &["resume", "gated", "--json"]));
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"rc": 1}));
+}
