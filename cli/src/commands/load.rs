@@ -196,7 +196,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             tokio::task::spawn_local(async move {
                 let mut last = (0u64, Instant::now());
-                let mut printed = Instant::now();
+                let mut printed = (0u64, Instant::now());
                 loop {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                     let done = Progress::get(&p.tasks_ended);
@@ -218,9 +218,12 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
                     if tty {
                         bar.set_message(msg);
                         bar.tick();
-                    } else if printed.elapsed() >= Duration::from_secs(5) {
+                    } else if printed.1.elapsed() >= Duration::from_secs(5) {
+                        // The rate over the 5 s since the last line, not the last tick's.
+                        let rate = (done - printed.0) as f64 / printed.1.elapsed().as_secs_f64();
+                        let msg = msg.replace(&format!("{rps:.0} req/s"), &format!("{rate:.0} req/s"));
                         eprintln!("asl load: {}", msg.trim_start());
-                        printed = Instant::now();
+                        printed = (done, Instant::now());
                     }
                 }
             })
@@ -349,14 +352,16 @@ fn reqwest_free_parse(base: &str) -> Result<std::net::SocketAddr> {
 struct BundledApi {
     base: String,
     stop: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<Option<serde_json::Value>>,
+    /// Its request counters, sent when it is told to stop (before it shuts down).
+    stats: std::sync::mpsc::Receiver<Option<serde_json::Value>>,
 }
 
 impl BundledApi {
     fn start(config: pizza_api::Config) -> Result<BundledApi> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
+        let (stats_tx, stats) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -371,9 +376,9 @@ impl BundledApi {
                 };
                 let _ = tx.send(Ok(server.url()));
                 let _ = stopped.await;
-                let stats = serde_json::to_value(server.stats()).ok();
+                let _ = stats_tx.send(serde_json::to_value(server.stats()).ok());
                 let _ = server.shutdown().await;
-                stats
+                Some(())
             })
         });
         let base = rx
@@ -383,14 +388,16 @@ impl BundledApi {
         Ok(BundledApi {
             base: base.trim_end_matches('/').to_string(),
             stop,
-            thread,
+            stats,
         })
     }
 
+    /// Its counters; its shutdown (which waits for open connections) is not waited for: the
+    /// process ends anyway.
     fn stop(self) -> Result<serde_json::Value> {
         let _ = self.stop.send(());
-        self.thread
-            .join()
+        self.stats
+            .recv_timeout(Duration::from_secs(5))
             .ok()
             .flatten()
             .ok_or_else(|| anyhow::anyhow!("the bundled pizza API did not report its stats"))
