@@ -370,6 +370,23 @@ fn a_killed_run_whose_process_id_is_reused_can_be_stopped_and_resumed() {
     assert_eq!(d["status"], "ABORTED");
 }
 
+/// In `dir`: a Python function `name` (its source), the resources file naming it, and the
+/// workflow `def`, whose path is returned. The function starts lean (-S -E), so that calls come
+/// faster than the writer's 100 ms commits.
+fn with_python_function(dir: &Path, name: &str, source: &str, def: Value) -> PathBuf {
+    let script = dir.join(format!("{name}.py"));
+    std::fs::write(&script, source).unwrap();
+    std::fs::write(
+        dir.join("asl-resources.json"),
+        json!({"functions": {name: {"command": ["python3", "-S", "-E", script.to_str().unwrap()]}}})
+            .to_string(),
+    )
+    .unwrap();
+    let wf = dir.join(format!("{name}.asl.json"));
+    std::fs::write(&wf, def.to_string()).unwrap();
+    wf
+}
+
 #[test]
 fn a_resumed_loop_of_tasks_does_not_redo_the_finished_ones() {
     // A loop of 30 function calls, each logging its input: killed while it runs, resumed,
@@ -378,33 +395,19 @@ fn a_resumed_loop_of_tasks_does_not_redo_the_finished_ones() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("asl.db");
     let log = dir.path().join("calls.log");
-    let script = dir.path().join("count.py");
-    std::fs::write(
-        &script,
-        format!(
+    let wf = with_python_function(
+        dir.path(),
+        "count",
+        &format!(
             "import json, sys\nv = json.load(sys.stdin)['v']\nopen({:?}, 'a').write(str(v) + '\\n')\nprint(json.dumps({{'v': v + 1}}))\n",
             log.to_str().unwrap()
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("asl-resources.json"),
-        // Started lean (-S -E), so that calls come faster than the writer's 100 ms commits.
-        json!({"functions": {"count": {"command": ["python3", "-S", "-E", script.to_str().unwrap()]}}})
-            .to_string(),
-    )
-    .unwrap();
-    let wf = dir.path().join("loop.asl.json");
-    std::fs::write(
-        &wf,
         json!({"StartAt": "Init", "States": {
             "Init": {"Type": "Pass", "Result": {"v": 0}, "Next": "Call"},
             "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:count", "Next": "More"},
             "More": {"Type": "Choice", "Choices": [{"Variable": "$.v", "NumericLessThan": 30, "Next": "Call"}], "Default": "Done"},
-            "Done": {"Type": "Succeed"}}})
-        .to_string(),
-    )
-    .unwrap();
+            "Done": {"Type": "Succeed"}}}),
+    );
     let calls = || -> Vec<String> {
         std::fs::read_to_string(&log)
             .unwrap_or_default()
@@ -454,31 +457,18 @@ fn a_redrive_killed_midway_resumes_with_its_redrive_count() {
     let db = dir.path().join("asl.db");
     let flag = dir.path().join("fail");
     std::fs::write(&flag, "").unwrap();
-    let script = dir.path().join("gate.py");
-    std::fs::write(
-        &script,
-        format!(
+    let wf = with_python_function(
+        dir.path(),
+        "gate",
+        &format!(
             "import json, os, sys\nif os.path.exists({:?}):\n    print(json.dumps({{'errorType': 'Gate.Closed', 'errorMessage': 'closed'}}))\n    sys.exit(1)\nprint('{{}}')\n",
             flag.to_str().unwrap()
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("asl-resources.json"),
-        json!({"functions": {"gate": {"command": ["python3", "-S", "-E", script.to_str().unwrap()]}}})
-            .to_string(),
-    )
-    .unwrap();
-    let wf = dir.path().join("gated.asl.json");
-    std::fs::write(
-        &wf,
         json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:gate", "Next": "W"},
             "W": {"Type": "Wait", "Seconds": 60, "Next": "P"},
-            "P": {"Type": "Pass", "Parameters": {"rc.$": "$$.Execution.RedriveCount"}, "End": true}}})
-        .to_string(),
-    )
-    .unwrap();
+            "P": {"Type": "Pass", "Parameters": {"rc.$": "$$.Execution.RedriveCount"}, "End": true}}}),
+    );
     let o = asl(
         &db,
         &[
