@@ -4,13 +4,12 @@
 
 Runs oha (-c 50) and the Map workflow (MaxConcurrency 50) once each to warm up, then RUNS
 times each, alternating; requests/s = N / wall. p50/p90/p99 for oha come from its JSON, for
-asl from the stored history: TaskSucceeded timestamp minus the TaskStarted it points at.
+asl from its stored history, as `asl report` gives them (TaskStarted to TaskSucceeded).
 Prints a markdown table (medians) and, on stderr, every run.
 """
 
 import json
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -23,12 +22,6 @@ TIMEOUT = 300  # seconds, for any one run
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
-
-
-def pct(sorted_xs, p):
-    """Nearest-rank percentile of a sorted list."""
-    k = max(0, min(len(sorted_xs) - 1, -(-len(sorted_xs) * p // 100) - 1))
-    return sorted_xs[int(k)]
 
 
 def run_oha(oha, url, n):
@@ -50,38 +43,17 @@ def run_oha(oha, url, n):
     }
 
 
-def task_latencies_ms(db, arn):
-    """TaskSucceeded minus its TaskStarted (its previousEventId), in ms, sorted; and the
-    execution's span in s (ExecutionStarted to ExecutionSucceeded)."""
-    con = sqlite3.connect(db)
-    try:
-        started, lat = {}, []
-        succeeded, first_ts, last_ts = [], None, None
-        for (body,) in con.execute(
-            "SELECT body FROM event_chunks WHERE execution_arn = ? ORDER BY first_id", (arn,)
-        ):
-            if isinstance(body, bytes):
-                body = body.decode()
-            for line in body.splitlines():
-                # Only the 4 leading fields matter: parse the head, not the payload.
-                head = line.split(",", 4)
-                if len(head) < 4:
-                    continue
-                ty = head[3].strip('"')
-                if ty == "ExecutionStarted":
-                    first_ts = int(head[2])
-                elif ty == "ExecutionSucceeded":
-                    last_ts = int(head[2])
-                elif ty == "TaskStarted":
-                    started[int(head[0][1:])] = int(head[2])
-                elif ty == "TaskSucceeded":
-                    succeeded.append((int(head[1]), int(head[2])))
-        for prev, ts in succeeded:
-            lat.append((ts - started[prev]) / 1000)
-        lat.sort()
-        return lat, (last_ts - first_ts) / 1e6
-    finally:
-        con.close()
+def task_latencies(asl, db, arn):
+    """`asl report`'s figures for the execution, computed from its stored history: the task
+    latencies (TaskStarted to TaskSucceeded) p50/p90/p99 in ms, how many tasks, and the span
+    from its first event to its last in s."""
+    out = subprocess.run([asl, "--db", db, "report", arn, "--json"], capture_output=True,
+                         timeout=TIMEOUT)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    rep = json.loads(out.stdout)
+    total = rep["total"]
+    pcts = dict((p, ms) for p, ms in total["percentiles_ms"])
+    return pcts[50.0], pcts[90.0], pcts[99.0], total["requests"], rep["duration_s"]
 
 
 def run_asl(asl, url, inp, db, n, store):
@@ -99,9 +71,9 @@ def run_asl(asl, url, inp, db, n, store):
     assert res["status"] == "SUCCEEDED", res
     r = {"wall": wall, "rps": n / wall, "p50": None, "p90": None, "p99": None, "span": None}
     if store:
-        lat, span = task_latencies_ms(db, res["executionArn"])
-        assert len(lat) == n, f"{len(lat)} task latencies for {n} items"
-        r.update(p50=pct(lat, 50), p90=pct(lat, 90), p99=pct(lat, 99), span=span)
+        p50, p90, p99, count, span = task_latencies(asl, db, res["executionArn"])
+        assert count == n, f"{count} task latencies for {n} items"
+        r.update(p50=p50, p90=p90, p99=p99, span=span)
     return r
 
 

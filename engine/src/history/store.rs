@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -88,6 +88,9 @@ const MIGRATIONS: &[&str] = &[
     // 5: which process owns a RUNNING execution, beyond its id (which the system reuses,
     // after a reboot most of all): the boot and the process's start time.
     "ALTER TABLE executions ADD COLUMN owner_start TEXT;",
+    // 6: no new table; an event chunk's body may be a BLOB, its JSON lines lz4-compressed
+    // (`chunk_text`). This build reads both; an older one could not read the blobs.
+    "-- nothing to create",
 ];
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -168,6 +171,8 @@ pub enum StoreError {
     WriterGone,
     #[error("{0} was resumed or redriven by another process meanwhile")]
     TakenOver(String),
+    #[error("the stored history of {arn} is damaged: {why}")]
+    Damaged { arn: String, why: String },
 }
 
 // Not `#[from]`: the message already holds SQLite's, and a source would repeat it.
@@ -668,10 +673,16 @@ impl Store {
                 .prepare("SELECT body FROM event_chunks WHERE execution_arn = ?1 ORDER BY first_id")
                 .map_err(sql)?;
             let bodies = stmt
-                .query_map([arn], |r| r.get::<_, String>(0))
+                .query_map([arn], |r| chunk_text(r.get_ref(0)?))
                 .map_err(sql)?
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(sql)?;
+                .map_err(|e| match e {
+                    rusqlite::Error::FromSqlConversionFailure(_, _, why) => StoreError::Damaged {
+                        arn: arn.to_string(),
+                        why: why.to_string(),
+                    },
+                    e => sql(e),
+                })?;
             Ok(bodies)
         })
     }
@@ -1397,9 +1408,8 @@ fn write_batch(
     if chunks.is_empty() && finishes.is_empty() && map_runs.is_empty() {
         return Ok(0);
     }
-    let bytes = chunks.iter().map(|c| c.3.len()).sum();
     match commit_batch(conn, &chunks, &finishes, &map_runs) {
-        Ok(()) => {
+        Ok(bytes) => {
             for f in &finishes {
                 watched.retain(|(a, _)| **a != *f.arn);
             }
@@ -1427,21 +1437,68 @@ fn write_batch(
     }
 }
 
+/// A chunk's body as stored: its JSON lines, lz4-compressed (about 8 to 1: events repeat
+/// their types, names and keys), so that the log and its checkpoints write an eighth as much.
+fn compress(body: &[u8]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(body)
+}
+
+/// A chunk's JSON lines, from a compressed body or (as written before schema 6) text.
+fn chunk_text(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<String> {
+    use rusqlite::types::{FromSqlError, ValueRef};
+    let damaged = |why: String| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Blob,
+            format!("an event chunk {why}").into(),
+        )
+    };
+    match v {
+        ValueRef::Text(t) => {
+            String::from_utf8(t.to_vec()).map_err(|e| damaged(format!("is not text ({e})")))
+        }
+        ValueRef::Blob(b) => {
+            // lz4 expands at most 255 to 1: a larger size in the header is damage, and is not
+            // allocated.
+            let size = b
+                .get(..4)
+                .map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize)
+                .ok_or_else(|| damaged("is shorter than its header".into()))?;
+            if size > b.len().saturating_mul(255) {
+                return Err(damaged(format!(
+                    "claims {size} bytes from {} compressed",
+                    b.len()
+                )));
+            }
+            let bytes = lz4_flex::block::decompress_size_prepended(b)
+                .map_err(|e| damaged(format!("does not decompress ({e})")))?;
+            String::from_utf8(bytes).map_err(|e| damaged(format!("is not text ({e})")))
+        }
+        other => Err(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            other.data_type(),
+            Box::new(FromSqlError::InvalidType),
+        )),
+    }
+}
+
 fn commit_batch(
     conn: &Connection,
     chunks: &[(SharedPending, u64, u64, Vec<u8>)],
     finishes: &[Finish],
     map_runs: &[(String, String, Value)],
-) -> std::result::Result<(), rusqlite::Error> {
+) -> std::result::Result<usize, rusqlite::Error> {
+    // Compressed before the transaction, so that the write lock is held for the inserts only.
+    let bodies: Vec<Vec<u8>> = chunks.iter().map(|c| compress(&c.3)).collect();
+    let written = bodies.iter().map(Vec::len).sum();
     let tx = conn.unchecked_transaction()?;
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (p, first, last, body) in chunks {
+        for ((p, first, last, _), body) in chunks.iter().zip(&bodies) {
             let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
-            let text = std::str::from_utf8(body).unwrap_or_default();
-            insert.execute(params![&*arn, first, last, text])?;
+            insert.execute(params![&*arn, first, last, body])?;
         }
         for f in finishes {
             tx.execute(
@@ -1459,7 +1516,8 @@ fn commit_batch(
             )?;
         }
     }
-    tx.commit()
+    tx.commit()?;
+    Ok(written)
 }
 
 #[cfg(test)]
