@@ -1157,6 +1157,48 @@ fn events_are_stored_compressed_and_a_damaged_chunk_is_named() {
 }
 
 #[test]
+fn a_definition_is_stored_once_for_all_its_executions() {
+    let sb = Sandbox::new();
+    let hello = sb.write("hello.asl.json", HELLO);
+    for name in ["one", "two", "three"] {
+        ok(sb.asl(&["run", &hello, "--input", r#"{"who": "a"}"#, "--name", name]));
+    }
+    let other = sb.write("other.asl.json", &HELLO.replace("hello", "howdy"));
+    ok(sb.asl(&["run", &other, "--name", "four"]));
+    let conn = rusqlite::Connection::open(&sb.db).unwrap();
+    let count = |q: &str| -> i64 { conn.query_row(q, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM definitions"), 2);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM executions WHERE definition = '' AND definition_hash IS NOT NULL"
+        ),
+        4
+    );
+    let store = asl::history::store::Store::open(&sb.db).unwrap();
+    let defs: Vec<String> = store
+        .list_executions(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.definition)
+        .collect();
+    assert_eq!(
+        defs.iter().filter(|d| d.as_str() == HELLO).count(),
+        3,
+        "{defs:?}"
+    );
+    assert_eq!(defs.iter().filter(|d| d.contains("howdy")).count(), 1);
+    // Pruning every execution of a definition prunes the definition too.
+    ok(sb.asl(&["prune", "--older-than", "0s"]));
+    assert_eq!(count("SELECT count(*) FROM definitions"), 0);
+    ok(sb.asl(&["run", &hello, "--name", "five"]));
+    assert_eq!(
+        store.find_execution("five").unwrap().definition,
+        HELLO,
+        "read back after the prune"
+    );
+}
+
+#[test]
 fn an_unwritable_location_is_named() {
     let sb = Sandbox::new();
     let before = stored_pair(&sb);
@@ -1222,9 +1264,16 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
     let hello = sb.write("hello.asl.json", HELLO);
     ok(sb.asl(&["run", &hello, "--input", r#"{"who": "a"}"#, "--name", "old"]));
     let conn = rusqlite::Connection::open(&sb.db).unwrap();
-    // As version 3 left it: without what version 5 added.
-    conn.execute_batch("ALTER TABLE executions DROP COLUMN owner_start; PRAGMA user_version = 3")
-        .unwrap();
+    // As version 3 left it: without what versions 5 and 7 added (the definition in the row).
+    conn.execute_batch(
+        "UPDATE executions SET definition =
+            (SELECT text FROM definitions WHERE hash = executions.definition_hash);
+         ALTER TABLE executions DROP COLUMN definition_hash;
+         DROP TABLE definitions;
+         ALTER TABLE executions DROP COLUMN owner_start;
+         PRAGMA user_version = 3",
+    )
+    .unwrap();
     // A task's events as version 3 stored them: `parameters` and `output` as JSON text.
     let arn: String = conn
         .query_row("SELECT arn FROM executions WHERE name = 'old'", [], |r| {
@@ -1251,6 +1300,10 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
         r#"{"Method":"GET"}"#
     );
     assert_eq!(task[1]["taskSucceededEventDetails"]["output"], "[1]");
+    // The row keeps its own copy of the definition, which reads as before.
+    let store = asl::history::store::Store::open(&sb.db).unwrap();
+    assert_eq!(store.get_execution(&arn).unwrap().definition, HELLO);
+    drop(store);
     let conn = rusqlite::Connection::open(&sb.db).unwrap();
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

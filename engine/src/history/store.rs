@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -91,6 +91,11 @@ const MIGRATIONS: &[&str] = &[
     // 6: no new table; an event chunk's body may be a BLOB, its JSON lines lz4-compressed
     // (`chunk_text`). This build reads both; an older one could not read the blobs.
     "-- nothing to create",
+    // 7: each definition stored once, by its SHA-256, however many executions ran it (a load's
+    // thousands of child executions repeated theirs, half the file). Older rows keep theirs in
+    // `executions.definition`; newer ones leave it empty and name the hash.
+    "CREATE TABLE definitions (hash TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
+     ALTER TABLE executions ADD COLUMN definition_hash TEXT;",
 ];
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -477,26 +482,34 @@ impl Store {
         })
     }
 
-    /// Inserts a RUNNING execution (directly, so it is visible at once).
+    /// Inserts a RUNNING execution (directly, so it is visible at once), its definition stored
+    /// once for all the executions that run it.
     pub fn insert_execution(&self, r: &ExecutionRecord) -> Result<()> {
+        let hash = definition_hash(&r.definition);
         self.with(|c| {
-            let res = c.execute(
+            let tx = c.unchecked_transaction().map_err(sql)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO definitions (hash, text) VALUES (?1, ?2)",
+                params![hash, r.definition],
+            )
+            .map_err(sql)?;
+            let res = tx.execute(
                 "INSERT INTO executions (arn, name, state_machine_arn, state_machine_name, definition, status,
-                    input, start_ms, parent_arn, owner_pid, options, owner_start)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    input, start_ms, parent_arn, owner_pid, options, owner_start, definition_hash)
+                 VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     r.arn,
                     r.name,
                     r.state_machine_arn,
                     r.state_machine_name,
-                    r.definition,
                     r.status,
                     r.input,
                     ms(r.start),
                     r.parent_arn,
                     r.owner_pid,
                     r.options.to_string(),
-                    r.owner_start
+                    r.owner_start,
+                    hash
                 ],
             );
             match res {
@@ -505,7 +518,10 @@ impl Store {
                 {
                     Err(StoreError::Exists(r.name.clone()))
                 }
-                other => other.map(|_| ()).map_err(sql),
+                other => {
+                    other.map_err(sql)?;
+                    tx.commit().map_err(sql)
+                }
             }
         })
     }
@@ -912,6 +928,12 @@ impl Store {
                     [ms(before)],
                 )
                 .map_err(sql)?;
+            tx.execute(
+                "DELETE FROM definitions WHERE hash NOT IN
+                    (SELECT definition_hash FROM executions WHERE definition_hash IS NOT NULL)",
+                [],
+            )
+            .map_err(sql)?;
             tx.commit().map_err(sql)?;
             Ok(n)
         })
@@ -944,7 +966,19 @@ impl Store {
     }
 }
 
-const SELECT_EXECUTION: &str = "SELECT arn, name, state_machine_arn, state_machine_name, definition, status,
+/// The key a definition is stored under: its SHA-256, in hex.
+fn definition_hash(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
+
+const SELECT_EXECUTION: &str = "SELECT arn, name, state_machine_arn, state_machine_name,
+    COALESCE((SELECT text FROM definitions WHERE hash = executions.definition_hash), definition), status,
     input, output, error, cause, start_ms, stop_ms, parent_arn, redrive_count, redrive_ms, owner_pid, options,
     owner_start
     FROM executions";
@@ -989,8 +1023,9 @@ pub struct Pending {
     first: u64,
     last: u64,
     pub(super) body: Vec<u8>,
-    /// A buffer the writer gave back, reused so that the engine does not fault in fresh pages.
-    spare: Vec<u8>,
+    /// Buffers the writer gave back, reused so that the engine does not fault in fresh pages:
+    /// more than one, as the engine may fill the next before the writer has committed the last.
+    spares: Vec<Vec<u8>>,
     /// Whether the writer was asked to take this body already.
     woken: bool,
     /// How far the execution's events are committed, for those waiting on it.
@@ -1015,6 +1050,8 @@ impl Committed {
 /// The capacity of an event buffer: twice the size at which the writer is asked to take it,
 /// so that the engine keeps appending without reallocating while the writer wakes up.
 const BUFFER_BYTES: usize = 2 * super::durable::HAND_OVER_BYTES;
+/// How many committed buffers an execution keeps for reuse.
+const SPARES: usize = 3;
 /// The capacity from which an event buffer goes straight to `BUFFER_BYTES`.
 const GROWN: usize = 64 * 1024;
 
@@ -1025,7 +1062,7 @@ impl Pending {
             first: 0,
             last: 0,
             body: Vec::new(),
-            spare: Vec::new(),
+            spares: Vec::new(),
             woken: false,
             committed: Arc::new(Committed::default()),
         }
@@ -1053,7 +1090,8 @@ impl Pending {
         if self.body.is_empty() {
             return None;
         }
-        let body = std::mem::replace(&mut self.body, std::mem::take(&mut self.spare));
+        let next = self.spares.pop().unwrap_or_default();
+        let body = std::mem::replace(&mut self.body, next);
         self.woken = false;
         Some((self.arn.clone(), self.first, self.last, body))
     }
@@ -1070,11 +1108,11 @@ impl Pending {
         self.last = self.last.max(last);
     }
 
-    /// Keeps a committed buffer for the next round (the larger, if one is kept already).
+    /// Keeps a committed buffer for a later round (a few; the rest are freed).
     fn give_back(&mut self, mut buf: Vec<u8>) {
-        if self.spare.capacity() < buf.capacity() {
+        if self.spares.len() < SPARES && buf.capacity() > 0 {
             buf.clear();
-            self.spare = buf;
+            self.spares.push(buf);
         }
     }
 
