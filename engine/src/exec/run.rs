@@ -1639,19 +1639,61 @@ fn iteration_details(name: &str, index: usize) -> Vec<u8> {
 
 /// Size of a value as JSON text, without building the text.
 pub fn payload_size(v: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
+    // The length of `serde_json::to_string(v)`, counted without writing it: every state's
+    // output and every task's result is measured, with or without a history.
+    match v {
+        Value::Null => 4,
+        Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_size(n),
+        Value::String(s) => string_size(s),
+        Value::Array(a) => {
+            2 + a.len().saturating_sub(1) + a.iter().map(payload_size).sum::<usize>()
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+        Value::Object(m) => {
+            2 + m.len().saturating_sub(1)
+                + m.iter()
+                    .map(|(k, v)| string_size(k) + 1 + payload_size(v))
+                    .sum::<usize>()
         }
     }
-    let mut c = Count(0);
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
+}
+
+/// A JSON string's length as serde_json writes it: quoted, with `"`, `\\` and the control
+/// characters escaped (the common ones as two characters, the rest as `\u00XX`).
+fn string_size(s: &str) -> usize {
+    let extra: usize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 1,
+            0..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() + 2 + extra
+}
+
+fn number_size(n: &serde_json::Number) -> usize {
+    if let Some(u) = n.as_u64() {
+        itoa::Buffer::new().format(u).len()
+    } else if let Some(i) = n.as_i64() {
+        itoa::Buffer::new().format(i).len()
+    } else {
+        // Floats are rare in payloads: written out, as serde_json writes them.
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut c = Count(0);
+        let _ = serde_json::to_writer(&mut c, n);
+        c.0
+    }
 }
 
 impl From<EvalError> for Failure {
@@ -1782,4 +1824,46 @@ fn bindings(vars: &Vars, states: Value) -> crate::expr::jsonata::Bindings {
         .collect();
     b.insert("states".into(), states);
     b
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::payload_size;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn payload_size_is_the_length_serde_json_writes() {
+        let mut values = vec![
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(-17),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(1.5),
+            json!(-0.0),
+            json!(1e300),
+            json!(2.5e-8),
+            json!(""),
+            json!("plain"),
+            json!("quote \" backslash \\ slash / tab \t nl \n cr \r ff \u{c} bs \u{8}"),
+            json!("\u{0}\u{1}\u{1f} del \u{7f} é 日本 🍕"),
+            json!([]),
+            json!({}),
+            json!([1, [2, [3, {}]], "x"]),
+            json!({"a": 1, "b\"c": [null, {"d": "e\u{2}"}], "": ""}),
+        ];
+        let nested = json!({"Headers": {"content-type": ["application/json"]},
+            "ResponseBody": {"status": "ok", "orders": [1, 2.25, -3]}, "StatusCode": 200});
+        values.push(nested.clone());
+        values.push(Value::Array(vec![nested; 3]));
+        for v in values {
+            assert_eq!(
+                payload_size(&v),
+                serde_json::to_string(&v).unwrap().len(),
+                "{v}"
+            );
+        }
+    }
 }

@@ -36,12 +36,8 @@ pub fn encode_parts(
     out.push(b',');
     out.extend_from_slice(n.format(timestamp.timestamp_micros()).as_bytes());
     out.push(b',');
-    let push = |out: &mut Vec<u8>, v: &Value| {
-        let _ = serde_json::to_writer(&mut *out, v);
-    };
-    let push_str = |out: &mut Vec<u8>, s: &str| {
-        let _ = serde_json::to_writer(&mut *out, s);
-    };
+    let push = |out: &mut Vec<u8>, v: &Value| write_value(out, v);
+    let push_str = |out: &mut Vec<u8>, s: &str| write_str(out, s);
     match kind {
         EventKind::StateEntered {
             state_type,
@@ -76,7 +72,7 @@ pub fn encode_parts(
             }
             if let Some(a) = assigned {
                 out.push(b',');
-                let _ = serde_json::to_writer(&mut *out, a.as_ref());
+                write_map(out, a.as_ref());
             }
         }
         EventKind::Other {
@@ -106,6 +102,66 @@ pub fn encode_parts(
     out.push(b']');
 }
 
+/// Appends `s` as a JSON string, byte for byte as serde_json writes it; a string with nothing
+/// to escape (nearly all of them) is copied as it is.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    // A fold rather than `all`: no early exit, so that it runs over the bytes in vectors.
+    let plain = s
+        .bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Appends `v` as compact JSON, byte for byte as `serde_json::to_writer` writes it.
+pub(crate) fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+            } else if let Some(i) = n.as_i64() {
+                out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            } else {
+                let _ = serde_json::to_writer(&mut *out, n);
+            }
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, x);
+            }
+            out.push(b']');
+        }
+        Value::Object(m) => write_map(out, m),
+    }
+}
+
+fn write_map(out: &mut Vec<u8>, m: &Map<String, Value>) {
+    out.push(b'{');
+    for (i, (k, x)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        write_value(out, x);
+    }
+    out.push(b'}');
+}
+
 /// Writes an event's details object as it is stored, field by field, without building a map.
 /// A field AWS gives as JSON text (`parameters`, `output`, `input`) is stored as `[value]`, the
 /// value itself in a one-element array, which saves rendering the text and escaping it again
@@ -129,13 +185,13 @@ impl DetailsWriter {
         if self.0.len() > 1 {
             self.0.push(b',');
         }
-        let _ = serde_json::to_writer(&mut self.0, k);
+        write_str(&mut self.0, k);
         self.0.push(b':');
     }
 
     pub fn str(mut self, k: &str, v: &str) -> Self {
         self.key(k);
-        let _ = serde_json::to_writer(&mut self.0, v);
+        write_str(&mut self.0, v);
         self
     }
 
@@ -155,7 +211,7 @@ impl DetailsWriter {
             let _ = serde_json::to_writer(&mut self.0, &json_text(v));
         } else {
             self.0.push(b'[');
-            let _ = serde_json::to_writer(&mut self.0, v);
+            write_value(&mut self.0, v);
             self.0.push(b']');
         }
         self
@@ -334,6 +390,26 @@ pub fn decode<'a>(lines: impl Iterator<Item = &'a str>) -> Decoded {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn values_are_written_byte_for_byte_as_serde_json_writes_them() {
+        let values = [
+            json!(null),
+            json!([true, false, 0, -17, u64::MAX, i64::MIN, 1.5, -0.0, 1e300, 2.5e-8]),
+            json!("plain é 日本 🍕"),
+            json!("quote \" backslash \\ tab \t nl \n cr \r ff \u{c} bs \u{8} nul \u{0} \u{1f} del \u{7f}"),
+            json!({"a": {"b\"": [{}, [], ""]}, "": null, "k\n": "v\u{2}"}),
+        ];
+        for v in values {
+            let mut out = Vec::new();
+            write_value(&mut out, &v);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&v).unwrap()
+            );
+        }
+    }
+
     use super::*;
     use crate::history::Event;
 
