@@ -1139,8 +1139,16 @@ fn events_are_stored_compressed_and_a_damaged_chunk_is_named() {
     let lines = u32::from_le_bytes(header.try_into().unwrap()) as i64;
     assert!(stored < lines, "{stored} bytes stored for {lines}");
     assert!(before.len() >= 4, "{before:?}");
-    // A body that claims more than lz4 can expand to is damage, refused without allocating it.
-    for damage in ["x'FFFFFFFF0000'", "x'0100'", "x'10000000FFFFFFFFFFFF'"] {
+    // A body that claims more than lz4 can expand to is damage, refused without allocating it;
+    // so is one that decompresses to another length than its header gives.
+    // The last: a well-formed block of 5 literal bytes ("hello") whose header claims 100, as a
+    // body cut short where a sequence ends would decompress.
+    for damage in [
+        "x'FFFFFFFF0000'",
+        "x'0100'",
+        "x'10000000FFFFFFFFFFFF'",
+        "x'640000005068656C6C6F'",
+    ] {
         conn.execute_batch(&format!("UPDATE event_chunks SET body = {damage}"))
             .unwrap();
         for args in [["history", "packed"], ["describe", "packed"]] {
@@ -1195,6 +1203,25 @@ fn a_definition_is_stored_once_for_all_its_executions() {
         store.find_execution("five").unwrap().definition,
         HELLO,
         "read back after the prune"
+    );
+}
+
+#[test]
+fn resuming_without_its_stored_definition_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let mut crashed = start_long_wait(&sb, "orphan");
+    crashed.kill();
+    let conn = rusqlite::Connection::open(&sb.db).unwrap();
+    conn.execute_batch("DELETE FROM definitions").unwrap();
+    drop(conn);
+    fails(&sb.asl(&["resume", "orphan"]), "definition");
+    let err = stderr(&sb.asl(&["resume", "orphan"]));
+    assert!(err.contains("missing") && err.contains("damaged"), "{err}");
+    // Nothing was taken over or changed.
+    assert_eq!(sb.describe("orphan")["status"], "RUNNING");
+    assert_eq!(
+        types(&sb.history("orphan")),
+        ["ExecutionStarted", "WaitStateEntered"]
     );
 }
 

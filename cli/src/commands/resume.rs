@@ -50,6 +50,12 @@ pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow
             bail!("{} is still running in process {pid}", r.arn);
         }
     }
+    if r.definition.is_empty() {
+        bail!(
+            "the stored definition of {} is missing: the database is damaged",
+            r.arn
+        );
+    }
     let def = Definition::from_json(&r.definition)
         .map_err(|e| load::definition_error(Path::new(&r.state_machine_name), e))?;
     let input = serde_json::from_str(&r.input).context("the stored input is not JSON")?;

@@ -1023,9 +1023,8 @@ pub struct Pending {
     first: u64,
     last: u64,
     pub(super) body: Vec<u8>,
-    /// Buffers the writer gave back, reused so that the engine does not fault in fresh pages:
-    /// more than one, as the engine may fill the next before the writer has committed the last.
-    spares: Vec<Vec<u8>>,
+    /// A buffer the writer gave back, reused so that the engine does not fault in fresh pages.
+    spare: Vec<u8>,
     /// Whether the writer was asked to take this body already.
     woken: bool,
     /// How far the execution's events are committed, for those waiting on it.
@@ -1050,8 +1049,6 @@ impl Committed {
 /// The capacity of an event buffer: twice the size at which the writer is asked to take it,
 /// so that the engine keeps appending without reallocating while the writer wakes up.
 const BUFFER_BYTES: usize = 2 * super::durable::HAND_OVER_BYTES;
-/// How many committed buffers an execution keeps for reuse.
-const SPARES: usize = 3;
 /// The capacity from which an event buffer goes straight to `BUFFER_BYTES`.
 const GROWN: usize = 64 * 1024;
 
@@ -1062,7 +1059,7 @@ impl Pending {
             first: 0,
             last: 0,
             body: Vec::new(),
-            spares: Vec::new(),
+            spare: Vec::new(),
             woken: false,
             committed: Arc::new(Committed::default()),
         }
@@ -1090,8 +1087,7 @@ impl Pending {
         if self.body.is_empty() {
             return None;
         }
-        let next = self.spares.pop().unwrap_or_default();
-        let body = std::mem::replace(&mut self.body, next);
+        let body = std::mem::replace(&mut self.body, std::mem::take(&mut self.spare));
         self.woken = false;
         Some((self.arn.clone(), self.first, self.last, body))
     }
@@ -1108,11 +1104,11 @@ impl Pending {
         self.last = self.last.max(last);
     }
 
-    /// Keeps a committed buffer for a later round (a few; the rest are freed).
+    /// Keeps a committed buffer for the next round (the larger, if one is kept already).
     fn give_back(&mut self, mut buf: Vec<u8>) {
-        if self.spares.len() < SPARES && buf.capacity() > 0 {
+        if self.spare.capacity() < buf.capacity() {
             buf.clear();
-            self.spares.push(buf);
+            self.spare = buf;
         }
     }
 
@@ -1510,6 +1506,13 @@ fn chunk_text(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<String> {
             }
             let bytes = lz4_flex::block::decompress_size_prepended(b)
                 .map_err(|e| damaged(format!("does not decompress ({e})")))?;
+            // A body cut short where a sequence ends still decompresses, to less.
+            if bytes.len() != size {
+                return Err(damaged(format!(
+                    "holds {} bytes where its header says {size}",
+                    bytes.len()
+                )));
+            }
             String::from_utf8(bytes).map_err(|e| damaged(format!("is not text ({e})")))
         }
         other => Err(rusqlite::Error::FromSqlConversionFailure(
