@@ -202,6 +202,136 @@ fn fire_and_forget_children_finish_and_unknown_machines_fail() {
     ));
 }
 
+#[test]
+fn a_sync_task_records_the_child_start_as_task_submitted() {
+    let env = Env::new();
+    for (mode, name) in [(".sync", "s1"), (".sync:2", "s2")] {
+        let out = env.run(start(mode, json!({"n": 2})), json!({}), name);
+        assert_eq!(out["status"], "SUCCEEDED", "{out}");
+        let child = out["output"]["ExecutionArn"].as_str().unwrap().to_string();
+        let h = json_of(&env.asl(&["history", name, "--json"]));
+        let events = h["events"].as_array().unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "TaskScheduled",
+                "TaskStarted",
+                "TaskSubmitted",
+                "TaskSucceeded",
+                "TaskStateExited",
+                "ExecutionSucceeded"
+            ],
+            "{mode}"
+        );
+        let submitted = &events[4];
+        assert_eq!(submitted["previousEventId"], events[3]["id"]);
+        assert_eq!(events[5]["previousEventId"], submitted["id"]);
+        let d = &submitted["taskSubmittedEventDetails"];
+        assert_eq!(d["resourceType"], "states");
+        assert_eq!(d["resource"], format!("startExecution{mode}"));
+        assert_eq!(d["outputDetails"], json!({"truncated": false}));
+        // StartExecution's answer, as text: the child, its start, the SDK's metadata.
+        let answer: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+        assert_eq!(answer["ExecutionArn"], child);
+        assert_eq!(answer["StartDate"], out["output"]["StartDate"]);
+        assert_eq!(answer["SdkHttpMetadata"]["HttpStatusCode"], 200);
+        assert_eq!(
+            answer["SdkResponseMetadata"]["RequestId"],
+            answer["SdkHttpMetadata"]["HttpHeaders"]["x-amzn-RequestId"]
+        );
+        // The report still times the task from its start to its end.
+        let r = json_of(&env.asl(&["report", name, "--json"]));
+        assert_eq!(r["states"][0]["name"], "Start", "{r}");
+        assert_eq!(r["states"][0]["requests"], 1, "{r}");
+    }
+}
+
+#[test]
+fn the_request_response_start_gives_the_sdk_metadata_as_aws() {
+    let env = Env::new();
+    let out = env.run(start("", json!({"n": 1})), json!({}), "rr");
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let o = &out["output"];
+    let keys: Vec<&String> = o.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "ExecutionArn",
+            "SdkHttpMetadata",
+            "SdkResponseMetadata",
+            "StartDate"
+        ]
+    );
+    let meta = &o["SdkHttpMetadata"];
+    assert_eq!(meta["HttpStatusCode"], 200);
+    let id = o["SdkResponseMetadata"]["RequestId"].as_str().unwrap();
+    assert_eq!(meta["HttpHeaders"]["x-amzn-RequestId"], id);
+    assert_eq!(meta["AllHttpHeaders"]["x-amzn-RequestId"], json!([id]));
+    assert_eq!(
+        meta["HttpHeaders"]["Content-Type"],
+        "application/x-amz-json-1.0"
+    );
+    // StartExecution's answer is `{"executionArn": ..., "startDate": seconds}`.
+    let length: usize = meta["HttpHeaders"]["Content-Length"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        length > o["ExecutionArn"].as_str().unwrap().len() + 30,
+        "{o}"
+    );
+}
+
+#[test]
+fn start_execution_refuses_bad_names_and_input_text_as_aws() {
+    let env = Env::new();
+    let task = |params: Value| {
+        json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": params, "End": true}}})
+    };
+    let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:Child";
+    for (i, bad) in ["bad name#1", &"x".repeat(81), ""].into_iter().enumerate() {
+        let out = env.run(
+            task(json!({"StateMachineArn": machine, "Name": bad, "Input": {"n": 1}})),
+            json!({}),
+            &format!("n{i}"),
+        );
+        assert_eq!(out["error"], "StepFunctions.InvalidNameException", "{out}");
+        let cause = out["cause"].as_str().unwrap();
+        assert!(
+            cause.starts_with(&format!("Invalid Name: '{bad}' (Service: AWSStepFunctions; Status Code: 400; Error Code: InvalidName; Request ID: ")),
+            "{cause}"
+        );
+    }
+    let out = env.run(
+        task(json!({"StateMachineArn": machine, "Input": "not json"})),
+        json!({}),
+        "i1",
+    );
+    assert_eq!(
+        out["error"], "StepFunctions.InvalidExecutionInputException",
+        "{out}"
+    );
+    assert!(out["cause"]
+        .as_str()
+        .unwrap()
+        .starts_with("Invalid State Machine Execution Input: '"));
+    // JSON text is taken as the input it spells; nothing was started for the refused ones.
+    let out = env.run(
+        task(json!({"StateMachineArn": machine, "Input": "{\"n\": 5, \"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID\": \"p\"}", "Name": "ok-name"})),
+        json!({}),
+        "i2",
+    );
+    assert_eq!(out["output"]["Output"]["doubled"], 10, "{out}");
+    let list = json_of(&env.asl(&["executions", "--state-machine", "Child", "--json"]));
+    assert_eq!(list["executions"].as_array().unwrap().len(), 1, "{list}");
+}
+
 /// Starts (in a process of its own) a parent that runs a `.sync:2` Sleeper child, and gives
 /// the child's ARN once it runs.
 fn start_parent_of_sleeper(env: &Env, name: &str) -> (Guard, String) {

@@ -56,6 +56,10 @@ impl Server {
 async fn echo(Query(q): Query<Vec<(String, String)>>, req: Request) -> impl IntoResponse {
     let method = req.method().to_string();
     let host_count = req.headers().get_all("host").iter().count();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for k in req.headers().keys() {
+        *counts.entry(k.to_string()).or_default() += req.headers().get_all(k).iter().count();
+    }
     let headers: HashMap<String, String> = req
         .headers()
         .iter()
@@ -71,6 +75,7 @@ async fn echo(Query(q): Query<Vec<(String, String)>>, req: Request) -> impl Into
             "query": q,
             "headers": headers,
             "host_count": host_count,
+            "counts": counts,
             "body": String::from_utf8_lossy(&body),
         })),
     )
@@ -319,15 +324,25 @@ fn http_task_sends_url_credentials_and_head_and_refuses_headers_aws_refuses() {
         task(
             HTTP,
             json!({"ApiEndpoint": s.url("/echo"), "Method": "POST",
-            "Headers": {"Content-Type": "application/vnd.pizza+json", "User-Agent": "mine"},
+            "Headers": {"Content-Type": "application/vnd.pizza+json", "User-Agent": "mine",
+                        "Content-Length": "3"},
             "RequestBody": {"n": 1}}),
         ),
         json!({}),
         None,
     );
-    let h = &out["output"]["ResponseBody"]["headers"];
+    let b = &out["output"]["ResponseBody"];
+    let h = &b["headers"];
     assert_eq!(h["content-type"], "application/vnd.pizza+json", "{out}");
-    assert_eq!(h["user-agent"], "mine", "{out}");
+    // "Step Functions sets the User-Agent, Range, and Host headers": over the task's own.
+    assert_eq!(
+        h["user-agent"], "Amazon|StepFunctions|HttpInvoke|us-east-1",
+        "{out}"
+    );
+    assert_eq!(b["counts"]["user-agent"], 1, "{out}");
+    // A Content-Length of the task's own is not sent: the body goes whole.
+    assert_eq!(h["content-length"], "7", "{out}");
+    assert_eq!(b["body"], r#"{"n":1}"#, "{out}");
     // HEAD: the answer's headers, no body, and the connection still fine for the next request.
     for _ in 0..2 {
         let out = env.run(
@@ -460,6 +475,19 @@ fn http_task_authenticates_with_configured_connections() {
             .clone()
     };
     assert_eq!(call("key")["x-api-key"], "s3cret");
+    // A header the task also sets goes once, with the connection's value, as AWS merges them
+    // ("Step Functions uses the corresponding values specified in the EventBridge connection").
+    // (`Authorization` itself is refused in a task's Headers.)
+    let out = env.run(
+        task(HTTP, json!({"ApiEndpoint": s.url("/echo"), "Method": "GET",
+            "Headers": {"X-Api-Key": "fromdef"},
+            "Authentication": {"ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/key/1"}})),
+        json!({}),
+        Some(resources.clone()),
+    );
+    let b = &out["output"]["ResponseBody"];
+    assert_eq!(b["headers"]["x-api-key"], "s3cret", "{out}");
+    assert_eq!(b["counts"]["x-api-key"], 1, "{out}");
     assert_eq!(call("basic")["authorization"], "Basic dTpw");
     assert_eq!(call("oauth")["authorization"], "Bearer tok-123");
 }

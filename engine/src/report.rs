@@ -232,6 +232,18 @@ fn task_calls(events: &[RawEvent]) -> Vec<Call> {
                     nested.insert(e.id);
                 }
             }
+            // A `.sync` child's start, between the task's start and its end.
+            "TaskSubmitted" => {
+                if let Some(start) = started.remove(&e.previous_event_id) {
+                    started.insert(e.id, start);
+                }
+                if let Some(ep) = endpoint {
+                    endpoint_of.insert(e.id, ep);
+                }
+                if nested.contains(&e.previous_event_id) {
+                    nested.insert(e.id);
+                }
+            }
             "TaskSucceeded"
             | "TaskFailed"
             | "TaskTimedOut"

@@ -128,20 +128,11 @@ pub fn random_uuid() -> String {
     )
 }
 
-/// StartExecution's rules for a name: 1 to 80 characters, none of whitespace, brackets,
-/// wildcards, `"#%\\^|~`$&,;:/` or control characters.
+/// StartExecution's rules for a name ([`asl::exec::name_problem`]).
 fn check_name(name: &str, what: &str) -> anyhow::Result<()> {
-    let n = name.chars().count();
-    if n == 0 || n > 80 {
-        anyhow::bail!("{what} {name:?}: a name has 1 to 80 characters (it has {n})");
+    match asl::exec::name_problem(name) {
+        Some(p) if p.starts_with("a name") => anyhow::bail!("{what} {name:?}: {p}"),
+        Some(p) => anyhow::bail!("{what} {name:?}: {p} (as in AWS's names)"),
+        None => Ok(()),
     }
-    if let Some(c) = name.chars().find(|c| {
-        c.is_whitespace()
-            || c.is_control()
-            || ('\u{7f}'..='\u{9f}').contains(c)
-            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c)
-    }) {
-        anyhow::bail!("{what} {name:?}: {c:?} is not allowed in a name (as in AWS's names)");
-    }
-    Ok(())
 }

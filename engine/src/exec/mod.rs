@@ -251,6 +251,24 @@ pub fn started_by(input: &Value) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// What is wrong with an execution or state machine name by StartExecution's rules (1 to 80
+/// characters, none of whitespace, brackets, wildcards, `"#%\\^|~`$&,;:/` or control
+/// characters), if anything.
+pub fn name_problem(name: &str) -> Option<String> {
+    let n = name.chars().count();
+    if n == 0 || n > 80 {
+        return Some(format!("a name has 1 to 80 characters (it has {n})"));
+    }
+    name.chars()
+        .find(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || ('\u{7f}'..='\u{9f}').contains(c)
+                || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c)
+        })
+        .map(|c| format!("{c:?} is not allowed in a name"))
+}
+
 pub fn execution_arn(machine: &str, name: &str) -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}")
 }

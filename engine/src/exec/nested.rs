@@ -11,12 +11,17 @@ use std::time::Duration;
 const START_EXECUTION: &str = "arn:aws:states:::states:startExecution";
 const CALLBACK: &str = ".waitForTaskToken";
 
+/// A started child's StartExecution answer and when it started: the `TaskSubmitted` event of
+/// a `.sync` task, which its caller records before the task's end.
+pub(super) type Submitted = std::cell::RefCell<Option<(chrono::DateTime<chrono::Utc>, Value)>>;
+
 pub(super) async fn invoke(
     services: &Services,
     call: &TaskCall<'_>,
     execution_arn: &str,
     token: Option<&str>,
     heartbeat: Option<u64>,
+    submitted: &Submitted,
 ) -> Result<Value, Failure> {
     // A mocked state returns its mock, whatever the resource.
     if services
@@ -30,7 +35,7 @@ pub(super) async fn invoke(
     let base = call.resource.strip_suffix(CALLBACK);
     let Some(base) = base else {
         return match call.resource.strip_prefix(START_EXECUTION) {
-            Some(mode) => start_execution(services, call, execution_arn, mode).await,
+            Some(mode) => start_execution(services, call, execution_arn, mode, submitted).await,
             None => services.resources.invoke(call).await,
         };
     };
@@ -49,7 +54,7 @@ pub(super) async fn invoke(
     // closed, so that a late `asl task success` is refused instead of going nowhere.
     let _closing = CloseOnDrop(&**callbacks, token);
     let sent = if base == START_EXECUTION {
-        start_execution(services, call, execution_arn, "")
+        start_execution(services, call, execution_arn, "", submitted)
             .await
             .map(|_| ())
     } else if knows(base) {
@@ -119,6 +124,7 @@ async fn start_execution(
     call: &TaskCall<'_>,
     execution_arn: &str,
     mode: &str,
+    submitted: &Submitted,
 ) -> Result<Value, Failure> {
     let host = services.children.as_ref().ok_or_else(|| {
         Failure::new(
@@ -131,15 +137,36 @@ async fn start_execution(
         .get("StateMachineArn")
         .and_then(|v| v.as_str())
         .ok_or_else(|| Failure::runtime("startExecution needs Parameters.StateMachineArn"))?;
+    // What StartExecution itself refuses, as the service integration reports it.
+    let refused = |code: &str, message: String| {
+        Failure::from_task(
+            format!("StepFunctions.{code}Exception"),
+            format!(
+                "{message} (Service: AWSStepFunctions; Status Code: 400; Error Code: {code}; Request ID: {}; Proxy: null)",
+                crate::resources::new_request_id()
+            ),
+        )
+    };
     let input = match p.get("Input") {
         None => json!({}),
-        // AWS takes Input as JSON text or as JSON.
-        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+        // AWS takes Input as JSON text or as JSON; text that is not JSON is refused.
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
+            refused(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
+        })?,
         Some(v) => v.clone(),
     };
+    let name = p.get("Name").and_then(|v| v.as_str()).map(String::from);
+    if let Some(n) = &name {
+        if super::name_problem(n).is_some() {
+            return Err(refused("InvalidName", format!("Invalid Name: '{n}'")));
+        }
+    }
     let req = ChildRequest {
         state_machine: machine.to_string(),
-        name: p.get("Name").and_then(|v| v.as_str()).map(String::from),
+        name,
         input,
         parent_arn: execution_arn.to_string(),
         parent_stop: services.stop.clone(),
@@ -147,10 +174,14 @@ async fn start_execution(
     match mode {
         "" => {
             let (arn, start) = host.spawn(req)?;
-            Ok(json!({"ExecutionArn": arn, "StartDate": start.timestamp_millis()}))
+            Ok(start_execution_response(&arn, start))
         }
         ".sync" | ".sync:2" => {
             let outcome = host.run(req).await?;
+            *submitted.borrow_mut() = Some((
+                outcome.start_date,
+                start_execution_response(&outcome.execution_arn, outcome.start_date),
+            ));
             let as_json = mode == ".sync:2";
             let record = describe(&outcome, as_json);
             if outcome.status == Status::Succeeded {
@@ -166,6 +197,38 @@ async fn start_execution(
             "unsupported startExecution variant {other:?}: use .sync, .sync:2, .waitForTaskToken or none"
         ))),
     }
+}
+
+/// What the request-response integration returns: StartExecution's answer with the SDK's
+/// metadata around it, as recorded against AWS.
+fn start_execution_response(arn: &str, start: chrono::DateTime<chrono::Utc>) -> Value {
+    let id = crate::resources::new_request_id();
+    // The length of the JSON answer StartExecution sends (`startDate` in epoch seconds).
+    let body = json!({"executionArn": arn, "startDate": start.timestamp_millis() as f64 / 1000.0});
+    let length = body.to_string().len().to_string();
+    let date = start.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    json!({
+        "ExecutionArn": arn,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "x-amzn-RequestId": [id],
+                "connection": ["keep-alive"],
+                "Content-Length": [length],
+                "Date": [date],
+                "Content-Type": ["application/x-amz-json-1.0"],
+            },
+            "HttpHeaders": {
+                "connection": "keep-alive",
+                "Content-Length": length,
+                "Content-Type": "application/x-amz-json-1.0",
+                "Date": date,
+                "x-amzn-RequestId": id,
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": id},
+        "StartDate": start.timestamp_millis(),
+    })
 }
 
 /// The child as the `.sync` integrations return it: DescribeExecution's fields, payloads as

@@ -1122,12 +1122,14 @@ impl<'a> Run<'a> {
             parameters: params,
         };
 
+        let submitted = super::nested::Submitted::default();
         let invoke = super::nested::invoke(
             self.services,
             &call,
             &self.ctx.execution_arn,
             token.as_deref(),
             heartbeat,
+            &submitted,
         );
         let result = match timeout {
             None => invoke.await,
@@ -1152,6 +1154,21 @@ impl<'a> Run<'a> {
             )),
             other => other,
         };
+        // A `.sync` child's start, as AWS records it between the task's start and its end.
+        if let Some((at, answer)) = submitted.borrow_mut().take() {
+            self.emit_at(prev, at, || {
+                EventKind::with_stored_details(
+                    "TaskSubmitted",
+                    "taskSubmittedEventDetails",
+                    DetailsWriter::new()
+                        .str("resourceType", resource_type)
+                        .str("resource", resource)
+                        .text("output", &answer)
+                        .not_truncated("outputDetails")
+                        .finish(),
+                )
+            });
+        }
         match &result {
             Ok(v) if legacy => {
                 self.emit(prev, || {

@@ -50,6 +50,16 @@ impl Outgoing {
         self.headers.append(n, v);
         Ok(())
     }
+
+    /// Sets a header, replacing any of the same name (whatever its case).
+    pub fn set_header(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let n = header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| format!("the value of header {name:?} is not valid in HTTP"))?;
+        self.headers.insert(n, v);
+        Ok(())
+    }
 }
 
 /// A whole answer: its body is read to the end.

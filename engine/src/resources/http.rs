@@ -92,7 +92,6 @@ impl HttpTask {
         }
         let mut req = Outgoing::new(method, url);
         let mut has_content_type = false;
-        let mut has_user_agent = false;
         if let Some(h) = p.get("Headers").and_then(|h| h.as_object()) {
             for (k, v) in h {
                 if let Some(why) = forbidden_header(k) {
@@ -101,17 +100,17 @@ impl HttpTask {
                     )));
                 }
                 has_content_type |= k.eq_ignore_ascii_case("content-type");
-                has_user_agent |= k.eq_ignore_ascii_case("user-agent");
                 req.header(k, &scalar_text(v)).map_err(bad_parameters)?;
             }
         }
-        // What Step Functions itself sends with every request (static values: no parsing).
-        if !has_user_agent {
-            req.headers.insert(
-                hyper::header::USER_AGENT,
-                hyper::header::HeaderValue::from_static(USER_AGENT),
-            );
-        }
+        // The body's length is the body's, not what the task says it is.
+        req.headers.remove(hyper::header::CONTENT_LENGTH);
+        // What Step Functions itself sends with every request, over the task's own ("Step
+        // Functions sets the User-Agent, Range, and Host headers"; static values: no parsing).
+        req.headers.insert(
+            hyper::header::USER_AGENT,
+            hyper::header::HeaderValue::from_static(USER_AGENT),
+        );
         req.headers.insert(
             hyper::header::RANGE,
             hyper::header::HeaderValue::from_static("bytes=0-262144"),
@@ -229,7 +228,9 @@ impl HttpTask {
     ) -> Result<(), Failure> {
         let value = match conn {
             Connection::ApiKey { name, value } => {
-                return req.header(name, value).map_err(bad_parameters);
+                // The connection's value wins over a header of the same name in the task, as
+                // AWS merges them.
+                return req.set_header(name, value).map_err(bad_parameters);
             }
             Connection::Basic { username, password } => basic_auth(username, password),
             Connection::OAuth {
@@ -254,7 +255,8 @@ impl HttpTask {
                 format!("Bearer {token}")
             }
         };
-        req.header("authorization", &value).map_err(bad_parameters)
+        req.set_header("authorization", &value)
+            .map_err(bad_parameters)
     }
 
     /// An OAuth client-credentials grant: the access token the token endpoint gives.

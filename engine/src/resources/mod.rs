@@ -266,7 +266,7 @@ fn lambda_invoke_result(payload: Value, request_id: &str) -> Value {
     })
 }
 
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     let b: [u8; 16] = rand::random();
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
