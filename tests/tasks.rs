@@ -131,7 +131,10 @@ async fn token(headers: HeaderMap) -> impl IntoResponse {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if auth.starts_with("Basic ") {
-        Json(json!({"access_token": "tok-123", "token_type": "bearer"})).into_response()
+        // A new token each time: a test can tell a cached token from a fetched one.
+        static ISSUED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Json(json!({"access_token": format!("tok-{n}"), "token_type": "bearer"})).into_response()
     } else {
         StatusCode::UNAUTHORIZED.into_response()
     }
@@ -457,6 +460,55 @@ fn http_errors_are_states_http_errors() {
 }
 
 #[test]
+fn http_task_takes_query_strings_and_refuses_forms_it_would_drop() {
+    let s = Server::start();
+    let env = Env::new();
+    let run = |params: Value| env.run(task(HTTP, params), json!({}), None);
+    // A query string, after the endpoint's own.
+    let out = run(
+        json!({"ApiEndpoint": s.url("/echo?x=1"), "Method": "GET", "QueryParameters": "a=b&c=d%20e"}),
+    );
+    assert_eq!(
+        out["output"]["ResponseBody"]["query"],
+        json!([["x", "1"], ["a", "b"], ["c", "d e"]]),
+        "{out}"
+    );
+    // Forms asl cannot send as AWS would: a runtime error that says so, not a silent drop.
+    for (field, value) in [
+        ("QueryParameters", json!([["a", "b"]])),
+        ("QueryParameters", json!(5)),
+        ("Headers", json!("X-A: b")),
+        ("Headers", json!([{"X-A": "b"}])),
+    ] {
+        let mut p = json!({"ApiEndpoint": s.url("/echo"), "Method": "GET"});
+        p[field] = value.clone();
+        let out = run(p);
+        assert_eq!(out["error"], "States.Runtime", "{field} {value}: {out}");
+        assert!(out["cause"].as_str().unwrap().contains(field), "{out}");
+    }
+    // Transform takes the values AWS documents, and no others.
+    for t in [
+        json!({"RequestBodyEncoding": "url_encoded"}),
+        json!({"RequestBodyEncoding": 5}),
+        json!({"RequestBodyEncoding": "URL_ENCODED", "RequestEncodingOptions": {"ArrayFormat": "commas"}}),
+    ] {
+        let out = run(
+            json!({"ApiEndpoint": s.url("/echo"), "Method": "POST", "RequestBody": {"a": [1, 2]}, "Transform": t}),
+        );
+        assert_eq!(out["error"], "States.Runtime", "{t}: {out}");
+        assert!(
+            out["cause"].as_str().unwrap().contains("Transform."),
+            "{out}"
+        );
+    }
+    let out = run(json!({"ApiEndpoint": s.url("/echo"), "Method": "POST",
+        "Headers": {"Content-Type": "application/x-www-form-urlencoded"},
+        "RequestBody": {"a": [1, 2]},
+        "Transform": {"RequestBodyEncoding": "URL_ENCODED", "RequestEncodingOptions": {"ArrayFormat": "COMMAS"}}}));
+    assert_eq!(out["output"]["ResponseBody"]["body"], "a=1%2C2", "{out}");
+}
+
+#[test]
 fn http_task_authenticates_with_configured_connections() {
     let s = Server::start();
     let env = Env::new();
@@ -489,7 +541,34 @@ fn http_task_authenticates_with_configured_connections() {
     assert_eq!(b["headers"]["x-api-key"], "s3cret", "{out}");
     assert_eq!(b["counts"]["x-api-key"], 1, "{out}");
     assert_eq!(call("basic")["authorization"], "Basic dTpw");
-    assert_eq!(call("oauth")["authorization"], "Bearer tok-123");
+    assert!(call("oauth")["authorization"]
+        .as_str()
+        .unwrap()
+        .starts_with("Bearer tok-"));
+    // One process keeps its OAuth token until an answer is 401 or 407 ("OAUTH tokens are
+    // refreshed when a 401 or 407 response is returned").
+    let oauth =
+        json!({"ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/oauth/1"});
+    let get = |name: &str, path: &str, next: &str| {
+        json!({"Type": "Task", "Resource": HTTP,
+            "Parameters": {"ApiEndpoint": s.url(path), "Method": "GET", "Authentication": oauth},
+            "ResultSelector": {"auth.$": "$.ResponseBody.headers.authorization"},
+            "ResultPath": format!("$.{name}"),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": next}],
+            "Next": next})
+    };
+    let def = json!({"StartAt": "A", "States": {
+        "A": get("a", "/echo", "B"), "B": get("b", "/echo", "Refused"),
+        "Refused": get("refused", "/status/401", "C"), "C": get("c", "/echo", "Done"),
+        "Done": {"Type": "Succeed"}}});
+    let out = env.run(def, json!({}), Some(resources.clone()));
+    let o = &out["output"];
+    assert_eq!(o["a"]["auth"], o["b"]["auth"], "cached: {out}");
+    assert_ne!(
+        o["b"]["auth"], o["c"]["auth"],
+        "refreshed after the 401: {out}"
+    );
+    assert!(o["c"]["auth"].as_str().unwrap().starts_with("Bearer tok-"));
 }
 
 #[test]

@@ -75,6 +75,26 @@ impl HttpTask {
                 "ApiEndpoint {endpoint:?} must be an http(s) URL"
             )));
         }
+        match p.get("QueryParameters") {
+            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            // A query string as it is written (`a=b&c=d`), after any the endpoint has.
+            Some(Value::String(q)) => {
+                let q = q.trim_start_matches('?');
+                if !q.is_empty() {
+                    let joined = match url.query() {
+                        Some(old) if !old.is_empty() => format!("{old}&{q}"),
+                        _ => q.to_string(),
+                    };
+                    url.set_query(Some(&joined));
+                }
+            }
+            Some(other) => {
+                return Err(bad_parameters(format!(
+                    "QueryParameters must be an object or a query string; asl does not send {} (AWS's encoding of that form is not documented)",
+                    kind_of(other)
+                )))
+            }
+        }
         if let Some(q) = p.get("QueryParameters").and_then(|q| q.as_object()) {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in q {
@@ -92,6 +112,15 @@ impl HttpTask {
         }
         let mut req = Outgoing::new(method, url);
         let mut has_content_type = false;
+        match p.get("Headers") {
+            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            Some(other) => {
+                return Err(bad_parameters(format!(
+                    "Headers must be an object of names and values; asl does not send {} (AWS's encoding of that form is not documented)",
+                    kind_of(other)
+                )))
+            }
+        }
         if let Some(h) = p.get("Headers").and_then(|h| h.as_object()) {
             for (k, v) in h {
                 if let Some(why) = forbidden_header(k) {
@@ -115,6 +144,8 @@ impl HttpTask {
             hyper::header::RANGE,
             hyper::header::HeaderValue::from_static("bytes=0-262144"),
         );
+        // The OAuth connection the request goes with, whose token a 401 or 407 retires.
+        let mut oauth_arn: Option<String> = None;
         // The connection: `InvocationConfig` (what AWS recommends) or `Authentication`.
         if let Some(arn) = ["InvocationConfig", "Authentication"]
             .iter()
@@ -125,10 +156,16 @@ impl HttpTask {
             // APIs mostly need none, and the definition stays deployable as it is.
             if let Some(conn) = config.connections.get(arn) {
                 self.authenticate(&mut req, arn, conn).await?;
+                if matches!(conn, Connection::OAuth { .. }) {
+                    oauth_arn = Some(arn.to_string());
+                }
             }
         }
+        let transform = p.get("Transform");
+        if let Some(t) = transform {
+            check_transform(t)?;
+        }
         if let Some(body) = p.get("RequestBody") {
-            let transform = p.get("Transform");
             let url_encoded = transform
                 .and_then(|t| t.get("RequestBodyEncoding"))
                 .and_then(|e| e.as_str())
@@ -173,6 +210,15 @@ impl HttpTask {
             }
         })?;
         let status = reply.status;
+        // "OAUTH tokens are refreshed when a 401 or 407 response is returned": the next call
+        // (a retry, say) asks for a new one.
+        if matches!(status.as_u16(), 401 | 407) {
+            if let Some(arn) = &oauth_arn {
+                if let Ok(mut tokens) = self.tokens.lock() {
+                    tokens.remove(arn);
+                }
+            }
+        }
         let mut headers = Map::with_capacity(reply.headers.keys_len());
         for (name, value) in &reply.headers {
             let v = Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned());
@@ -290,6 +336,44 @@ impl HttpTask {
             .and_then(|t| t.as_str())
             .map(str::to_string)
             .ok_or_else(|| socket_error("the OAuth token response has no access_token"))
+    }
+}
+
+/// `Transform` as AWS documents it: `RequestBodyEncoding` NONE or URL_ENCODED, and
+/// `RequestEncodingOptions.ArrayFormat` INDICES, REPEAT, COMMAS or BRACKETS.
+fn check_transform(t: &Value) -> Result<(), Failure> {
+    let encoding = t.get("RequestBodyEncoding");
+    if let Some(e) = encoding {
+        if !matches!(e.as_str(), Some("NONE" | "URL_ENCODED")) {
+            return Err(bad_parameters(format!(
+                "Transform.RequestBodyEncoding must be NONE or URL_ENCODED, not {e}"
+            )));
+        }
+    }
+    if let Some(f) = t
+        .get("RequestEncodingOptions")
+        .and_then(|o| o.get("ArrayFormat"))
+    {
+        if !matches!(
+            f.as_str(),
+            Some("INDICES" | "REPEAT" | "COMMAS" | "BRACKETS")
+        ) {
+            return Err(bad_parameters(format!(
+                "Transform.RequestEncodingOptions.ArrayFormat must be INDICES, REPEAT, COMMAS or BRACKETS, not {f}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "an array",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+        Value::Object(_) => "an object",
     }
 }
 
