@@ -43,23 +43,25 @@ impl Outgoing {
 
     /// Adds a header; a name or value HTTP does not allow is an error that names it.
     pub fn header(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let n = header::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("{name:?} is not a valid header name"))?;
-        let v = HeaderValue::from_str(value)
-            .map_err(|_| format!("the value of header {name:?} is not valid in HTTP"))?;
+        let (n, v) = header_pair(name, value)?;
         self.headers.append(n, v);
         Ok(())
     }
 
     /// Sets a header, replacing any of the same name (whatever its case).
     pub fn set_header(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let n = header::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("{name:?} is not a valid header name"))?;
-        let v = HeaderValue::from_str(value)
-            .map_err(|_| format!("the value of header {name:?} is not valid in HTTP"))?;
+        let (n, v) = header_pair(name, value)?;
         self.headers.insert(n, v);
         Ok(())
     }
+}
+
+fn header_pair(name: &str, value: &str) -> Result<(header::HeaderName, HeaderValue), String> {
+    let n = header::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("{name:?} is not a valid header name"))?;
+    let v = HeaderValue::from_str(value)
+        .map_err(|_| format!("the value of header {name:?} is not valid in HTTP"))?;
+    Ok((n, v))
 }
 
 /// A whole answer: its body is read to the end.
