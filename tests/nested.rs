@@ -332,6 +332,52 @@ fn start_execution_refuses_bad_names_and_input_text_as_aws() {
     assert_eq!(list["executions"].as_array().unwrap().len(), 1, "{list}");
 }
 
+#[test]
+fn starting_an_open_execution_again_with_the_same_input_is_idempotent() {
+    let env = Env::new();
+    env.file(
+        "holder.asl.json",
+        &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1000, "End": true}}})
+            .to_string(),
+    );
+    env.file(
+        "asl-resources.json",
+        &json!({"stateMachines": {"Holder": {"definition": "holder.asl.json"}}}).to_string(),
+    );
+    let start = |name: &str, input: Value, next: &str| {
+        json!({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {"StateMachineArn": "Holder", "Name": "once", "Input": input},
+            "ResultPath": format!("$.{name}"),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": format!("$.{name}"), "Next": next}],
+            "Next": next})
+    };
+    let def = json!({"StartAt": "A", "States": {
+        "A": start("a", json!({"k": 1}), "B"),
+        "B": start("b", json!({"k": 1}), "C"),
+        "C": start("c", json!({"k": 2}), "Done"),
+        "Done": {"Type": "Succeed"}}});
+    let wf = env.file("idem.asl.json", &def.to_string());
+    // 1000 s at this scale: the child stays open for the second and third starts (ms apart),
+    // and the process, which waits for it, ends a second later.
+    let out = json_of(&env.asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--json",
+        "--wait-scale",
+        "0.001",
+    ]));
+    let o = &out["output"];
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(o["a"]["ExecutionArn"], o["b"]["ExecutionArn"], "{out}");
+    assert_eq!(o["a"]["StartDate"], o["b"]["StartDate"], "{out}");
+    assert_eq!(
+        o["c"]["Error"], "StepFunctions.ExecutionAlreadyExistsException",
+        "another input: {out}"
+    );
+    let list = json_of(&env.asl(&["executions", "--state-machine", "Holder", "--json"]));
+    assert_eq!(list["executions"].as_array().unwrap().len(), 1, "{list}");
+}
+
 /// Starts (in a process of its own) a parent that runs a `.sync:2` Sleeper child, and gives
 /// the child's ARN once it runs.
 fn start_parent_of_sleeper(env: &Env, name: &str) -> (Guard, String) {

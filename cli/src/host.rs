@@ -421,7 +421,16 @@ impl ChildHost for Host {
     }
 
     fn spawn(&self, req: ChildRequest) -> Result<(String, DateTime<Utc>), Failure> {
-        let (job, arn) = self.prepare(&req)?;
+        let (job, arn) = match self.prepare(&req) {
+            Ok(p) => p,
+            Err(f) if f.error == "StepFunctions.ExecutionAlreadyExistsException" => {
+                // StartExecution is idempotent: "when the original execution is open and the
+                // execution input from the new call is identical, the Success message is
+                // returned" — with the running execution.
+                return self.same_open_execution(&req).ok_or(f);
+            }
+            Err(f) => return Err(f),
+        };
         let start = job.start_time.unwrap_or_else(Utc::now);
         let host = self.me();
         let handle = tokio::task::spawn_local(async move {
@@ -429,6 +438,21 @@ impl ChildHost for Host {
         });
         self.spawned.borrow_mut().push(handle);
         Ok((arn, start))
+    }
+}
+
+impl Host {
+    /// The open execution a repeated StartExecution names, when its input is the same.
+    fn same_open_execution(&self, req: &ChildRequest) -> Option<(String, DateTime<Utc>)> {
+        let machine = req
+            .state_machine
+            .rsplit_once('#')
+            .map_or(req.state_machine.as_str(), |(m, _)| m);
+        let (name, _) = self.resources.config.machine(machine)?;
+        let arn = exec::execution_arn(name, req.name.as_deref()?);
+        let r = self.store.get_execution(&arn).ok()?;
+        let input: Value = serde_json::from_str(&r.input).ok()?;
+        (r.status == "RUNNING" && input == req.input).then_some((r.arn, r.start))
     }
 }
 
