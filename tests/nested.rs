@@ -250,6 +250,45 @@ fn a_sync_task_records_the_child_start_as_task_submitted() {
 }
 
 #[test]
+fn a_sync_task_that_times_out_still_records_its_child_start() {
+    let env = Env::new();
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "Sleeper"}, "TimeoutSeconds": 5,
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Done"}], "End": true},
+        "Done": {"Type": "Succeed"}}});
+    let wf = env.file("timeout.asl.json", &def.to_string());
+    // The child waits 3600 s, the task 5 s: at this scale 3.6 s and 5 ms.
+    let out = json_of(&env.asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--name",
+        "t1",
+        "--json",
+        "--wait-scale",
+        "0.001",
+    ]));
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let h = json_of(&env.asl(&["history", "t1", "--json"]));
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &types[2..6],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskTimedOut"
+        ],
+        "{h}"
+    );
+}
+
+#[test]
 fn the_request_response_start_gives_the_sdk_metadata_as_aws() {
     let env = Env::new();
     let out = env.run(start("", json!({"n": 1})), json!({}), "rr");

@@ -415,7 +415,10 @@ impl ChildHost for Host {
 
     fn run<'a>(&'a self, req: ChildRequest) -> LocalFuture<'a, Result<Outcome, Failure>> {
         Box::pin(async move {
-            let (job, _) = self.prepare(&req)?;
+            let (job, arn) = self.prepare(&req)?;
+            if let Some(started) = &req.started {
+                *started.borrow_mut() = Some((arn, job.start_time.unwrap_or_else(Utc::now)));
+            }
             Ok(self.execute(job).await)
         })
     }

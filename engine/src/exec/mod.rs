@@ -44,7 +44,13 @@ pub struct ChildRequest {
     pub parent_arn: String,
     /// The parent's stop signal: stopping the parent stops its children.
     pub parent_stop: Option<Arc<StopSignal>>,
+    /// Where a `.sync` child's ARN and start go as soon as it starts (its task records them as
+    /// `TaskSubmitted`, even when the task times out before the child ends).
+    pub started: Option<std::rc::Rc<ChildStarted>>,
 }
+
+/// A started child: its ARN and start date.
+pub type ChildStarted = std::cell::RefCell<Option<(String, DateTime<Utc>)>>;
 
 pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
 

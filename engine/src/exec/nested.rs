@@ -11,9 +11,15 @@ use std::time::Duration;
 const START_EXECUTION: &str = "arn:aws:states:::states:startExecution";
 const CALLBACK: &str = ".waitForTaskToken";
 
-/// A started child's StartExecution answer and when it started: the `TaskSubmitted` event of
-/// a `.sync` task, which its caller records before the task's end.
-pub(super) type Submitted = std::cell::RefCell<Option<(chrono::DateTime<chrono::Utc>, Value)>>;
+/// A `.sync` task's started child, which its caller records as `TaskSubmitted` before the
+/// task's end (see [`submitted_event`]).
+pub(super) type Submitted = std::rc::Rc<super::ChildStarted>;
+
+/// The `TaskSubmitted` answer of a started child: StartExecution's, and when it came.
+pub(super) fn submitted_event(s: &Submitted) -> Option<(chrono::DateTime<chrono::Utc>, Value)> {
+    let (arn, start) = s.borrow_mut().take()?;
+    Some((start, start_execution_response(&arn, start)))
+}
 
 pub(super) async fn invoke(
     services: &Services,
@@ -170,6 +176,7 @@ async fn start_execution(
         input,
         parent_arn: execution_arn.to_string(),
         parent_stop: services.stop.clone(),
+        started: (!mode.is_empty()).then(|| submitted.clone()),
     };
     match mode {
         "" => {
@@ -178,10 +185,6 @@ async fn start_execution(
         }
         ".sync" | ".sync:2" => {
             let outcome = host.run(req).await?;
-            *submitted.borrow_mut() = Some((
-                outcome.start_date,
-                start_execution_response(&outcome.execution_arn, outcome.start_date),
-            ));
             let as_json = mode == ".sync:2";
             let record = describe(&outcome, as_json);
             if outcome.status == Status::Succeeded {

@@ -1155,7 +1155,7 @@ impl<'a> Run<'a> {
             other => other,
         };
         // A `.sync` child's start, as AWS records it between the task's start and its end.
-        if let Some((at, answer)) = submitted.borrow_mut().take() {
+        if let Some((at, answer)) = super::nested::submitted_event(&submitted) {
             self.emit_at(prev, at, || {
                 EventKind::with_stored_details(
                     "TaskSubmitted",
