@@ -289,6 +289,39 @@ fn a_sync_task_that_times_out_still_records_its_child_start() {
 }
 
 #[test]
+fn an_unknown_start_execution_pattern_is_refused_with_its_location() {
+    let env = Env::new();
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:3",
+        "Parameters": {"StateMachineArn": "Child"}, "End": true}}});
+    let wf = env.file("bad-suffix.asl.json", &def.to_string());
+    for cmd in ["validate", "run"] {
+        let o = env.asl(&[cmd, wf.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {o:?}");
+        // (`validate` reports on stdout, `run` on stderr.)
+        let err = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            err.contains("/States/S/Resource")
+                && err.contains("arn:aws:states:::states:startExecution.sync:3 is not recognized"),
+            "{cmd}: {err}"
+        );
+    }
+    // The four patterns it has all validate.
+    for mode in ["", ".sync", ".sync:2", ".waitForTaskToken"] {
+        let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+            "Resource": format!("arn:aws:states:::states:startExecution{mode}"),
+            "Parameters": {"StateMachineArn": "Child"}, "End": true}}});
+        let wf = env.file("ok-suffix.asl.json", &def.to_string());
+        let o = env.asl(&["validate", wf.to_str().unwrap()]);
+        assert!(o.status.success(), "{mode}: {o:?}");
+    }
+}
+
+#[test]
 fn the_request_response_start_gives_the_sdk_metadata_as_aws() {
     let env = Env::new();
     let out = env.run(start("", json!({"n": 1})), json!({}), "rr");

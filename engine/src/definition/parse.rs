@@ -572,6 +572,17 @@ fn parse_state_fields(
                     String::new()
                 }
             };
+            // The integration patterns StartExecution has; AWS refuses any other at creation.
+            if let Some(mode) = resource.strip_prefix("arn:aws:states:::states:startExecution") {
+                if !matches!(mode, "" | ".sync" | ".sync:2" | ".waitForTaskToken") {
+                    d.push(
+                        format!("{ptr}/Resource"),
+                        format!(
+                            "The resource provided {resource} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region. (startExecution takes no suffix, .sync, .sync:2 or .waitForTaskToken)"
+                        ),
+                    );
+                }
+            }
             let timeout = number_field(m, "TimeoutSeconds", ptr, true, d);
             let heartbeat = number_field(m, "HeartbeatSeconds", ptr, true, d);
             if let (Some(Number::Literal(t)), Some(Number::Literal(h))) = (&timeout, &heartbeat) {
