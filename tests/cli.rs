@@ -159,6 +159,34 @@ fn mock_config_supplies_task_results_by_invocation() {
         "{}",
         stderr(&o)
     );
+    // A mock named after a state that is not a Task is never used: warned about too.
+    let shop = write(
+        dir.path(),
+        "Shop.asl.json",
+        r#"{"StartAt": "Prep", "States": {"Prep": {"Type": "Pass", "Next": "Call"},
+            "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}"#,
+    );
+    let shop_mocks = write(
+        dir.path(),
+        "shop-mocks.json",
+        r#"{"StateMachines": {"Shop": {"TestCases": {"T": {"Prep": "Ok", "Call": "Ok"}}}},
+            "MockedResponses": {"Ok": {"0": {"Return": {"StatusCode": 200, "Payload": {"body": "x"}}}}}}"#,
+    );
+    let o = asl(&[
+        "run",
+        shop.to_str().unwrap(),
+        "--mock-config",
+        shop_mocks.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "test case 'T' mocks states that are not Task states, which mocks do not replace: Prep (Pass)"
+        ),
+        "{}",
+        stderr(&o)
+    );
     // Without naming one of its two test cases, the config is ambiguous.
     let o = asl(&["run", wf, "--mock-config", mocks, "--json"]);
     assert_eq!(o.status.code(), Some(2));

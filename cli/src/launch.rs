@@ -176,6 +176,24 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 unknown.join(", ")
             );
         }
+        // Mocks stand in for Task states only: a mock named after a Map, a Parallel or a Pass
+        // is never used.
+        let mut not_tasks: Vec<String> = m
+            .states()
+            .filter_map(|s| l.def.machine.state_anywhere(s))
+            .filter(|st| !matches!(st.kind, asl::definition::model::Kind::Task(_)))
+            .map(|st| format!("{} ({})", st.name, st.kind.type_name()))
+            .collect();
+        not_tasks.sort_unstable();
+        if !not_tasks.is_empty() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "asl: warning: test case '{}' mocks states that are not Task states, which mocks do not replace: {}",
+                m.case,
+                not_tasks.join(", ")
+            );
+        }
     }
     let mut resources = Resources::new(mocks, l.options.resources()?);
     resources.mock_config = mock_config;

@@ -27,6 +27,18 @@ impl StateMachine {
 
     /// Whether a state of this name is anywhere in it (Parallel branches and Map item
     /// processors included).
+    /// The state named `name` in this machine or any branch or Map inside it.
+    pub fn state_anywhere(&self, name: &str) -> Option<&State> {
+        if let Some(&i) = self.names.get(name) {
+            return self.states.get(i);
+        }
+        self.states.iter().find_map(|s| match &s.kind {
+            Kind::Parallel { branches } => branches.iter().find_map(|b| b.state_anywhere(name)),
+            Kind::Map(m) => m.processor.state_anywhere(name),
+            _ => None,
+        })
+    }
+
     pub fn has_state_anywhere(&self, name: &str) -> bool {
         self.names.contains_key(name)
             || self.states.iter().any(|s| match &s.kind {
