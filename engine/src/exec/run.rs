@@ -1821,7 +1821,7 @@ fn commit_assign(vars: &Vars, m: &Map<String, Value>) -> Result<(), Failure> {
 }
 
 /// JSONata's name for a value's type, as AWS's causes give it.
-fn json_type(v: &Value) -> &'static str {
+pub(crate) fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

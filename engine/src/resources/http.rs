@@ -90,8 +90,8 @@ impl HttpTask {
             }
             Some(other) => {
                 return Err(bad_parameters(format!(
-                    "QueryParameters must be an object or a query string; asl does not send {} (AWS's encoding of that form is not documented)",
-                    kind_of(other)
+                    "QueryParameters must be an object or a query string; asl does not send a value of type {} (AWS's encoding of that form is not documented)",
+                    crate::exec::json_type(other)
                 )))
             }
         }
@@ -116,8 +116,8 @@ impl HttpTask {
             None | Some(Value::Null) | Some(Value::Object(_)) => {}
             Some(other) => {
                 return Err(bad_parameters(format!(
-                    "Headers must be an object of names and values; asl does not send {} (AWS's encoding of that form is not documented)",
-                    kind_of(other)
+                    "Headers must be an object of names and values; asl does not send a value of type {} (AWS's encoding of that form is not documented)",
+                    crate::exec::json_type(other)
                 )))
             }
         }
@@ -364,17 +364,6 @@ fn check_transform(t: &Value) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "an array",
-        Value::String(_) => "a string",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a boolean",
-        Value::Null => "null",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `User-Agent` as Step Functions sends it.
