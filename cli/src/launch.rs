@@ -161,39 +161,36 @@ fn launch_here(l: Launch) -> Result<Outcome> {
     let mocks = l.options.mocks(&l.machine_name)?;
     let (mocks, mock_config) = mocks.unzip();
     if let Some(m) = &mocks {
+        let warn = |what: &str, mut states: Vec<String>| {
+            if !states.is_empty() {
+                use std::io::Write;
+                states.sort_unstable();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "asl: warning: test case '{}' mocks {what}: {}",
+                    m.case,
+                    states.join(", ")
+                );
+            }
+        };
         // A mocked state the workflow does not have is most likely a misspelt name.
-        let mut unknown: Vec<&str> = m
-            .states()
-            .filter(|s| !l.def.machine.has_state_anywhere(s))
-            .collect();
-        unknown.sort_unstable();
-        if !unknown.is_empty() {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "asl: warning: test case '{}' mocks states the workflow does not have: {}",
-                m.case,
-                unknown.join(", ")
-            );
-        }
+        warn(
+            "states the workflow does not have",
+            m.states()
+                .filter(|s| !l.def.machine.has_state_anywhere(s))
+                .map(str::to_string)
+                .collect(),
+        );
         // Mocks stand in for Task states only: a mock named after a Map, a Parallel or a Pass
         // is never used.
-        let mut not_tasks: Vec<String> = m
-            .states()
-            .filter_map(|s| l.def.machine.state_anywhere(s))
-            .filter(|st| !matches!(st.kind, asl::definition::model::Kind::Task(_)))
-            .map(|st| format!("{} ({})", st.name, st.kind.type_name()))
-            .collect();
-        not_tasks.sort_unstable();
-        if !not_tasks.is_empty() {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "asl: warning: test case '{}' mocks states that are not Task states, which mocks do not replace: {}",
-                m.case,
-                not_tasks.join(", ")
-            );
-        }
+        warn(
+            "states that are not Task states, which mocks do not replace",
+            m.states()
+                .filter_map(|s| l.def.machine.state_anywhere(s))
+                .filter(|st| !matches!(st.kind, asl::definition::model::Kind::Task(_)))
+                .map(|st| format!("{} ({})", st.name, st.kind.type_name()))
+                .collect(),
+        );
     }
     let mut resources = Resources::new(mocks, l.options.resources()?);
     resources.mock_config = mock_config;
