@@ -310,6 +310,47 @@ fn an_unknown_start_execution_pattern_is_refused_with_its_location() {
             "{cmd}: {err}"
         );
     }
+    // Which state machine to start is required, as a value, a path or an expression.
+    for (task, at) in [
+        (json!({"Parameters": {"Input": {}}}), "/States/S/Parameters"),
+        (
+            json!({"QueryLanguage": "JSONata", "Arguments": {"Input": {}}}),
+            "/States/S/Arguments",
+        ),
+        (json!({}), "/States/S"),
+    ] {
+        let mut st = json!({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync", "End": true});
+        for (k, v) in task.as_object().unwrap() {
+            st[k] = v.clone();
+        }
+        let wf = env.file(
+            "no-arn.asl.json",
+            &json!({"StartAt": "S", "States": {"S": st}}).to_string(),
+        );
+        let o = env.asl(&["validate", wf.to_str().unwrap()]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(2), "{task}: {o:?}");
+        assert!(
+            out.contains(&format!(
+                "{at}: The field 'StateMachineArn' is required but was missing"
+            )),
+            "{task}: {out}"
+        );
+    }
+    for p in [
+        json!({"StateMachineArn.$": "$.arn"}),
+        json!({"StateMachineArn": "Child"}),
+    ] {
+        let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution", "Parameters": p, "End": true}}});
+        let wf = env.file("arn.asl.json", &def.to_string());
+        assert!(
+            env.asl(&["validate", wf.to_str().unwrap()])
+                .status
+                .success(),
+            "{p}"
+        );
+    }
     // The four patterns it has all validate.
     for mode in ["", ".sync", ".sync:2", ".waitForTaskToken"] {
         let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",

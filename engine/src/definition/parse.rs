@@ -582,6 +582,26 @@ fn parse_state_fields(
                         ),
                     );
                 }
+                // Which state machine to start is not optional (given as a value, a path or
+                // an expression); a whole-object expression is checked when it runs.
+                for field in ["Parameters", "Arguments"] {
+                    if let Some(Value::Object(p)) = m.get(field) {
+                        if !p.contains_key("StateMachineArn")
+                            && !p.contains_key("StateMachineArn.$")
+                        {
+                            d.push(
+                                format!("{ptr}/{field}"),
+                                "The field 'StateMachineArn' is required but was missing",
+                            );
+                        }
+                    }
+                }
+                if m.get("Parameters").is_none() && m.get("Arguments").is_none() {
+                    d.push(
+                        ptr,
+                        "The field 'StateMachineArn' is required but was missing (startExecution needs Parameters or Arguments naming the state machine)",
+                    );
+                }
             }
             let timeout = number_field(m, "TimeoutSeconds", ptr, true, d);
             let heartbeat = number_field(m, "HeartbeatSeconds", ptr, true, d);
