@@ -643,6 +643,20 @@ fn callbacks_are_completed_from_another_process() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid Token"));
 
     let (g, token) = start_waiting(&env, "cb2", callback_def(None), "1");
+    // SendTaskFailure's limits (error 256 characters, cause 32,768) are refused, not cut, and
+    // the token still waits.
+    for (flag, text) in [
+        ("--error", "E".repeat(257)),
+        ("--cause", "c".repeat(32_769)),
+    ] {
+        let o = env.asl(&["task", "failure", &token, flag, &text]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("ValidationException") && err.contains("less than or equal to"),
+            "{err}"
+        );
+    }
     let o = env.asl(&[
         "task", "failure", &token, "--error", "Rejected", "--cause", "no",
     ]);
@@ -651,6 +665,59 @@ fn callbacks_are_completed_from_another_process() {
     assert_eq!(out["status"], "FAILED");
     assert_eq!(out["error"], "Rejected");
     assert_eq!(out["cause"], "no");
+}
+
+#[test]
+fn a_callback_task_records_what_its_service_answered_as_task_submitted() {
+    let env = Env::new();
+    // The function itself completes the token from another process, then answers.
+    let script = env.file(
+        "approve.py",
+        "import json, subprocess, sys\n\
+         e = json.load(sys.stdin)\n\
+         subprocess.run([e['asl'], 'task', 'success', e['token'], '--output', '{\"approved\": true}'], check=True)\n\
+         print(json.dumps({'sent': True}))\n",
+    );
+    env.file(
+        "asl-resources.json",
+        &json!({"functions": {"approve": {"command": ["python3", script.to_str().unwrap()]}}})
+            .to_string(),
+    );
+    let def = json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "approve",
+            "Payload": {"token.$": "$$.Task.Token", "asl": env!("CARGO_BIN_EXE_asl")}},
+        "End": true}}});
+    let out = env.run(def, json!({}), "cbs");
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"approved": true}));
+    let h = json_of(&env.asl(&["history", "cbs", "--json"]));
+    let events = h["events"].as_array().unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        &types[2..6],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded"
+        ],
+        "{h}"
+    );
+    let d = &events[4]["taskSubmittedEventDetails"];
+    assert_eq!(d["resourceType"], "lambda");
+    assert_eq!(d["resource"], "invoke.waitForTaskToken");
+    // The Invoke API's answer: the function's own output in its Payload.
+    let answer: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["StatusCode"], 200, "{answer}");
+    assert_eq!(answer["Payload"], json!({"sent": true}), "{answer}");
+    // A callback to a service asl does not send to records no TaskSubmitted.
+    let (g, token) = start_waiting(&env, "cbq", callback_def(None), "1");
+    let o = env.asl(&["task", "success", &token]);
+    assert_eq!(o.status.code(), Some(0));
+    finish(g);
+    let h = json_of(&env.asl(&["history", "cbq", "--json"]));
+    assert!(!h.to_string().contains("TaskSubmitted"), "{h}");
 }
 
 #[test]

@@ -156,6 +156,14 @@ async fn lambda(UrlPath(name): UrlPath<String>, Json(event): Json<Value>) -> imp
         )
             .into_response();
     }
+    if name == "timedout" {
+        // An error without an errorType, as Lambda reports a function that timed out.
+        return (
+            [("x-amz-function-error", "Unhandled")],
+            r#"{"errorMessage":"RequestId: 1 Error: Task timed out after 3.00 seconds"}"#,
+        )
+            .into_response();
+    }
     if name == "throttled" {
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -837,7 +845,8 @@ fn lambda_invoke_api_endpoints() {
         "remote": {"endpoint": s.url("")},
         "failing": {"endpoint": s.url("")},
         "node": {"endpoint": s.url("")},
-        "throttled": {"endpoint": s.url("")}
+        "throttled": {"endpoint": s.url("")},
+        "timedout": {"endpoint": s.url("")}
     }});
     let out = env.run(
         task("arn:aws:states:::lambda:invoke", json!({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:remote", "Payload": {"x": 1}})),
@@ -874,6 +883,14 @@ fn lambda_invoke_api_endpoints() {
     assert_eq!(
         node["Cause"],
         r#"{"errorType":"TypeError","errorMessage":"x is undefined","trace":["at handler"]}"#
+    );
+    // A function error without an errorType is Lambda.Unknown, its cause saying so before the
+    // payload, as AWS records it.
+    let unknown = call("timedout");
+    assert_eq!(unknown["Error"], "Lambda.Unknown");
+    assert_eq!(
+        unknown["Cause"],
+        r#"The cause could not be determined because Lambda did not return an error type. Returned payload: {"errorMessage":"RequestId: 1 Error: Task timed out after 3.00 seconds"}"#
     );
     // The Invoke API's own errors are Lambda.<its error code>, with the SDK's message, so
     // that a Retry on Lambda.TooManyRequestsException fires.

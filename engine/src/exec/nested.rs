@@ -11,13 +11,21 @@ use std::time::Duration;
 const START_EXECUTION: &str = "arn:aws:states:::states:startExecution";
 const CALLBACK: &str = ".waitForTaskToken";
 
-/// A `.sync` task's started child, which its caller records as `TaskSubmitted` before the
-/// task's end (see [`submitted_event`]).
-pub(super) type Submitted = std::rc::Rc<super::ChildStarted>;
+/// What a task submitted, which its caller records as `TaskSubmitted` before the task's end
+/// (see [`submitted_event`]): a `.sync` child (set by the host as soon as it starts), or the
+/// answer of the service a callback task sent its token to.
+#[derive(Default)]
+pub(super) struct Submitted {
+    child: std::rc::Rc<super::ChildStarted>,
+    answer: std::cell::RefCell<Option<(chrono::DateTime<chrono::Utc>, Value)>>,
+}
 
-/// The `TaskSubmitted` answer of a started child: StartExecution's, and when it came.
+/// The `TaskSubmitted` output and when it came, if the task submitted anything.
 pub(super) fn submitted_event(s: &Submitted) -> Option<(chrono::DateTime<chrono::Utc>, Value)> {
-    let (arn, start) = s.borrow_mut().take()?;
+    if let Some(a) = s.answer.borrow_mut().take() {
+        return Some(a);
+    }
+    let (arn, start) = s.child.borrow_mut().take()?;
     Some((start, start_execution_response(&arn, start)))
 }
 
@@ -60,17 +68,18 @@ pub(super) async fn invoke(
     // closed, so that a late `asl task success` is refused instead of going nowhere.
     let _closing = CloseOnDrop(&**callbacks, token);
     let sent = if base == START_EXECUTION {
-        start_execution(services, call, execution_arn, "", submitted)
-            .await
-            .map(|_| ())
+        Some(start_execution(services, call, execution_arn, "", submitted).await?)
     } else if knows(base) {
-        services.resources.invoke(call).await.map(|_| ())
+        Some(services.resources.invoke(call).await?)
     } else {
         // An integration asl cannot send (SQS, SNS, ...): the token waits for
         // `asl task success|failure`.
-        Ok(())
+        None
     };
-    sent?;
+    // What the service answered is the task's TaskSubmitted, as AWS records it.
+    if let Some(answer) = sent {
+        *submitted.answer.borrow_mut() = Some((services.clock.now(), answer));
+    }
     loop {
         let next = events.recv();
         let event = match heartbeat {
@@ -176,7 +185,7 @@ async fn start_execution(
         input,
         parent_arn: execution_arn.to_string(),
         parent_stop: services.stop.clone(),
-        started: (!mode.is_empty()).then(|| submitted.clone()),
+        started: (!mode.is_empty()).then(|| submitted.child.clone()),
     };
     match mode {
         "" => {

@@ -342,9 +342,20 @@ async fn call_endpoint(
         ));
     }
     if function_error {
-        let mut e = FunctionError::from_value(&body)
-            .unwrap_or_else(|| FunctionError::new("Lambda.Unknown", body.to_string()));
-        e.reported = Some(String::from_utf8_lossy(&bytes).into_owned());
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        let e = match FunctionError::from_value(&body) {
+            Some(mut e) => {
+                e.reported = Some(raw);
+                e
+            }
+            // No errorType: AWS names the error Lambda.Unknown and says why, payload after.
+            None => FunctionError {
+                reported: Some(format!(
+                    "The cause could not be determined because Lambda did not return an error type. Returned payload: {raw}"
+                )),
+                ..FunctionError::new("Lambda.Unknown", body.to_string())
+            },
+        };
         return Outcome::FunctionError(e);
     }
     Outcome::Ok(body)
