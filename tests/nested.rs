@@ -721,6 +721,53 @@ fn a_callback_task_records_what_its_service_answered_as_task_submitted() {
 }
 
 #[test]
+fn a_large_callback_output_comes_from_a_file_or_standard_input() {
+    let env = Env::new();
+    // 200 KB: more than one command-line argument may hold (128 KiB), less than AWS's 256 KiB.
+    let big = json!({"blob": "x".repeat(200_000)});
+    let file = env.file("big.json", &big.to_string());
+    let (g, token) = start_waiting(&env, "cb5", callback_def(None), "1");
+    let o = env.asl(&[
+        "task",
+        "success",
+        &token,
+        "--output-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(finish(g)["output"], big);
+    // `-`: standard input.
+    let (g, token) = start_waiting(&env, "cb6", callback_def(None), "1");
+    let mut child = env
+        .cmd(&["task", "success", &token, "--output-file", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(br#"{"via": "stdin"}"#)
+            .unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(finish(g)["output"], json!({"via": "stdin"}));
+    // Both at once is refused.
+    let o = env.asl(&[
+        "task",
+        "success",
+        "t",
+        "--output",
+        "{}",
+        "--output-file",
+        "-",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+}
+
+#[test]
 fn a_silent_worker_misses_its_heartbeat() {
     let env = Env::new();
     // HeartbeatSeconds 2 at a wait scale of 0.1: 200 ms without a heartbeat.

@@ -141,8 +141,12 @@ pub enum TaskCommand {
     Success {
         token: String,
         /// The task's output, as JSON text
-        #[arg(long, default_value = "{}")]
+        #[arg(long, default_value = "{}", conflicts_with = "output_file")]
         output: String,
+        /// Read the output from FILE (`-`: standard input), for outputs past a command line's
+        /// length
+        #[arg(long, value_name = "FILE")]
+        output_file: Option<PathBuf>,
     },
     /// The task failed (SendTaskFailure)
     Failure {

@@ -7,7 +7,22 @@ use asl::history::store::{Store, TokenOutcome};
 
 pub fn run(c: TaskCommand, store: &Store) -> anyhow::Result<i32> {
     let (token, outcome) = match c {
-        TaskCommand::Success { token, output } => {
+        TaskCommand::Success {
+            token,
+            output,
+            output_file,
+        } => {
+            let output = match output_file {
+                None => output,
+                Some(f) if f.as_os_str() == "-" => {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                        .context("cannot read the output from standard input")?;
+                    text
+                }
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("cannot read {}", f.display()))?,
+            };
             within("output", &output, 262_144)?;
             let v = serde_json::from_str(&output).context("--output is not valid JSON")?;
             (token, TokenOutcome::Success(v))
