@@ -106,6 +106,11 @@ fn json_of(o: &Output) -> Value {
     })
 }
 
+/// The types of a history's events, in order.
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
 fn with_parent(mut input: Value) -> Value {
     input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$"] = json!("$$.Execution.Id");
     input
@@ -211,9 +216,8 @@ fn a_sync_task_records_the_child_start_as_task_submitted() {
         let child = out["output"]["ExecutionArn"].as_str().unwrap().to_string();
         let h = json_of(&env.asl(&["history", name, "--json"]));
         let events = h["events"].as_array().unwrap();
-        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(
-            types,
+            types(events),
             [
                 "ExecutionStarted",
                 "TaskStateEntered",
@@ -270,14 +274,8 @@ fn a_sync_task_that_times_out_still_records_its_child_start() {
     ]));
     assert_eq!(out["status"], "SUCCEEDED", "{out}");
     let h = json_of(&env.asl(&["history", "t1", "--json"]));
-    let types: Vec<&str> = h["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        &types[2..6],
+        &types(h["events"].as_array().unwrap())[2..6],
         [
             "TaskScheduled",
             "TaskStarted",
@@ -693,9 +691,8 @@ fn a_callback_task_records_what_its_service_answered_as_task_submitted() {
     assert_eq!(out["output"], json!({"approved": true}));
     let h = json_of(&env.asl(&["history", "cbs", "--json"]));
     let events = h["events"].as_array().unwrap();
-    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
-        &types[2..6],
+        &types(events)[2..6],
         [
             "TaskScheduled",
             "TaskStarted",

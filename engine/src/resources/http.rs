@@ -76,7 +76,22 @@ impl HttpTask {
             )));
         }
         match p.get("QueryParameters") {
-            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            None | Some(Value::Null) => {}
+            Some(Value::Object(q)) => {
+                let mut pairs = url.query_pairs_mut();
+                for (k, v) in q {
+                    match v {
+                        Value::Array(items) => {
+                            for item in items {
+                                pairs.append_pair(k, &scalar_text(item));
+                            }
+                        }
+                        other => {
+                            pairs.append_pair(k, &scalar_text(other));
+                        }
+                    }
+                }
+            }
             // A query string as it is written (`a=b&c=d`), after any the endpoint has.
             Some(Value::String(q)) => {
                 let q = q.trim_start_matches('?');
@@ -95,41 +110,26 @@ impl HttpTask {
                 )))
             }
         }
-        if let Some(q) = p.get("QueryParameters").and_then(|q| q.as_object()) {
-            let mut pairs = url.query_pairs_mut();
-            for (k, v) in q {
-                match v {
-                    Value::Array(items) => {
-                        for item in items {
-                            pairs.append_pair(k, &scalar_text(item));
-                        }
-                    }
-                    other => {
-                        pairs.append_pair(k, &scalar_text(other));
-                    }
-                }
-            }
-        }
         let mut req = Outgoing::new(method, url);
         let mut has_content_type = false;
         match p.get("Headers") {
-            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            None | Some(Value::Null) => {}
+            Some(Value::Object(h)) => {
+                for (k, v) in h {
+                    if let Some(why) = forbidden_header(k) {
+                        return Err(bad_parameters(format!(
+                            "The header '{k}' is not allowed in an HTTP Task's Headers ({why}): AWS fails the task with States.Runtime"
+                        )));
+                    }
+                    has_content_type |= k.eq_ignore_ascii_case("content-type");
+                    req.header(k, &scalar_text(v)).map_err(bad_parameters)?;
+                }
+            }
             Some(other) => {
                 return Err(bad_parameters(format!(
                     "Headers must be an object of names and values; asl does not send a value of type {} (AWS's encoding of that form is not documented)",
                     crate::exec::json_type(other)
                 )))
-            }
-        }
-        if let Some(h) = p.get("Headers").and_then(|h| h.as_object()) {
-            for (k, v) in h {
-                if let Some(why) = forbidden_header(k) {
-                    return Err(bad_parameters(format!(
-                        "The header '{k}' is not allowed in an HTTP Task's Headers ({why}): AWS fails the task with States.Runtime"
-                    )));
-                }
-                has_content_type |= k.eq_ignore_ascii_case("content-type");
-                req.header(k, &scalar_text(v)).map_err(bad_parameters)?;
             }
         }
         // The body's length is the body's, not what the task says it is.
