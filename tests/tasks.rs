@@ -31,6 +31,7 @@ impl Server {
                     .route("/echo", any(echo))
                     .route("/status/{code}", any(status))
                     .route("/token", post(token))
+                    .route("/token/echo", any(token_echo))
                     .route("/redirect/{code}", any(redirect))
                     .route("/away/{port}", any(away))
                     .route("/loop", any(redirect_loop))
@@ -140,7 +141,46 @@ async fn token(headers: HeaderMap) -> impl IntoResponse {
     }
 }
 
-async fn lambda(UrlPath(name): UrlPath<String>, Json(event): Json<Value>) -> impl IntoResponse {
+/// A token that tells what its request carried: method, query, one header, the form.
+async fn token_echo(req: Request) -> impl IntoResponse {
+    let method = req.method().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let extra = req
+        .headers()
+        .get("x-tenant")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let token = format!(
+        "{method}|{query}|{extra}|{}",
+        String::from_utf8_lossy(&body)
+    );
+    Json(json!({"access_token": token}))
+}
+
+async fn lambda(
+    UrlPath(name): UrlPath<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    Json(event): Json<Value>,
+) -> impl IntoResponse {
+    if name == "versioned" {
+        // What Lambda answers for a qualified call asking for the log's tail.
+        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let seen = json!({"qualifier": q.get("Qualifier"), "logType": header("x-amz-log-type"),
+                          "clientContext": header("x-amz-client-context")});
+        return (
+            [
+                ("x-amz-executed-version", "7"),
+                ("x-amz-log-result", "bG9nIGxpbmUK"),
+            ],
+            Json(seen),
+        )
+            .into_response();
+    }
     if name == "failing" {
         return (
             [("x-amz-function-error", "Unhandled")],
@@ -580,6 +620,93 @@ fn http_task_authenticates_with_configured_connections() {
 }
 
 #[test]
+fn http_task_merges_the_connections_parameters_as_aws_does() {
+    let s = Server::start();
+    let env = Env::new();
+    const CONN: &str = "arn:aws:events:us-east-1:123456789012:connection/params/1";
+    const OAUTH: &str = "arn:aws:events:us-east-1:123456789012:connection/oauth-params/1";
+    const BROKEN: &str = "arn:aws:events:us-east-1:123456789012:connection/broken/1";
+    let resources = json!({"connections": {
+        CONN: {"apiKey": {"name": "x-api-key", "value": "k"},
+               "invocationHttpParameters": {
+                   "headers": {"X-Trace": "from-connection", "x-tenant": "acme"},
+                   "queryString": {"page": "9", "region": "eu"},
+                   "body": {"size": "large", "source": "connection"}}},
+        OAUTH: {"oauth": {"tokenUrl": s.url("/token/echo?fixed=1"), "clientId": "id", "clientSecret": "sec",
+                          "scope": "orders", "httpMethod": "PUT",
+                          "httpParameters": {"headers": {"x-tenant": "acme"},
+                                             "queryString": {"audience": "api"},
+                                             "body": {"resource": "pizza"}}}},
+        BROKEN: {"oauth": {"tokenUrl": s.url("/status/500"), "clientId": "id", "clientSecret": "sec"}}
+    }});
+    let call = |params: Value| env.run(task(HTTP, params), json!({}), Some(resources.clone()));
+    // Headers, query parameters and body keys of the connection join the task's; where both
+    // name one, the connection's value is sent (AWS: "Merging EventBridge connection and HTTP
+    // Task definition data").
+    let out = call(json!({"ApiEndpoint": s.url("/echo"), "Method": "POST",
+        "Headers": {"x-trace": "from-task", "x-keep": "1"},
+        "QueryParameters": {"page": "2", "q": "x"},
+        "RequestBody": {"size": "small", "crust": "thin"},
+        "InvocationConfig": {"ConnectionArn": CONN}}));
+    let b = &out["output"]["ResponseBody"];
+    assert_eq!(b["headers"]["x-trace"], "from-connection", "{out}");
+    assert_eq!(b["counts"]["x-trace"], 1, "{out}");
+    assert_eq!(b["headers"]["x-keep"], "1");
+    assert_eq!(b["headers"]["x-tenant"], "acme");
+    assert_eq!(b["headers"]["x-api-key"], "k");
+    assert_eq!(
+        b["query"],
+        json!([["q", "x"], ["page", "9"], ["region", "eu"]]),
+        "{out}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(b["body"].as_str().unwrap()).unwrap(),
+        json!({"size": "large", "crust": "thin", "source": "connection"})
+    );
+    // A task without a body sends the connection's; URL_ENCODED applies after the merge.
+    let out = call(json!({"ApiEndpoint": s.url("/echo"), "Method": "POST",
+        "Headers": {"content-type": "application/x-www-form-urlencoded"},
+        "Transform": {"RequestBodyEncoding": "URL_ENCODED"},
+        "Authentication": {"ConnectionArn": CONN}}));
+    assert_eq!(
+        out["output"]["ResponseBody"]["body"], "size=large&source=connection",
+        "{out}"
+    );
+    // A string body and connection body parameters: AWS fails the task with States.Runtime,
+    // which no Catch takes.
+    let out = call(json!({"ApiEndpoint": s.url("/echo"), "Method": "POST",
+        "RequestBody": "plain text", "Authentication": {"ConnectionArn": CONN}}));
+    assert_eq!(out["status"], "FAILED", "{out}");
+    assert_eq!(out["error"], "States.Runtime");
+    assert!(out["cause"].as_str().unwrap().contains("a string"), "{out}");
+    // The token request of an OAuth connection: its method, and its header, query and body
+    // parameters beside the client credentials grant.
+    let out = call(json!({"ApiEndpoint": s.url("/echo"), "Method": "GET",
+        "Authentication": {"ConnectionArn": OAUTH}}));
+    let auth = out["output"]["ResponseBody"]["headers"]["authorization"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        auth,
+        "Bearer PUT|fixed=1&audience=api|acme|grant_type=client_credentials&scope=orders&resource=pizza",
+        "{out}"
+    );
+    // A connection whose authorization fails cannot be used: AWS's connection error.
+    let out = call(json!({"ApiEndpoint": s.url("/echo"), "Method": "GET",
+        "Authentication": {"ConnectionArn": BROKEN}}));
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(
+        out["output"]["Error"],
+        "Events.ConnectionResource.InvalidConnectionState"
+    );
+    assert!(
+        out["output"]["Cause"].as_str().unwrap().contains("500"),
+        "{out}"
+    );
+}
+
+#[test]
 fn http_task_follows_redirects_as_browsers_do() {
     let s = Server::start();
     let env = Env::new();
@@ -764,6 +891,34 @@ fn command_functions_success_errors_crashes_and_time_outs() {
     assert_eq!(ok["Payload"], json!({"doubled": 42}));
     assert_eq!(ok["StatusCode"], 200);
     assert_eq!(ok["ExecutedVersion"], "$LATEST");
+    assert!(ok.get("LogResult").is_none(), "{ok}");
+    // LogType Tail: what the program wrote to standard error, in Lambda's log lines, base64.
+    let logs = script(
+        &env,
+        "logs.py",
+        "import sys\nsys.stderr.write('working on it\\n')\nprint('{}')\n",
+    );
+    let out = env.run(
+        task(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "logs:prod", "LogType": "Tail"}),
+        ),
+        json!({}),
+        Some(json!({"functions": {"logs": {"command": ["python3", logs]}}})),
+    )["output"]
+        .clone();
+    use base64::Engine;
+    let log = base64::engine::general_purpose::STANDARD
+        .decode(out["LogResult"].as_str().unwrap_or_default())
+        .unwrap();
+    let log = String::from_utf8(log).unwrap();
+    assert!(log.starts_with("START RequestId: "), "{log}");
+    assert!(log.contains("\nworking on it\nEND RequestId: "), "{log}");
+    assert!(log.contains("REPORT RequestId: "), "{log}");
+    assert_eq!(
+        out["SdkHttpMetadata"]["AllHttpHeaders"]["X-Amz-Log-Result"],
+        json!([out["LogResult"]])
+    );
     let e = invoke("err");
     assert_eq!(e["Error"], "OrderRejected");
     let cause: Value = serde_json::from_str(e["Cause"].as_str().unwrap()).unwrap();
@@ -914,6 +1069,69 @@ fn lambda_invoke_api_endpoints() {
         nowhere["Error"], "Lambda.ResourceNotFoundException",
         "{nowhere}"
     );
+    // A qualified name, LogType Tail and ClientContext go to the Invoke API as Lambda takes
+    // them (`?Qualifier=`, `X-Amz-Log-Type`, `X-Amz-Client-Context`); the version it ran and
+    // the log's tail come back in the result, as AWS gives them.
+    let context = "eyJjdXN0b20iOnsidGVuYW50IjoiYWNtZSJ9fQ=="; // {"custom":{"tenant":"acme"}}
+    let out = env.run(
+        task(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "versioned:live", "Payload": {}, "LogType": "Tail",
+                   "ClientContext": context}),
+        ),
+        json!({}),
+        Some(json!({"functions": {"versioned": {"endpoint": s.url("")}}})),
+    )["output"]
+        .clone();
+    assert_eq!(
+        out["Payload"],
+        json!({"qualifier": "live", "logType": "Tail", "clientContext": context}),
+        "{out}"
+    );
+    assert_eq!(out["ExecutedVersion"], "7");
+    assert_eq!(out["LogResult"], "bG9nIGxpbmUK");
+    let h = &out["SdkHttpMetadata"]["HttpHeaders"];
+    assert_eq!(h["X-Amz-Log-Result"], "bG9nIGxpbmUK");
+    assert_eq!(h["X-Amz-Executed-Version"], "7");
+    let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "ExecutedVersion",
+            "LogResult",
+            "Payload",
+            "SdkHttpMetadata",
+            "SdkResponseMetadata",
+            "StatusCode"
+        ]
+    );
+    // What Lambda refuses: a LogType it does not know, a ClientContext that is not base64 JSON,
+    // a Qualifier other than the one the name carries.
+    let refused = |params: Value| {
+        env.run(
+            task("arn:aws:states:::lambda:invoke", params),
+            json!({}),
+            Some(json!({"functions": {"versioned": {"endpoint": s.url("")}}})),
+        )["output"]
+            .clone()
+    };
+    let bad = refused(json!({"FunctionName": "versioned", "LogType": "Head"}));
+    assert_eq!(bad["Error"], "Lambda.InvalidParameterValueException");
+    assert!(
+        bad["Cause"].as_str().unwrap().contains("'logType'"),
+        "{bad}"
+    );
+    let bad = refused(json!({"FunctionName": "versioned", "ClientContext": "not base64!"}));
+    assert_eq!(bad["Error"], "Lambda.InvalidRequestContentException");
+    assert!(
+        bad["Cause"]
+            .as_str()
+            .unwrap()
+            .starts_with("Client context must be a valid Base64-encoded JSON object."),
+        "{bad}"
+    );
+    let bad = refused(json!({"FunctionName": "versioned:live", "Qualifier": "old"}));
+    assert_eq!(bad["Error"], "Lambda.InvalidParameterValueException");
     // The legacy form passes the payload on exactly as the runtime wrote it.
     let def = json!({"StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:node",
@@ -932,7 +1150,9 @@ fn a_resources_file_with_errors_is_a_located_error() {
     let wf = env.file("wf.asl.json", &task(HTTP, json!({})).to_string());
     let res = env.file(
         "bad.json",
-        r#"{"functions": {"f": {"command": "not-a-list"}}, "extras": 1}"#,
+        r#"{"functions": {"f": {"command": "not-a-list"}}, "extras": 1,
+            "connections": {"c": {"basic": {"username": "u", "password": "p"},
+                                  "invocationHttpParameters": {"headers": {"x-n": 1}}}}}"#,
     );
     let o = env.asl(&[
         "run".into(),
@@ -947,6 +1167,10 @@ fn a_resources_file_with_errors_is_a_located_error() {
         "{err}"
     );
     assert!(err.contains("/extras"), "{err}");
+    assert!(
+        err.contains("/connections/c/invocationHttpParameters/headers/x-n: a connection parameter's value is a string"),
+        "{err}"
+    );
     // Nothing was stored for a run that could not start.
     let o = env.asl(&["executions".into(), "--json".into()]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -30,9 +30,17 @@ pub struct Machine {
     pub express: bool,
 }
 
-/// Credentials of an EventBridge-style connection.
+/// An EventBridge-style connection: its credentials, and the parameters it adds to every
+/// request it authorizes (`InvocationHttpParameters`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Connection {
+pub struct Connection {
+    pub auth: Auth,
+    pub invocation: HttpParameters,
+}
+
+/// Credentials of a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
     ApiKey {
         name: String,
         value: String,
@@ -46,7 +54,21 @@ pub enum Connection {
         client_id: String,
         client_secret: String,
         scope: Option<String>,
+        /// The method of the token request (`HttpMethod`: GET, POST or PUT; POST by default).
+        method: String,
+        /// What the token request carries besides the client credentials
+        /// (`OAuthHttpParameters`).
+        parameters: HttpParameters,
     },
+}
+
+/// Header, query string and body parameters of a connection (EventBridge's
+/// `HeaderParameters`, `QueryStringParameters` and `BodyParameters`), in the file's order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HttpParameters {
+    pub headers: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
+    pub body: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -165,11 +187,11 @@ impl Config {
         }
         for (arn, c) in section(top, "connections", &mut push) {
             let ptr = format!("/connections/{}", arn.replace('~', "~0").replace('/', "~1"));
-            match parse_connection(c) {
+            match parse_connection(c, &ptr) {
                 Ok(conn) => {
                     cfg.connections.insert(arn.clone(), conn);
                 }
-                Err(m) => push(ptr, m),
+                Err((p, m)) => push(p, m),
             }
         }
         if errs.is_empty() {
@@ -202,12 +224,14 @@ impl Config {
     }
 }
 
-/// `NAME` out of a Lambda function ARN (with or without a qualifier), or the text itself.
+/// `NAME` out of a Lambda function ARN or a `NAME:QUALIFIER` (with or without a qualifier),
+/// or the text itself.
 pub fn function_name(name_or_arn: &str) -> &str {
-    match name_or_arn.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+    let rest = match name_or_arn.split_once(":function:") {
+        Some((_, rest)) => rest,
         None => name_or_arn,
-    }
+    };
+    rest.split(':').next().unwrap_or(rest)
 }
 
 fn section<'a>(
@@ -321,35 +345,115 @@ fn parse_function(name: &str, f: &Value, ptr: &str) -> Result<Function, (String,
     }
 }
 
-fn parse_connection(c: &Value) -> Result<Connection, String> {
+/// A connection: one of `apiKey`, `basic` or `oauth`, and `invocationHttpParameters`. Problems
+/// come with the pointer (below `ptr`) of what is wrong.
+fn parse_connection(c: &Value, ptr: &str) -> Result<Connection, (String, String)> {
     let s = |v: &Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
-    if let Some(k) = c.get("apiKey") {
-        return match (s(k, "name"), s(k, "value")) {
-            (Some(name), Some(value)) => Ok(Connection::ApiKey { name, value }),
-            _ => Err("apiKey needs \"name\" and \"value\"".into()),
-        };
+    let whole = |m: &str| (ptr.to_string(), m.to_string());
+    let Some(obj) = c.as_object() else {
+        return Err(whole("a connection must be an object"));
+    };
+    for k in obj.keys() {
+        if !matches!(
+            k.as_str(),
+            "apiKey" | "basic" | "oauth" | "invocationHttpParameters"
+        ) {
+            return Err((
+                format!("{ptr}/{k}"),
+                format!("{k:?} is not a field of a connection (apiKey, basic, oauth, invocationHttpParameters)"),
+            ));
+        }
     }
-    if let Some(b) = c.get("basic") {
-        return match (s(b, "username"), s(b, "password")) {
-            (Some(username), Some(password)) => Ok(Connection::Basic { username, password }),
-            _ => Err("basic needs \"username\" and \"password\"".into()),
+    let invocation = match obj.get("invocationHttpParameters") {
+        None => HttpParameters::default(),
+        Some(p) => parse_http_parameters(p, &format!("{ptr}/invocationHttpParameters"))?,
+    };
+    let auth = if let Some(k) = c.get("apiKey") {
+        match (s(k, "name"), s(k, "value")) {
+            (Some(name), Some(value)) => Auth::ApiKey { name, value },
+            _ => return Err(whole("apiKey needs \"name\" and \"value\"")),
+        }
+    } else if let Some(b) = c.get("basic") {
+        match (s(b, "username"), s(b, "password")) {
+            (Some(username), Some(password)) => Auth::Basic { username, password },
+            _ => return Err(whole("basic needs \"username\" and \"password\"")),
+        }
+    } else if let Some(o) = c.get("oauth") {
+        let (Some(token_url), Some(client_id), Some(client_secret)) =
+            (s(o, "tokenUrl"), s(o, "clientId"), s(o, "clientSecret"))
+        else {
+            return Err(whole(
+                "oauth needs \"tokenUrl\", \"clientId\" and \"clientSecret\" (client credentials)",
+            ));
         };
-    }
-    if let Some(o) = c.get("oauth") {
-        return match (s(o, "tokenUrl"), s(o, "clientId"), s(o, "clientSecret")) {
-            (Some(token_url), Some(client_id), Some(client_secret)) => Ok(Connection::OAuth {
-                token_url,
-                client_id,
-                client_secret,
-                scope: s(o, "scope"),
-            }),
-            _ => Err(
-                "oauth needs \"tokenUrl\", \"clientId\" and \"clientSecret\" (client credentials)"
-                    .into(),
-            ),
+        let method = match o.get("httpMethod") {
+            None => "POST".to_string(),
+            Some(Value::String(m)) if matches!(m.as_str(), "GET" | "POST" | "PUT") => m.clone(),
+            Some(_) => {
+                return Err((
+                    format!("{ptr}/oauth/httpMethod"),
+                    "httpMethod must be GET, POST or PUT (EventBridge's HttpMethod)".into(),
+                ))
+            }
         };
+        let parameters = match o.get("httpParameters") {
+            None => HttpParameters::default(),
+            Some(p) => parse_http_parameters(p, &format!("{ptr}/oauth/httpParameters"))?,
+        };
+        Auth::OAuth {
+            token_url,
+            client_id,
+            client_secret,
+            scope: s(o, "scope"),
+            method,
+            parameters,
+        }
+    } else {
+        return Err(whole(
+            "a connection needs one of \"apiKey\", \"basic\" or \"oauth\"",
+        ));
+    };
+    Ok(Connection { auth, invocation })
+}
+
+/// `{"headers": {...}, "queryString": {...}, "body": {...}}`, each a map of names to strings.
+fn parse_http_parameters(v: &Value, ptr: &str) -> Result<HttpParameters, (String, String)> {
+    let Some(obj) = v.as_object() else {
+        return Err((
+            ptr.to_string(),
+            "must be an object with \"headers\", \"queryString\" and/or \"body\"".into(),
+        ));
+    };
+    let mut out = HttpParameters::default();
+    for (k, section) in obj {
+        let target = match k.as_str() {
+            "headers" => &mut out.headers,
+            "queryString" => &mut out.query,
+            "body" => &mut out.body,
+            _ => {
+                return Err((
+                    format!("{ptr}/{k}"),
+                    format!("{k:?} is not one of \"headers\", \"queryString\", \"body\""),
+                ))
+            }
+        };
+        let Some(map) = section.as_object() else {
+            return Err((
+                format!("{ptr}/{k}"),
+                "must be an object of names and string values".into(),
+            ));
+        };
+        for (name, value) in map {
+            let Some(text) = value.as_str() else {
+                return Err((
+                    format!("{ptr}/{k}/{name}"),
+                    "a connection parameter's value is a string, as in EventBridge".into(),
+                ));
+            };
+            target.push((name.clone(), text.to_string()));
+        }
     }
-    Err("a connection needs one of \"apiKey\", \"basic\" or \"oauth\"".into())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -85,24 +85,85 @@ impl FunctionError {
 
 /// Either the function's result, its own error, or a failure of the service around it.
 pub enum Outcome {
-    Ok(Value),
+    Ok(Value, Invoked),
     FunctionError(FunctionError),
     Service(Failure),
 }
 
-pub async fn invoke(f: &Function, payload: &Value, request_id: &str, http: &HttpTask) -> Outcome {
+/// What an Invoke call asks for besides the event (`lambda:invoke`'s Parameters).
+#[derive(Debug, Clone, Default)]
+pub struct InvokeOptions {
+    /// `Qualifier`, or the one the function name carries (`name:alias`).
+    pub qualifier: Option<String>,
+    /// `LogType: Tail`: the answer carries the end of the function's log.
+    pub log_tail: bool,
+    /// `ClientContext`, base64 as given (checked by the caller).
+    pub client_context: Option<String>,
+}
+
+/// What Lambda says of an invocation besides its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invoked {
+    /// `X-Amz-Executed-Version`: `$LATEST` for a local function, which has no versions.
+    pub executed_version: String,
+    /// `X-Amz-Log-Result`: the last 4 KB of the invocation's log, base64, when asked for.
+    pub log_result: Option<String>,
+}
+
+/// Lambda's `LogResult` holds the last 4 KB of the log.
+const LOG_TAIL_BYTES: usize = 4096;
+
+/// An invocation's log as Lambda writes it (START, what the function wrote, END, REPORT); its
+/// last 4 KB, base64.
+fn log_tail(request_id: &str, written: &[u8], took: Duration) -> String {
+    use base64::Engine;
+    let mut log = format!("START RequestId: {request_id} Version: $LATEST\n").into_bytes();
+    log.extend_from_slice(written);
+    if !written.is_empty() && !written.ends_with(b"\n") {
+        log.push(b'\n');
+    }
+    log.extend_from_slice(
+        format!(
+            "END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {:.2} ms\t\n",
+            took.as_secs_f64() * 1000.0
+        )
+        .as_bytes(),
+    );
+    let tail = &log[log.len().saturating_sub(LOG_TAIL_BYTES)..];
+    base64::engine::general_purpose::STANDARD.encode(tail)
+}
+
+pub async fn invoke(
+    f: &Function,
+    payload: &Value,
+    request_id: &str,
+    http: &HttpTask,
+    opts: &InvokeOptions,
+) -> Outcome {
+    let started = std::time::Instant::now();
+    let local = |v: Value, written: &[u8]| {
+        Outcome::Ok(
+            v,
+            Invoked {
+                executed_version: "$LATEST".into(),
+                log_result: opts
+                    .log_tail
+                    .then(|| log_tail(request_id, written, started.elapsed())),
+            },
+        )
+    };
     match f {
         Function::Builtin(name) => match builtin::call(name, payload, http).await {
-            Ok(v) => Outcome::Ok(v),
+            Ok(v) => local(v, b""),
             Err(e) => Outcome::FunctionError(e),
         },
         Function::Command {
             argv,
             env,
             timeout_seconds,
-        } => run_command(argv, env, *timeout_seconds, payload, request_id).await,
+        } => run_command(argv, env, *timeout_seconds, payload, request_id, local).await,
         Function::Endpoint { url, name } => {
-            call_endpoint(url, name, payload, request_id, http).await
+            call_endpoint(url, name, payload, request_id, http, opts).await
         }
     }
 }
@@ -140,6 +201,7 @@ async fn run_command(
     timeout_seconds: u64,
     payload: &Value,
     request_id: &str,
+    done: impl FnOnce(Value, &[u8]) -> Outcome,
 ) -> Outcome {
     let mut cmd = tokio::process::Command::new(&argv[0]);
     cmd.args(&argv[1..])
@@ -254,10 +316,10 @@ async fn run_command(
     }
     let text = stdout.trim();
     if text.is_empty() {
-        return Outcome::Ok(Value::Null);
+        return done(Value::Null, &out.stderr);
     }
     match serde_json::from_str::<Value>(text) {
-        Ok(v) => Outcome::Ok(v),
+        Ok(v) => done(v, &out.stderr),
         Err(e) => Outcome::FunctionError(FunctionError::new(
             "Runtime.InvalidResponse",
             format!(
@@ -282,8 +344,16 @@ async fn call_endpoint(
     payload: &Value,
     request_id: &str,
     http: &HttpTask,
+    opts: &InvokeOptions,
 ) -> Outcome {
-    let target = format!("{url}/2015-03-31/functions/{name}/invocations");
+    let mut target = format!("{url}/2015-03-31/functions/{name}/invocations");
+    if let Some(q) = &opts.qualifier {
+        target.push_str("?Qualifier=");
+        target.push_str(
+            &percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+        );
+    }
     let unreachable = |e: &dyn std::fmt::Display| {
         Outcome::Service(Failure::from_task(
             "Lambda.SdkClientException",
@@ -294,8 +364,17 @@ async fn call_endpoint(
         Ok(u) => Outgoing::new(hyper::Method::POST, u),
         Err(e) => return unreachable(&e),
     };
-    if let Err(e) = req.header("content-type", "application/json") {
-        return unreachable(&e);
+    let headers = [
+        ("content-type", Some("application/json")),
+        ("x-amz-log-type", opts.log_tail.then_some("Tail")),
+        ("x-amz-client-context", opts.client_context.as_deref()),
+    ];
+    for (k, v) in headers {
+        if let Some(v) = v {
+            if let Err(e) = req.header(k, v) {
+                return unreachable(&e);
+            }
+        }
     }
     req.body = Some(payload.to_string().into());
     let resp = match http.client().send(req).await {
@@ -358,5 +437,13 @@ async fn call_endpoint(
         };
         return Outcome::FunctionError(e);
     }
-    Outcome::Ok(body)
+    let invoked = Invoked {
+        executed_version: header("x-amz-executed-version")
+            .unwrap_or("$LATEST")
+            .to_string(),
+        log_result: opts
+            .log_tail
+            .then(|| header("x-amz-log-result").unwrap_or("").to_string()),
+    };
+    Outcome::Ok(body, invoked)
 }

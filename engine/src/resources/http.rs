@@ -2,10 +2,11 @@
 //! out, through one shared client (connection pooling, keep-alive, HTTP/2 over TLS).
 
 use super::client::{basic_auth, Client, Outgoing};
-use super::config::{Config, Connection};
+use super::config::{Auth, Config};
 use crate::failure::Failure;
 use hyper::Method;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -75,6 +76,15 @@ impl HttpTask {
                 "ApiEndpoint {endpoint:?} must be an http(s) URL"
             )));
         }
+        // The connection: `InvocationConfig` (what AWS recommends) or `Authentication`. One
+        // the resources file does not configure sends no credentials and adds nothing: local
+        // APIs mostly need none, and the definition stays deployable as it is.
+        let connection = ["InvocationConfig", "Authentication"]
+            .iter()
+            .find_map(|f| p.get(*f).and_then(|a| a.get("ConnectionArn")))
+            .and_then(|c| c.as_str())
+            .and_then(|arn| Some((arn, config.connections.get(arn)?)));
+        let added = connection.map(|(_, c)| &c.invocation);
         match p.get("QueryParameters") {
             None | Some(Value::Null) => {}
             Some(Value::Object(q)) => {
@@ -110,6 +120,9 @@ impl HttpTask {
                 )))
             }
         }
+        if let Some(extra) = added.filter(|a| !a.query.is_empty()) {
+            merge_query(&mut url, &extra.query);
+        }
         let mut req = Outgoing::new(method, url);
         let mut has_content_type = false;
         match p.get("Headers") {
@@ -132,6 +145,12 @@ impl HttpTask {
                 )))
             }
         }
+        // The connection's headers join the task's; where both name one, the connection's
+        // value is sent ("Step Functions uses the values specified in the connection").
+        for (k, v) in added.map(|a| a.headers.as_slice()).unwrap_or_default() {
+            has_content_type |= k.eq_ignore_ascii_case("content-type");
+            req.set_header(k, v).map_err(bad_parameters)?;
+        }
         // The body's length is the body's, not what the task says it is.
         req.headers.remove(hyper::header::CONTENT_LENGTH);
         // What Step Functions itself sends with every request, over the task's own ("Step
@@ -145,27 +164,22 @@ impl HttpTask {
             hyper::header::HeaderValue::from_static("bytes=0-262144"),
         );
         // The OAuth connection the request goes with, whose token a 401 or 407 retires.
-        let mut oauth_arn: Option<String> = None;
-        // The connection: `InvocationConfig` (what AWS recommends) or `Authentication`.
-        if let Some(arn) = ["InvocationConfig", "Authentication"]
-            .iter()
-            .find_map(|f| p.get(*f).and_then(|a| a.get("ConnectionArn")))
-            .and_then(|c| c.as_str())
-        {
-            // A connection the resources file does not configure sends no credentials: local
-            // APIs mostly need none, and the definition stays deployable as it is.
-            if let Some(conn) = config.connections.get(arn) {
-                self.authenticate(&mut req, arn, conn).await?;
-                if matches!(conn, Connection::OAuth { .. }) {
-                    oauth_arn = Some(arn.to_string());
-                }
+        let mut oauth_arn: Option<&str> = None;
+        if let Some((arn, conn)) = connection {
+            self.authenticate(&mut req, arn, &conn.auth).await?;
+            if matches!(conn.auth, Auth::OAuth { .. }) {
+                oauth_arn = Some(arn);
             }
         }
         let transform = p.get("Transform");
         if let Some(t) = transform {
             check_transform(t)?;
         }
-        if let Some(body) = p.get("RequestBody") {
+        let body = merge_body(
+            p.get("RequestBody"),
+            added.map(|a| a.body.as_slice()).unwrap_or_default(),
+        )?;
+        if let Some(body) = body.as_deref() {
             let url_encoded = transform
                 .and_then(|t| t.get("RequestBodyEncoding"))
                 .and_then(|e| e.as_str())
@@ -213,7 +227,7 @@ impl HttpTask {
         // "OAUTH tokens are refreshed when a 401 or 407 response is returned": the next call
         // (a retry, say) asks for a new one.
         if matches!(status.as_u16(), 401 | 407) {
-            if let Some(arn) = &oauth_arn {
+            if let Some(arn) = oauth_arn {
                 if let Ok(mut tokens) = self.tokens.lock() {
                     tokens.remove(arn);
                 }
@@ -270,28 +284,21 @@ impl HttpTask {
         &self,
         req: &mut Outgoing,
         arn: &str,
-        conn: &Connection,
+        auth: &Auth,
     ) -> Result<(), Failure> {
-        let value = match conn {
-            Connection::ApiKey { name, value } => {
+        let value = match auth {
+            Auth::ApiKey { name, value } => {
                 // The connection's value wins over a header of the same name in the task, as
                 // AWS merges them.
                 return req.set_header(name, value).map_err(bad_parameters);
             }
-            Connection::Basic { username, password } => basic_auth(username, password),
-            Connection::OAuth {
-                token_url,
-                client_id,
-                client_secret,
-                scope,
-            } => {
+            Auth::Basic { username, password } => basic_auth(username, password),
+            Auth::OAuth { .. } => {
                 let cached = self.tokens.lock().ok().and_then(|t| t.get(arn).cloned());
                 let token = match cached {
                     Some(t) => t,
                     None => {
-                        let t = self
-                            .fetch_token(token_url, client_id, client_secret, scope.as_deref())
-                            .await?;
+                        let t = self.fetch_token(arn, auth).await?;
                         if let Ok(mut tokens) = self.tokens.lock() {
                             tokens.insert(arn.to_string(), t.clone());
                         }
@@ -305,38 +312,125 @@ impl HttpTask {
             .map_err(bad_parameters)
     }
 
-    /// An OAuth client-credentials grant: the access token the token endpoint gives.
-    async fn fetch_token(
-        &self,
-        token_url: &str,
-        client_id: &str,
-        client_secret: &str,
-        scope: Option<&str>,
-    ) -> Result<String, Failure> {
-        let mut body = "grant_type=client_credentials".to_string();
+    /// An OAuth client-credentials grant: the access token the token endpoint gives. The
+    /// client's id and secret go as basic authentication, the connection's OAuth parameters
+    /// with the request (its body parameters in the form, beside `grant_type` and `scope`).
+    ///
+    /// A connection whose authorization fails is one EventBridge cannot use: AWS fails the
+    /// task with `Events.ConnectionResource.InvalidConnectionState`.
+    async fn fetch_token(&self, arn: &str, auth: &Auth) -> Result<String, Failure> {
+        let Auth::OAuth {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+            method,
+            parameters,
+        } = auth
+        else {
+            return Err(bad_parameters("not an OAuth connection"));
+        };
+        let unusable = |why: String| {
+            Failure::from_task(
+                "Events.ConnectionResource.InvalidConnectionState",
+                format!("The connection {arn} could not be authorized: {why}"),
+            )
+        };
+        let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
         if let Some(s) = scope {
-            body.push_str("&scope=");
-            body.push_str(&urlencode(s));
+            form.push(("scope".to_string(), s.clone()));
         }
-        let url = reqwest::Url::parse(token_url)
-            .map_err(|e| socket_error(format!("OAuth token URL {token_url:?}: {e}")))?;
-        let mut req = Outgoing::new(Method::POST, url);
+        for (k, v) in &parameters.body {
+            form.retain(|(name, _)| name != k);
+            form.push((k.clone(), v.clone()));
+        }
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut url = reqwest::Url::parse(token_url)
+            .map_err(|e| unusable(format!("its token URL {token_url:?} is not valid: {e}")))?;
+        if !parameters.query.is_empty() {
+            merge_query(&mut url, &parameters.query);
+        }
+        let verb = match method.as_str() {
+            "GET" => Method::GET,
+            "PUT" => Method::PUT,
+            _ => Method::POST,
+        };
+        let mut req = Outgoing::new(verb, url);
         req.header("authorization", &basic_auth(client_id, client_secret))
             .and_then(|_| req.header("content-type", "application/x-www-form-urlencoded"))
-            .map_err(socket_error)?;
+            .map_err(|e| unusable(e.to_string()))?;
+        for (k, v) in &parameters.headers {
+            req.set_header(k, v).map_err(|e| unusable(e.to_string()))?;
+        }
         req.body = Some(body.into());
         let reply = self
             .client
             .send(req)
             .await
-            .map_err(|e| socket_error(format!("OAuth token request failed: {e}")))?;
+            .map_err(|e| unusable(format!("its token request failed: {e}")))?;
+        if !reply.status.is_success() {
+            return Err(unusable(format!(
+                "its token endpoint answered {}",
+                reply.status
+            )));
+        }
         let v: Value = serde_json::from_slice(&reply.body)
-            .map_err(|e| socket_error(format!("OAuth token response: {e}")))?;
+            .map_err(|e| unusable(format!("its token endpoint's answer is not JSON: {e}")))?;
         v.get("access_token")
             .and_then(|t| t.as_str())
             .map(str::to_string)
-            .ok_or_else(|| socket_error("the OAuth token response has no access_token"))
+            .ok_or_else(|| unusable("its token endpoint's answer has no access_token".into()))
     }
+}
+
+/// Adds a connection's query parameters to `url`'s query, in place of any of the same name
+/// ("Step Functions uses the values specified in the connection").
+fn merge_query(url: &mut reqwest::Url, extra: &[(String, String)]) {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !extra.iter().any(|(name, _)| name == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut pairs = url.query_pairs_mut();
+    pairs.clear();
+    for (k, v) in kept.iter().chain(extra) {
+        pairs.append_pair(k, v);
+    }
+}
+
+/// The request body after the connection's body parameters are merged into it, as AWS does
+/// before it applies `Transform`: the connection's value wins where both name a key; a task
+/// without a body sends the connection's. AWS fails the task with `States.Runtime` when the
+/// body is a string and the connection has body parameters; asl does the same for the other
+/// bodies that are not objects (arrays, numbers), whose merge AWS does not define.
+fn merge_body<'a>(
+    body: Option<&'a Value>,
+    extra: &[(String, String)],
+) -> Result<Option<Cow<'a, Value>>, Failure> {
+    if extra.is_empty() {
+        return Ok(body.map(Cow::Borrowed));
+    }
+    let mut merged = match body {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => {
+            return Err(bad_parameters(format!(
+                "The HTTP Task's RequestBody is {} and its connection has body parameters: AWS merges them only into a JSON object, and fails the task with States.Runtime",
+                match other {
+                    Value::String(_) => "a string".to_string(),
+                    v => format!("of type {}", crate::exec::json_type(v)),
+                }
+            )))
+        }
+    };
+    for (k, v) in extra {
+        merged.insert(k.clone(), Value::String(v.clone()));
+    }
+    Ok(Some(Cow::Owned(Value::Object(merged))))
 }
 
 /// `Transform` as AWS documents it: `RequestBodyEncoding` NONE or URL_ENCODED, and

@@ -125,14 +125,15 @@ impl Resources {
                     ))
                 })?;
             let payload = invoke_event(call.parameters.get("Payload"))?;
+            let opts = invoke_options(call.parameters, name)?;
             match call.parameters.get("InvocationType").and_then(|t| t.as_str()) {
                 None | Some("RequestResponse") => {}
                 // Lambda queues the event and answers 202 with no payload; asl runs the
                 // function before answering (its result and errors are dropped, as Lambda's
                 // caller never sees them).
                 Some("Event") => {
-                    let request_id = match self.call_function(name, &payload, false).await {
-                        Ok((_, id)) => id,
+                    let request_id = match self.call_function(name, &payload, false, &opts).await {
+                        Ok((_, id, _)) => id,
                         Err(_) => new_request_id(),
                     };
                     return Ok(lambda_status_only(202, &request_id));
@@ -154,14 +155,15 @@ impl Resources {
                     ))
                 }
             }
-            let (payload, request_id) = self.call_function(name, &payload, false).await?;
-            return Ok(lambda_invoke_result(payload, &request_id));
+            let (payload, request_id, invoked) =
+                self.call_function(name, &payload, false, &opts).await?;
+            return Ok(lambda_invoke_result(payload, &request_id, &invoked));
         }
         if is_legacy_lambda(resource) {
             return self
-                .call_function(resource, call.parameters, true)
+                .call_function(resource, call.parameters, true, &Default::default())
                 .await
-                .map(|(p, _)| p);
+                .map(|(p, _, _)| p);
         }
         Err(Failure::new(
             names::TASK_FAILED,
@@ -178,13 +180,14 @@ impl Resources {
         name: &str,
         payload: &Value,
         legacy: bool,
-    ) -> Result<(Value, String), Failure> {
+        opts: &functions::InvokeOptions,
+    ) -> Result<(Value, String, functions::Invoked), Failure> {
         let request_id = new_request_id();
         let Some(f) = self.config.function(name) else {
             return Err(function_not_found(name, &request_id));
         };
-        match functions::invoke(f, payload, &request_id, &self.http).await {
-            Outcome::Ok(v) => Ok((v, request_id)),
+        match functions::invoke(f, payload, &request_id, &self.http, opts).await {
+            Outcome::Ok(v, invoked) => Ok((v, request_id, invoked)),
             Outcome::FunctionError(e) => Err(e.into_failure(&request_id, legacy)),
             Outcome::Service(f) => Err(f),
         }
@@ -207,6 +210,81 @@ fn invoke_event(payload: Option<&Value>) -> Result<Value, Failure> {
         }),
         Some(v) => Ok(v.clone()),
     }
+}
+
+/// `Qualifier` (or the one a `name:alias` FunctionName carries), `LogType` and
+/// `ClientContext`, refused as Lambda refuses them.
+fn invoke_options(params: &Value, name: &str) -> Result<functions::InvokeOptions, Failure> {
+    let invalid = |field: &str, value: &str, rule: &str| {
+        Failure::from_task(
+            "Lambda.InvalidParameterValueException",
+            format!(
+                "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule} (Service: AWSLambda; Status Code: 400; Error Code: InvalidParameterValueException; Proxy: null)"
+            ),
+        )
+    };
+    let text = |k: &str| params.get(k).and_then(|v| v.as_str());
+    // `name:alias`, `ACCOUNT:function:name:alias` or a function ARN with its qualifier.
+    let from_name = match name.split_once(":function:") {
+        Some((_, rest)) => rest.split_once(':').map(|(_, q)| q),
+        None => name.split_once(':').map(|(_, q)| q),
+    };
+    let qualifier = match (text("Qualifier"), from_name) {
+        (Some(q), Some(n)) if q != n => {
+            return Err(Failure::from_task(
+                "Lambda.InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier. (Service: AWSLambda; Status Code: 400; Error Code: InvalidParameterValueException; Proxy: null)",
+            ))
+        }
+        (q, n) => q.or(n),
+    };
+    if let Some(q) = qualifier {
+        let ok = !q.is_empty()
+            && q.len() <= 128
+            && q.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'$' | b'_' | b'-'));
+        if !ok {
+            return Err(invalid(
+                "qualifier",
+                q,
+                "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)",
+            ));
+        }
+    }
+    let log_tail = match text("LogType") {
+        None | Some("None") => false,
+        Some("Tail") => true,
+        Some(other) => {
+            return Err(invalid(
+                "logType",
+                other,
+                "Member must satisfy enum value set: [Tail, None]",
+            ))
+        }
+    };
+    let client_context = match text("ClientContext") {
+        None => None,
+        Some(c) => {
+            use base64::Engine;
+            let object = base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .is_some_and(|v| v.is_object());
+            if !object {
+                return Err(Failure::from_task(
+                    "Lambda.InvalidRequestContentException",
+                    "Client context must be a valid Base64-encoded JSON object. (Service: AWSLambda; Status Code: 400; Error Code: InvalidRequestContentException; Proxy: null)",
+                ));
+            }
+            Some(c.to_string())
+        }
+    };
+    Ok(functions::InvokeOptions {
+        qualifier: qualifier.map(String::from),
+        log_tail,
+        client_context,
+    })
 }
 
 /// Lambda's answer for a function that does not exist.
@@ -243,27 +321,38 @@ fn lambda_status_only(status: u16, request_id: &str) -> Value {
     })
 }
 
-/// What `arn:aws:states:::lambda:invoke` returns: the Invoke response around the payload.
-fn lambda_invoke_result(payload: Value, request_id: &str) -> Value {
-    json!({
-        "ExecutedVersion": "$LATEST",
-        "Payload": payload,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {
-                "X-Amz-Executed-Version": ["$LATEST"],
-                "x-amzn-RequestId": [request_id],
-                "Content-Type": ["application/json"],
-            },
-            "HttpHeaders": {
-                "X-Amz-Executed-Version": "$LATEST",
-                "x-amzn-RequestId": request_id,
-                "Content-Type": "application/json",
-            },
-            "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StatusCode": 200,
-    })
+/// What `arn:aws:states:::lambda:invoke` returns: the Invoke response around the payload
+/// (with `LogResult`, and its header, when `LogType` is `Tail`).
+fn lambda_invoke_result(payload: Value, request_id: &str, invoked: &functions::Invoked) -> Value {
+    let version = invoked.executed_version.as_str();
+    let mut all = json!({
+        "X-Amz-Executed-Version": [version],
+        "x-amzn-RequestId": [request_id],
+        "Content-Type": ["application/json"],
+    });
+    let mut one = json!({
+        "X-Amz-Executed-Version": version,
+        "x-amzn-RequestId": request_id,
+        "Content-Type": "application/json",
+    });
+    let mut result = serde_json::Map::new();
+    result.insert("ExecutedVersion".into(), json!(version));
+    if let Some(log) = &invoked.log_result {
+        all["X-Amz-Log-Result"] = json!([log]);
+        one["X-Amz-Log-Result"] = json!(log);
+        result.insert("LogResult".into(), json!(log));
+    }
+    result.insert("Payload".into(), payload);
+    result.insert(
+        "SdkHttpMetadata".into(),
+        json!({"AllHttpHeaders": all, "HttpHeaders": one, "HttpStatusCode": 200}),
+    );
+    result.insert(
+        "SdkResponseMetadata".into(),
+        json!({"RequestId": request_id}),
+    );
+    result.insert("StatusCode".into(), json!(200));
+    Value::Object(result)
 }
 
 pub(crate) fn new_request_id() -> String {
