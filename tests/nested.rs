@@ -796,12 +796,13 @@ fn a_silent_worker_misses_its_heartbeat() {
 #[test]
 fn heartbeats_keep_a_callback_task_alive() {
     let env = Env::new();
-    // HeartbeatSeconds 2 at a wait scale of 0.25: 500 ms without a heartbeat fails the task.
-    // Heartbeats, one after another, for three times that; then the answer.
-    let (g, token) = start_waiting(&env, "cb4", callback_def(Some(2)), "0.25");
+    // HeartbeatSeconds 2 at a wait scale of 0.5: 1 s without a heartbeat fails the task (a
+    // margin that a loaded machine's stalls do not eat). Heartbeats, one after another, for
+    // twice that; then the answer.
+    let (g, token) = start_waiting(&env, "cb4", callback_def(Some(2)), "0.5");
     let started = Instant::now();
     let mut sent = 0;
-    while started.elapsed() < Duration::from_millis(1500) && sent < 1000 {
+    while started.elapsed() < Duration::from_millis(2000) && sent < 1000 {
         let o = env.asl(&["task", "heartbeat", &token]);
         assert_eq!(
             o.status.code(),

@@ -1,12 +1,46 @@
 //! Time, injected: the real clock (optionally scaled, `--wait-scale`) and a virtual clock for
 //! tests, on tokio's paused time, where every wait completes at once and in deadline order.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+thread_local! {
+    /// The last day this thread turned into a date: (days since 1970, its date).
+    static DAY: Cell<(u64, Option<NaiveDate>)> = const { Cell::new((u64::MAX, None)) };
+}
+
+/// `t` in UTC, as `DateTime::from(t)` gives it, without chrono's calendar arithmetic on every
+/// call: each event of a history reads the clock, and the date changes once a day. The date is
+/// worked out once a day per thread, the time of day from the seconds.
+pub fn utc(t: std::time::SystemTime) -> DateTime<Utc> {
+    let Ok(since) = t.duration_since(std::time::UNIX_EPOCH) else {
+        return DateTime::from(t);
+    };
+    let secs = since.as_secs();
+    let day = secs / 86_400;
+    let date = DAY.with(|c| match c.get() {
+        (d, Some(date)) if d == day => Some(date),
+        _ => {
+            let date = i64::try_from(day * 86_400)
+                .ok()
+                .and_then(|s| DateTime::from_timestamp(s, 0))
+                .map(|t| t.date_naive());
+            c.set((day, date));
+            date
+        }
+    });
+    let time =
+        NaiveTime::from_num_seconds_from_midnight_opt((secs % 86_400) as u32, since.subsec_nanos());
+    match (date, time) {
+        (Some(date), Some(time)) => date.and_time(time).and_utc(),
+        _ => DateTime::from(t),
+    }
+}
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
@@ -27,7 +61,7 @@ pub struct SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        utc(std::time::SystemTime::now())
     }
 
     fn sleep(&self, d: Duration) -> Sleep {
@@ -76,5 +110,38 @@ impl Clock for VirtualClock {
 
     fn sleep(&self, d: Duration) -> Sleep {
         Box::pin(tokio::time::sleep(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn utc_is_chronos_conversion_across_days_and_leap_years() {
+        // Within a day, across midnight, on leap days, before 1970, and now.
+        let mut times: Vec<SystemTime> = [
+            0u64,
+            86_399,
+            86_400,
+            951_782_399,   // 2000-02-28T23:59:59
+            951_868_800,   // 2000-03-01
+            1_709_164_800, // 2024-02-29
+            4_102_444_799, // 2099-12-31T23:59:59
+        ]
+        .iter()
+        .flat_map(|&s| {
+            [0u32, 1, 999_999_999]
+                .map(|n| UNIX_EPOCH + Duration::new(s, n))
+                .into_iter()
+        })
+        .collect();
+        times.push(UNIX_EPOCH - Duration::from_secs(86_401));
+        times.push(SystemTime::now());
+        // Back and forth, so that the day kept from one call is checked against the next.
+        for t in times.iter().chain(times.iter().rev()) {
+            assert_eq!(utc(*t), DateTime::<Utc>::from(*t), "{t:?}");
+        }
     }
 }

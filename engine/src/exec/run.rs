@@ -428,7 +428,9 @@ impl<'a> Run<'a> {
     ) -> Result<Step, Failure> {
         let state_type = st.kind.type_name();
         let before_entered = *prev;
-        let entered_id = self.emit(prev, || EventKind::StateEntered {
+        // One reading of the clock: the Entered event's time is the state's `EnteredTime`.
+        let entered_time = self.now();
+        let entered_id = self.emit_at(prev, entered_time, || EventKind::StateEntered {
             state_type,
             name: Cow::Borrowed(&st.name),
             // A durable history stores a state's input once, as the previous state's output.
@@ -438,10 +440,6 @@ impl<'a> Run<'a> {
                 Some(Cow::Borrowed(&raw))
             },
         });
-        // A task that follows a state of its own chain acts outside only once that state's
-        // exit is committed: a crash then does not make the resume run the finished work
-        // before it again (only the task in flight). Commits group the tasks that wait.
-        let entered_time = self.now();
         let mut retries_used = vec![0u32; st.retry.len()];
         let mut retry_count = 0u32;
         loop {
@@ -1072,8 +1070,12 @@ impl<'a> Run<'a> {
         let heartbeat = resolve_seconds(task.heartbeat.as_ref(), env)?;
         // A Lambda function ARN as Resource reports LambdaFunction* events, as AWS does.
         let legacy = crate::resources::is_legacy_lambda(&task.resource);
+        // Scheduled and Started are recorded together: one reading of the clock for both
+        // (none when the history keeps no events).
+        let at = std::cell::OnceCell::new();
+        let at = || *at.get_or_init(|| self.now());
         if legacy {
-            self.emit(prev, || {
+            self.emit_when(prev, at, || {
                 let mut d = json!({"resource": task.resource, "input": json_text(params),
                                    "inputDetails": {"truncated": false}});
                 if let Some(t) = timeout {
@@ -1085,9 +1087,9 @@ impl<'a> Run<'a> {
                     d,
                 )
             });
-            self.emit(prev, || EventKind::other("LambdaFunctionStarted"));
+            self.emit_when(prev, at, || EventKind::other("LambdaFunctionStarted"));
         } else {
-            self.emit(prev, || {
+            self.emit_when(prev, at, || {
                 let mut d = DetailsWriter::new()
                     .str("resourceType", resource_type)
                     .str("resource", resource)
@@ -1105,7 +1107,7 @@ impl<'a> Run<'a> {
                     d.finish(),
                 )
             });
-            self.emit(prev, || {
+            self.emit_when(prev, at, || {
                 EventKind::with_stored_details(
                     "TaskStarted",
                     "taskStartedEventDetails",
