@@ -259,7 +259,9 @@ fn oversized_state_output_is_data_limit_exceeded_and_not_caught_by_all() {
 }
 
 #[test]
-fn tolerated_failures_let_a_map_succeed() {
+fn an_inline_map_fails_with_its_first_failed_iteration_whatever_it_tolerates() {
+    // AWS, inline mode: "if any iteration fails, the Map state fails. When the Map state
+    // fails, all iterations stop." Tolerated failures are a Map Run's (DISTRIBUTED).
     let def = |count: u64| {
         json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailureCount": count,
             "ItemProcessor": {"StartAt": "C", "States": {
@@ -268,17 +270,33 @@ fn tolerated_failures_let_a_map_succeed() {
                 "OK": {"Type": "Succeed"}}},
             "End": true}}})
     };
-    let r = run(def(1), json!([1, 0, 2]));
-    assert_eq!(r.outcome.status, Status::Succeeded);
-    assert_eq!(
-        r.outcome.output,
-        Some(json!([1, {"Error": "Zero", "Cause": "zero"}, 2]))
-    );
-    let r = run(def(0), json!([1, 0, 2]));
-    assert_eq!(
-        r.outcome.error.as_deref(),
-        Some("States.ExceedToleratedFailureThreshold")
-    );
+    for count in [0, 1, 5] {
+        let r = run(def(count), json!([1, 0, 2]));
+        assert_eq!(r.outcome.status, Status::Failed, "{count}");
+        assert_eq!(r.outcome.error.as_deref(), Some("Zero"), "{count}");
+        assert_eq!(r.outcome.cause.as_deref(), Some("zero"), "{count}");
+    }
+    // Nothing failed: the Map succeeds, with or without a tolerance.
+    let r = run(def(1), json!([1, 2]));
+    assert_eq!(r.outcome.output, Some(json!([1, 2])));
+}
+
+#[test]
+fn an_inline_map_runs_at_most_40_iterations_at_once() {
+    // "In this mode, the Map state supports up to 40 concurrent iterations": each iteration
+    // waits 10 s of workflow time, so on the virtual clock a batch of 40 ends together.
+    let def = |max: u64| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": max,
+            "ItemProcessor": {"StartAt": "W", "States": {
+                "W": {"Type": "Wait", "Seconds": 10, "End": true}}},
+            "End": true}}})
+    };
+    let items = json!((0..100).collect::<Vec<u32>>());
+    for (max, batches) in [(0, 3), (50, 3), (40, 3), (20, 5)] {
+        let r = run(def(max), items.clone());
+        assert_eq!(r.outcome.status, Status::Succeeded);
+        assert_eq!(r.seconds, 10.0 * batches as f64, "MaxConcurrency {max}");
+    }
 }
 
 #[test]
@@ -533,4 +551,47 @@ fn a_parallel_of_many_branches_fails_as_soon_as_one_fails() {
         .filter(|t| **t == "WaitStateAborted")
         .count();
     assert_eq!(aborted, 34);
+}
+
+#[test]
+fn map_events_chain_as_aws_records_them() {
+    // Recorded against AWS (test_map_state_break_condition, MaxConcurrency 1): iteration 1
+    // starts from iteration 0's last state event, not from its MapIterationSucceeded; the
+    // Map's Succeeded and Exited events both point back to the last MapIterationSucceeded.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 1,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true}}});
+    let r = run(def, json!([1, 2, 3]));
+    let chain: Vec<(u64, u64, &str)> = r
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_u64().unwrap(),
+                e["previousEventId"].as_u64().unwrap(),
+                e["type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "MapStateEntered"),
+        (3, 2, "MapStateStarted"),
+        (4, 3, "MapIterationStarted"),
+        (5, 4, "PassStateEntered"),
+        (6, 5, "PassStateExited"),
+        (7, 6, "MapIterationSucceeded"),
+        (8, 6, "MapIterationStarted"),
+        (9, 8, "PassStateEntered"),
+        (10, 9, "PassStateExited"),
+        (11, 10, "MapIterationSucceeded"),
+        (12, 10, "MapIterationStarted"),
+        (13, 12, "PassStateEntered"),
+        (14, 13, "PassStateExited"),
+        (15, 14, "MapIterationSucceeded"),
+        (16, 15, "MapStateSucceeded"),
+        (17, 15, "MapStateExited"),
+        (18, 17, "ExecutionSucceeded"),
+    ];
+    assert_eq!(chain, expected);
 }

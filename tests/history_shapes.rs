@@ -493,7 +493,8 @@ fn a_failed_jsonata_expression_is_recorded_as_evaluation_failed() {
     );
 
     // A Map whose Output fails after its work: EvaluationFailed follows the Map's own events,
-    // and the Map, which succeeded, does not also fail.
+    // and the Map, which succeeded, does not also fail. Like the MapStateExited it stands in
+    // for, it points back to the last MapIterationSucceeded (as AWS chains a Map's end).
     let events = history_of(
         json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {
             "M": {"Type": "Map", "Items": [1], "Output": "{% $nope %}", "ItemProcessor": {
@@ -508,10 +509,11 @@ fn a_failed_jsonata_expression_is_recorded_as_evaluation_failed() {
         .collect();
     let succeeded = c[c.len() - 3].1;
     assert_eq!(c[c.len() - 3].0, "MapStateSucceeded");
+    assert_eq!(c[c.len() - 4].0, "MapIterationSucceeded");
     assert_eq!(
         tail,
         [
-            ("EvaluationFailed", succeeded + 1, succeeded),
+            ("EvaluationFailed", succeeded + 1, succeeded - 1),
             ("ExecutionFailed", succeeded + 2, succeeded + 1)
         ]
     );

@@ -550,8 +550,10 @@ fn history_has_aws_shape_reverse_type_filter_and_paging() {
         json!({"length": 3})
     );
 
-    // Each iteration: started (chained to MapStateStarted), its Pass, succeeded.
-    let map_started = events[4]["id"].clone();
+    // Each iteration (MaxConcurrency 1): started, its Pass, succeeded. As recorded against
+    // AWS, the first chains to MapStateStarted, each next one to the last state event of the
+    // one before (not to its MapIterationSucceeded).
+    let mut chained_to = events[4]["id"].clone();
     for (index, item) in [10, 20, 30].iter().enumerate() {
         let at = 5 + 4 * index;
         let it = &events[at];
@@ -559,7 +561,8 @@ fn history_has_aws_shape_reverse_type_filter_and_paging() {
             it["mapIterationStartedEventDetails"],
             json!({"name": "Each", "index": index})
         );
-        assert_eq!(it["previousEventId"], map_started);
+        assert_eq!(it["previousEventId"], chained_to);
+        chained_to = events[at + 2]["id"].clone();
         let entered = &events[at + 1];
         assert_eq!(entered["previousEventId"], it["id"]);
         assert_eq!(

@@ -1348,13 +1348,22 @@ impl<'a> Run<'a> {
                 json!({"length": n}),
             )
         });
-        let concurrency = if limits.max_concurrency == 0 {
-            n.max(1)
-        } else {
-            limits.max_concurrency
-        };
+        // "In this mode, the Map state supports up to 40 concurrent iterations": MaxConcurrency
+        // 0 (no limit) or above 40 runs 40 at a time, as AWS does.
+        let concurrency = match limits.max_concurrency {
+            0 => n,
+            m => m,
+        }
+        .clamp(1, INLINE_MAP_MAX_CONCURRENCY);
         let name = &st.name;
         let processor = &map.processor;
+        // As recorded against AWS (MaxConcurrency 1): an iteration that starts when another
+        // has finished (beyond the first `concurrency`) chains from that one's last state
+        // event, not from its MapIterationSucceeded; the first ones from MapStateStarted.
+        let finished_chain = std::cell::Cell::new(None::<u64>);
+        let last_succeeded = std::cell::Cell::new(started);
+        let finished_chain = &finished_chain;
+        let last_succeeded = &last_succeeded;
         let mut stream = futures_util::stream::iter(inputs.into_iter().enumerate())
             .map(|(i, input)| async move {
                 let scope = key.map(|k| format!("{k}/i{i}"));
@@ -1362,7 +1371,10 @@ impl<'a> Run<'a> {
                     // This iteration finished before the interruption.
                     return (i, Ok(output.clone()), started);
                 }
-                let mut p = started;
+                let mut p = match finished_chain.get() {
+                    Some(last) if i >= concurrency => last,
+                    _ => started,
+                };
                 self.emit(&mut p, || {
                     EventKind::with_stored_details(
                         "MapIterationStarted",
@@ -1389,6 +1401,9 @@ impl<'a> Run<'a> {
                     std::mem::forget(notice);
                     r
                 };
+                if r.is_ok() {
+                    finished_chain.set(Some(p));
+                }
                 if let (Ok(output), Some(s), true) = (&r, &scope, self.durable) {
                     let memo = MemoEntry {
                         key: s,
@@ -1400,19 +1415,23 @@ impl<'a> Run<'a> {
                         "mapIterationSucceededEventDetails",
                         iteration_details(name, i),
                     );
-                    self.services
+                    let id = self
+                        .services
                         .history
                         .record_with_memo(p, self.now(), kind, memo);
+                    last_succeeded.set(id);
                     return (i, r, p);
                 }
                 if r.is_ok() {
-                    self.emit(&mut p, || {
+                    let mut q = p;
+                    self.emit(&mut q, || {
                         EventKind::with_stored_details(
                             "MapIterationSucceeded",
                             "mapIterationSucceededEventDetails",
                             iteration_details(name, i),
                         )
                     });
+                    last_succeeded.set(q);
                 }
                 // A failure is recorded by the Map, after what it cuts short.
                 (i, r, p)
@@ -1428,40 +1447,35 @@ impl<'a> Run<'a> {
             });
         };
         let mut results: Vec<Value> = vec![Value::Null; n];
-        let mut failures = 0usize;
         while let Some((i, r, p)) = stream.next().await {
             match r {
                 Ok(v) => results[i] = v,
+                // "In this mode, if any iteration fails, the Map state fails. When the Map
+                // state fails, all iterations stop": the tolerated-failure fields are a Map
+                // Run's (DISTRIBUTED), evaluated here but not applied.
                 Err(f) => {
-                    failures += 1;
-                    if !limits.tolerates(failures, n) {
-                        // As recorded against AWS: the failed iteration first, then the
-                        // iterations still in flight, dropped, and the Map's own end, all
-                        // pointing back to the failure's last event.
-                        failed(i, p);
-                        self.cutting.set(Some(p));
-                        drop(stream);
-                        self.cutting.set(None);
-                        *prev = p;
-                        let f = if limits.configured {
-                            Failure::new(
-                                names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                                "The specified tolerated failure threshold was exceeded",
-                            )
-                        } else {
-                            f
-                        };
-                        return Err(Failure { started: true, ..f });
-                    }
+                    // As recorded against AWS: the failed iteration first, then the iterations
+                    // still in flight, dropped, and the Map's own end, all pointing back to
+                    // the failure's last event.
                     failed(i, p);
-                    results[i] = f.to_output();
+                    self.cutting.set(Some(p));
+                    drop(stream);
+                    self.cutting.set(None);
+                    *prev = p;
+                    return Err(Failure { started: true, ..f });
                 }
             }
         }
-        self.emit(prev, || EventKind::other("MapStateSucceeded"));
+        // Both MapStateSucceeded and the MapStateExited after it point back to the last
+        // MapIterationSucceeded, as recorded against AWS.
+        *prev = last_succeeded.get();
+        self.emit(&mut prev.clone(), || EventKind::other("MapStateSucceeded"));
         Ok(Value::Array(results))
     }
 }
+
+/// "In this mode, the Map state supports up to 40 concurrent iterations" (AWS, inline Map).
+const INLINE_MAP_MAX_CONCURRENCY: usize = 40;
 
 /// The result of a state's work, before ResultPath/OutputPath.
 enum Outcome1 {

@@ -100,18 +100,6 @@ impl Limits {
             configured: tolerated_count.is_some() || tolerated_percentage.is_some(),
         })
     }
-
-    /// Whether `failures` failed iterations out of `total` are still tolerated.
-    pub fn tolerates(&self, failures: usize, total: usize) -> bool {
-        if !self.configured {
-            return failures == 0;
-        }
-        let by_count = self.tolerated_count.is_some_and(|c| failures as u64 <= c);
-        let by_pct = self
-            .tolerated_percentage
-            .is_some_and(|p| total > 0 && (failures as f64) * 100.0 / (total as f64) <= p);
-        by_count || by_pct
-    }
 }
 
 fn lookup(p: &crate::expr::path::Path, env: &Env, field: &str) -> Result<Value, Failure> {
