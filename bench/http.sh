@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# HTTP tasks beside oha (issue "Real task resources"): a Map (MaxConcurrency 50) of
+# HTTP tasks beside oha (issue "Real task resources"): a Map (MaxConcurrency 50; an inline Map
+# runs at most 40 iterations at once, as on AWS, so 40 requests are in flight) of
 # `arn:aws:states:::http:invoke` GETs against the pizza API fixture's /__health, and oha at 50
 # connections against the same URL, in one run. Target: asl, history on, at least 70% of oha's
 # requests/s; p50/p90/p99 for both (asl's from the stored history).

@@ -245,7 +245,8 @@ fn asl_load_ramps_concurrency_in_steps_then_holds_it() {
         .sum();
     assert_eq!(v["report"]["total"]["requests"], json!(endpoints), "{v}");
     assert_eq!(api["totalRequests"], json!(endpoints), "{v}");
-    // The rounds of the ramp, from the orchestrator's history: 1, 2, 3, then 3 while holding.
+    // The rounds of the ramp, from the orchestrator's history: 1, 2, 3, then 3 while holding
+    // (each round's one group of slots: a round starts its executions in groups of 40).
     let exec = v["execution"].as_str().unwrap();
     let h = json_of(&asl(&db, &["history", exec, "--json"]));
     let mut ramp = Vec::new();
@@ -253,13 +254,13 @@ fn asl_load_ramps_concurrency_in_steps_then_holds_it() {
     let mut current = "";
     for e in h["events"].as_array().unwrap() {
         if e["type"] == "MapStateEntered" {
-            current = if e["stateEnteredEventDetails"]["name"] == "RampLoad" {
-                "ramp"
-            } else {
-                "hold"
+            current = match e["stateEnteredEventDetails"]["name"].as_str() {
+                Some("RampGroup") => "ramp",
+                Some("HoldGroup") => "hold",
+                _ => "",
             };
         }
-        if e["type"] == "MapStateStarted" {
+        if e["type"] == "MapStateStarted" && !current.is_empty() {
             let n = e["mapStateStartedEventDetails"]["length"].as_u64().unwrap();
             if current == "ramp" {
                 ramp.push(n)
@@ -287,6 +288,69 @@ fn asl_load_ramps_concurrency_in_steps_then_holds_it() {
         .iter()
         .any(|s| s["executions_running"].as_u64().unwrap() >= 1
             && s["requests"].as_u64().unwrap() > 0));
+}
+
+#[test]
+fn asl_load_runs_more_than_40_order_workflows_at_once_in_groups_of_40() {
+    // An inline Map runs at most 40 iterations at once (as on AWS): a round of 90 starts its
+    // order workflows in groups of 40, 40 and 10, the groups side by side.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let o = asl(
+        &db,
+        &[
+            "load",
+            "--target-concurrency",
+            "90",
+            "--ramp-up",
+            "0s",
+            "--duration",
+            "1s",
+            "--wait-seconds",
+            "0",
+            "--fetches",
+            "1",
+            "--json",
+        ],
+    );
+    let v = json_of(&o);
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    let exec = v["execution"].as_str().unwrap();
+    let h = json_of(&asl(&db, &["history", exec, "--json"]));
+    let events = h["events"].as_array().unwrap();
+    let length = |e: &Value| e["mapStateStartedEventDetails"]["length"].as_u64().unwrap();
+    // Each MapStateStarted follows its own MapStateEntered.
+    let mut lengths: HashMap<String, Vec<u64>> = HashMap::new();
+    for e in events.iter().filter(|e| e["type"] == "MapStateStarted") {
+        let entered = events
+            .iter()
+            .find(|x| x["id"] == e["previousEventId"])
+            .unwrap();
+        let name = entered["stateEnteredEventDetails"]["name"]
+            .as_str()
+            .unwrap();
+        lengths.entry(name.to_string()).or_default().push(length(e));
+    }
+    let rounds = &lengths["HoldLoad"];
+    assert!(
+        !rounds.is_empty() && rounds.iter().all(|n| *n == 3),
+        "{lengths:?}"
+    );
+    let groups = &lengths["HoldGroup"];
+    let count = |n: u64| groups.iter().filter(|g| **g == n).count();
+    assert_eq!(
+        (count(40), count(10), groups.len()),
+        (2 * rounds.len(), rounds.len(), 3 * rounds.len()),
+        "{lengths:?}"
+    );
+    // The groups run side by side: all 90 order workflows of the first round are started
+    // before any of them ends.
+    let started_before_first_end = events
+        .iter()
+        .take_while(|e| e["type"] != "TaskSucceeded")
+        .filter(|e| e["type"] == "TaskStarted")
+        .count();
+    assert_eq!(started_before_first_end, 90);
 }
 
 #[test]
