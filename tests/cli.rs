@@ -658,6 +658,67 @@ fn validate_refuses_what_aws_refuses_when_a_state_machine_is_created() {
             "/States//Comment: Comment must be a string, not null",
         ],
     );
+    // "A variable assigned in an inner scope cannot have the same name as one assigned in an
+    // outer scope": not in a Map iteration, not in a Parallel branch, not in a catcher there.
+    check(
+        "scopes.json",
+        r#"{"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"myVariable": 1}, "Next": "M"},
+            "M": {"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {
+                "I": {"Type": "Pass", "Assign": {"myVariable.$": "$"}, "End": true}}}, "Next": "P"},
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {
+                "B": {"Type": "Pass", "Assign": {"fresh": 1}, "Next": "T"},
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                      "Parameters": {"FunctionName": "f"},
+                      "Catch": [{"ErrorEquals": ["States.ALL"], "Assign": {"late": 1}, "Next": "E"}], "End": true},
+                "E": {"Type": "Pass", "End": true}}}], "Next": "Z"},
+            "Z": {"Type": "Pass", "Assign": {"late": 2}, "End": true}}}"#,
+        &[
+            r#"/States/M/ItemProcessor/States/I/Assign/myVariable.$: the variable "myVariable" is assigned in an outer scope (/States/A/Assign/myVariable)"#,
+            r#"/States/P/Branches/0/States/T/Catch/0/Assign/late: the variable "late" is assigned in an outer scope (/States/Z/Assign/late)"#,
+        ],
+    );
+    // "$states.result or $states.errorOutput in fields and states where they are not
+    // accessible will be caught at creation, update, or validation."
+    check(
+        "reserved.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Output": "{% $states.result %}", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Condition": "{% $states.errorOutput = 1 %}", "Next": "T"}], "Default": "T"},
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Arguments": {"Payload": "{% $states.result %}"},
+                  "Output": "{% $states.result.Payload %}",
+                  "Assign": {"e": "{% $states.errorOutput %}", "r": "{% $states.resultish %}"},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}",
+                             "Assign": {"x": "{% $states.result %}"}, "Next": "D"}],
+                  "End": true},
+            "D": {"Type": "Succeed"}}}"#,
+        &[
+            "/States/P/Output: $states.result is not accessible here",
+            "/States/C/Choices/0/Condition: $states.errorOutput is not accessible here",
+            "/States/T/Arguments/Payload: $states.result is not accessible here",
+            "/States/T/Assign/e: $states.errorOutput is not accessible here",
+            "/States/T/Catch/0/Assign/x: $states.result is not accessible here",
+        ],
+    );
+    let f = write(
+        dir.path(),
+        "reserved-ok.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Arguments": {"FunctionName": "f", "Payload": "{% $states.input %}"},
+                  "Output": "{% $states.result.Payload %}", "Assign": {"r": "{% $states.result %}"},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "D"}],
+                  "End": true},
+            "D": {"Type": "Succeed"}}}"#,
+    );
+    let o = asl(&["validate", f.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     // At most 1 MiB.
     let big = format!(
         r#"{{"Comment": "{}", "StartAt": "A", "States": {{"A": {{"Type": "Pass", "End": true}}}}}}"#,

@@ -593,6 +593,24 @@ fn inline_items_without_a_store_run_in_process() {
     );
 }
 
+#[test]
+fn a_distributed_maps_item_selector_reads_the_outer_variables() {
+    // The Map state's own fields see the variables around it (its children do not).
+    let env = Env::new();
+    let mut def = map(
+        json!({"ItemsPath": "$.xs", "ItemSelector": {"x.$": "$$.Map.Item.Value", "tag.$": "$tag"}}),
+        pass(),
+        false,
+    );
+    def["StartAt"] = json!("A");
+    def["States"]["A"] = json!({"Type": "Pass", "Assign": {"tag": "outer"}, "Next": "Map"});
+    let out = env.run(&def, &json!({"xs": [1, 2]}), &["--no-store"]);
+    assert_eq!(
+        succeeded(&out),
+        &json!([{"x": 1, "tag": "outer"}, {"x": 2, "tag": "outer"}])
+    );
+}
+
 /// `asl validate` of a definition: its exit status and what it printed.
 fn validation(env: &Env, def: &Value) -> (Option<i32>, String) {
     let wf = env.dir.path().join("bad.asl.json");

@@ -595,3 +595,35 @@ fn map_events_chain_as_aws_records_them() {
     ];
     assert_eq!(chain, expected);
 }
+
+#[test]
+fn variables_reach_a_fail_states_paths_and_numbers_in_map_paths_may_be_strings() {
+    // Recorded against AWS (test_reference_assign BASE_REFERENCE_IN_FAIL): ErrorPath and
+    // CausePath read variables, directly and in an intrinsic.
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"errorVar": "Exception", "causeVar": "An Exception was encountered"}, "Next": "F"},
+        "F": {"Type": "Fail", "ErrorPath": "$errorVar", "CausePath": "States.Format('{}!', $causeVar)"}}});
+    let r = run(def, json!({}));
+    assert_eq!(r.outcome.error.as_deref(), Some("Exception"));
+    assert_eq!(
+        r.outcome.cause.as_deref(),
+        Some("An Exception was encountered!")
+    );
+    // Recorded against AWS (MAP_STATE_REFERENCE_IN_TOLERATED_FAILURE_PATH): a number written
+    // as a string in a Map's *Path field is taken.
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"count": "1", "pct": "50.5", "max": "2"}, "Next": "M"},
+        "M": {"Type": "Map", "ToleratedFailureCountPath": "$count",
+              "ToleratedFailurePercentagePath": "$pct", "MaxConcurrencyPath": "$max",
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+              "End": true}}});
+    let r = run(def, json!([1, 2, 3]));
+    assert_eq!(r.outcome.output, Some(json!([1, 2, 3])), "{:?}", r.outcome);
+    // Text that is no number is still refused, as recorded ("NoNumber").
+    let def = json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "ToleratedFailureCountPath": "$.n",
+              "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+              "ItemsPath": "$.items", "End": true}}});
+    let r = run(def, json!({"n": "NoNumber", "items": [1]}));
+    assert_eq!(r.outcome.error.as_deref(), Some("States.Runtime"));
+}

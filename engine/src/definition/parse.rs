@@ -64,6 +64,8 @@ pub(crate) fn parse_definition(v: &Value) -> Result<StateMachine, Vec<Diagnostic
         }
     }
     d.3 = all.into_iter().map(|(n, _)| n).collect();
+    check_variable_scopes(m, "", &HashMap::new(), &mut d);
+    check_states_reserved(m, "", d.1, &mut d);
     let machine = parse_machine(m, "", &mut d);
     if d.0.is_empty() {
         machine.ok_or_else(|| d.0.clone())
@@ -94,6 +96,184 @@ fn state_names(m: &Map<String, Value>, ptr: &str, out: &mut Vec<(String, String)
             }
         }
     }
+}
+
+/// "A variable assigned in an inner scope cannot have the same name as one assigned in an
+/// outer scope" (AWS, workflow variables): a Parallel branch or an inline Map's iterations
+/// may not assign a variable that the machines around them assign. (A DISTRIBUTED Map's
+/// children are executions of their own, which see no outer variables.)
+fn check_variable_scopes(
+    m: &Map<String, Value>,
+    ptr: &str,
+    outer: &HashMap<String, String>,
+    d: &mut Diags,
+) {
+    let Some(Value::Object(states)) = m.get("States") else {
+        return;
+    };
+    // Every assignment of this machine: the state's, its choice rules', its catchers'.
+    let mut here: HashMap<String, String> = HashMap::new();
+    for (name, st) in states {
+        let sptr = format!("{ptr}/States/{}", escape_pointer(name));
+        let mut assigns = vec![(sptr.clone(), st.get("Assign"))];
+        for (list, what) in [("Choices", "Choices"), ("Catch", "Catch")] {
+            if let Some(Value::Array(rules)) = st.get(list) {
+                for (i, r) in rules.iter().enumerate() {
+                    assigns.push((format!("{sptr}/{what}/{i}"), r.get("Assign")));
+                }
+            }
+        }
+        for (aptr, a) in assigns {
+            let Some(Value::Object(vars)) = a else {
+                continue;
+            };
+            for key in vars.keys() {
+                let var = key.strip_suffix(".$").unwrap_or(key);
+                let at = format!("{aptr}/Assign/{}", escape_pointer(key));
+                if let Some(earlier) = outer.get(var) {
+                    d.push(
+                        &at,
+                        format!("the variable {var:?} is assigned in an outer scope ({earlier}): a Parallel branch or a Map iteration cannot assign a variable of the same name"),
+                    );
+                }
+                here.entry(var.to_string()).or_insert(at);
+            }
+        }
+    }
+    let mut inner = outer.clone();
+    for (k, v) in here {
+        inner.entry(k).or_insert(v);
+    }
+    for (name, st) in states {
+        let sptr = format!("{ptr}/States/{}", escape_pointer(name));
+        if let Some(Value::Array(branches)) = st.get("Branches") {
+            for (i, b) in branches.iter().enumerate() {
+                if let Some(b) = b.as_object() {
+                    check_variable_scopes(b, &format!("{sptr}/Branches/{i}"), &inner, d);
+                }
+            }
+        }
+        for key in ["ItemProcessor", "Iterator"] {
+            if let Some(Value::Object(p)) = st.get(key) {
+                let distributed = p
+                    .get("ProcessorConfig")
+                    .and_then(|c| c.get("Mode"))
+                    .and_then(|m| m.as_str())
+                    == Some("DISTRIBUTED");
+                let scope = if distributed { &HashMap::new() } else { &inner };
+                check_variable_scopes(p, &format!("{sptr}/{key}"), scope, d);
+            }
+        }
+    }
+}
+
+/// "Attempting to access `$states.result` or `$states.errorOutput` in fields and states where
+/// they are not accessible will be caught at creation, update, or validation" (AWS, JSONata):
+/// `$states.result` is a Task's, Map's or Parallel's, in its `Output` and `Assign`;
+/// `$states.errorOutput` is a catcher's, in its `Output` and `Assign`.
+fn check_states_reserved(m: &Map<String, Value>, ptr: &str, jsonata: bool, d: &mut Diags) {
+    let Some(Value::Object(states)) = m.get("States") else {
+        return;
+    };
+    for (name, st) in states {
+        let Some(st) = st.as_object() else {
+            continue;
+        };
+        let sptr = format!("{ptr}/States/{}", escape_pointer(name));
+        let own = match st.get("QueryLanguage").and_then(|q| q.as_str()) {
+            Some(q) => q == "JSONata",
+            None => jsonata,
+        };
+        if own {
+            let with_result = matches!(
+                st.get("Type").and_then(|t| t.as_str()),
+                Some("Task" | "Map" | "Parallel")
+            );
+            for (k, v) in st {
+                let result_here = with_result && matches!(k.as_str(), "Output" | "Assign");
+                match k.as_str() {
+                    "Catch" => {
+                        let Value::Array(catchers) = v else { continue };
+                        for (i, c) in catchers.iter().enumerate() {
+                            let Some(c) = c.as_object() else { continue };
+                            for (ck, cv) in c {
+                                let error_here = matches!(ck.as_str(), "Output" | "Assign");
+                                let at = format!("{sptr}/Catch/{i}/{}", escape_pointer(ck));
+                                reserved_uses(cv, &at, false, error_here, d);
+                            }
+                        }
+                    }
+                    // Their own machines, checked below.
+                    "ItemProcessor" | "Iterator" | "Branches" => {}
+                    _ => reserved_uses(
+                        v,
+                        &format!("{sptr}/{}", escape_pointer(k)),
+                        result_here,
+                        false,
+                        d,
+                    ),
+                }
+            }
+        }
+        if let Some(Value::Array(branches)) = st.get("Branches") {
+            for (i, b) in branches.iter().enumerate() {
+                if let Some(b) = b.as_object() {
+                    check_states_reserved(b, &format!("{sptr}/Branches/{i}"), jsonata, d);
+                }
+            }
+        }
+        for key in ["ItemProcessor", "Iterator"] {
+            if let Some(Value::Object(p)) = st.get(key) {
+                check_states_reserved(p, &format!("{sptr}/{key}"), jsonata, d);
+            }
+        }
+    }
+}
+
+/// Reports each `{% %}` expression under `v` that reads `$states.result` or
+/// `$states.errorOutput` where it is not accessible.
+fn reserved_uses(v: &Value, ptr: &str, result: bool, error: bool, d: &mut Diags) {
+    match v {
+        Value::String(s) if s.trim_start().starts_with("{%") => {
+            for (field, allowed, where_) in [
+                (
+                    "result",
+                    result,
+                    "the Output and Assign of a Task, Map or Parallel state",
+                ),
+                ("errorOutput", error, "the Output and Assign of a Catch"),
+            ] {
+                if !allowed && reads_states_field(s, field) {
+                    d.push(
+                        ptr,
+                        format!("$states.{field} is not accessible here: only in {where_}"),
+                    );
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                reserved_uses(x, &format!("{ptr}/{i}"), result, error, d);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                reserved_uses(x, &format!("{ptr}/{}", escape_pointer(k)), result, error, d);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether the expression text reads `$states.FIELD` (a whole name, not a longer one).
+fn reads_states_field(expr: &str, field: &str) -> bool {
+    let needle = format!("$states.{field}");
+    expr.match_indices(&needle).any(|(at, _)| {
+        !expr[at + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 fn check_query_language(m: &Map<String, Value>, ptr: &str, d: &mut Diags) {

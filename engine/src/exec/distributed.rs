@@ -708,7 +708,10 @@ fn resolve_count(n: Option<&Number>, env: &Env, field: &str) -> Result<Option<us
         }
         Some(Number::Path(p)) => match p.eval(env) {
             Err(_) => Err(missing_path(p)),
-            Ok(v) => match v.as_u64() {
+            Ok(v) => match v
+                .as_u64()
+                .or_else(|| states::map::numeric_text(&v))
+            {
                 Some(n) => Ok(Some(n as usize)),
                 None => Err(Failure::runtime(format!(
                     "The {field}Path field refers to value \"{}\" which is not a valid positive integer: {}",
@@ -768,7 +771,16 @@ impl Units<'_> {
                 .with_item(i, &item)
         };
         Some(match (self.selector, self.jselector, self.env.bindings) {
-            (Some(sel), _, _) => sel.eval(&Env::new(self.env.input, &ictx())),
+            // The Map state's own field: it reads the outer variables, as the rest of the
+            // state does (the children are what cannot).
+            (Some(sel), _, _) => {
+                let ictx = ictx();
+                let ienv = Env::new(self.env.input, &ictx);
+                sel.eval(&match self.env.vars {
+                    Some(v) => ienv.with_vars(v),
+                    None => ienv,
+                })
+            }
             (None, Some(sel), Some(b)) => {
                 let mut ib = b.json().clone();
                 ib.insert(

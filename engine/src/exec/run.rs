@@ -720,7 +720,9 @@ impl<'a> Run<'a> {
             }
             Kind::Succeed => Ok(Outcome1::Output(effective.clone(), None)),
             Kind::Fail { error, cause } => {
-                let env = Env::new(raw, ctx);
+                // The state's input, with what else the state sees: variables in `ErrorPath`
+                // and `CausePath` (recorded against AWS), its JSONata bindings.
+                let env = Env { input: raw, ..*env };
                 let e = states::fail::text(error.as_ref(), "ErrorPath", &env)?;
                 let c = states::fail::text(cause.as_ref(), "CausePath", &env)?;
                 Err(Failure::new(e, c))

@@ -28,9 +28,7 @@ impl Limits {
                 let v = lookup(p, env, "MaxConcurrencyPath")?;
                 // AWS takes an integer written as a string here too (recorded: a variable
                 // holding "1").
-                let n = v
-                    .as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                let n = v.as_u64().or_else(|| numeric_text(&v));
                 match n {
                     Some(n) => n as usize,
                     None => {
@@ -52,7 +50,7 @@ impl Limits {
             )? as u64),
             Some(Number::Path(p)) => {
                 let v = lookup(p, env, "ToleratedFailureCountPath")?;
-                match v.as_i64() {
+                match v.as_i64().or_else(|| numeric_text(&v)) {
                     Some(n) if n < 0 => {
                         return Err(Failure::runtime("ToleratedFailureCount cannot be negative."))
                     }
@@ -76,7 +74,7 @@ impl Limits {
             )?),
             Some(Number::Path(p)) => {
                 let v = lookup(p, env, "ToleratedFailurePercentagePath")?;
-                match v.as_f64() {
+                match v.as_f64().or_else(|| numeric_text(&v)) {
                     Some(n) if !(0.0..=100.0).contains(&n) => {
                         return Err(Failure::runtime(
                             "ToleratedFailurePercentage must be between 0 and 100.",
@@ -100,6 +98,12 @@ impl Limits {
             configured: tolerated_count.is_some() || tolerated_percentage.is_some(),
         })
     }
+}
+
+/// A number written as a string (`"1"`, `"15000"`), which AWS takes in a Map's `*Path` fields
+/// (recorded: variables holding strings in ToleratedFailureCountPath, MaxItemsPath...).
+pub(crate) fn numeric_text<T: std::str::FromStr>(v: &Value) -> Option<T> {
+    v.as_str().and_then(|s| s.trim().parse().ok())
 }
 
 fn lookup(p: &crate::expr::path::Path, env: &Env, field: &str) -> Result<Value, Failure> {
