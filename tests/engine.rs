@@ -627,3 +627,22 @@ fn variables_reach_a_fail_states_paths_and_numbers_in_map_paths_may_be_strings()
     let r = run(def, json!({"n": "NoNumber", "items": [1]}));
     assert_eq!(r.outcome.error.as_deref(), Some("States.Runtime"));
 }
+
+#[test]
+fn a_jsonpath_assign_reads_the_result_as_result_selector_does() {
+    // Assign and ResultSelector both read the state's result (localstack evaluates them in
+    // that order over the raw result, recorded against AWS): not ResultSelector's output.
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {
+                "B": {"Type": "Pass", "Result": {"k": 1}, "End": true}}}],
+              "ResultSelector": {"sel.$": "$[0].k"},
+              "Assign": {"raw.$": "$", "rawk.$": "$[0].k"}, "Next": "Show"},
+        "Show": {"Type": "Pass", "Parameters": {"out.$": "$", "raw.$": "$raw", "rawk.$": "$rawk"}, "End": true}}});
+    let r = run(def, json!({}));
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"out": {"sel": 1}, "raw": [{"k": 1}], "rawk": 1})),
+        "{:?}",
+        r.outcome
+    );
+}

@@ -665,11 +665,22 @@ impl<'a> Run<'a> {
             let visible = vars.borrow().clone();
             let effective = apply_input_path(&st.input_path, raw, &ctx, &visible)?;
             let env = Env::new(&effective, &ctx).with_vars(&visible);
+            let mut unselected = None;
             let outcome = self
-                .attempt_jsonpath(st, raw, &effective, &env, &ctx, prev, key, vars)
+                .attempt_jsonpath(
+                    st,
+                    raw,
+                    &effective,
+                    &env,
+                    &ctx,
+                    prev,
+                    key,
+                    vars,
+                    &mut unselected,
+                )
                 .await?;
-            // A JSONPath state's `Assign` reads its result as `$` (the input, for states
-            // without one).
+            // A JSONPath state's `Assign` reads its result as `$` (before ResultSelector, as
+            // ResultSelector reads it; the input, for states without one).
             // A Choice's own Assign applies whichever way it goes; the matched rule's Assign
             // is evaluated too, and wins where both set a variable.
             let rule_assign = match (&st.kind, &outcome) {
@@ -678,8 +689,9 @@ impl<'a> Run<'a> {
                 }
                 _ => None,
             };
-            let result = match &outcome {
-                Outcome1::Result(v) | Outcome1::Output(v, _) | Outcome1::Chose(v, ..) => v,
+            let result = match (&unselected, &outcome) {
+                (Some(v), _) => v,
+                (None, Outcome1::Result(v) | Outcome1::Output(v, _) | Outcome1::Chose(v, ..)) => v,
             };
             let renv = Env::new(result, &ctx).with_vars(&visible);
             let mut assigned = None;
@@ -708,6 +720,7 @@ impl<'a> Run<'a> {
         prev: &mut u64,
         key: Option<&str>,
         vars: &Vars,
+        unselected: &mut Option<Value>,
     ) -> Result<Outcome1, Failure> {
         match &st.kind {
             Kind::Pass { result } => {
@@ -757,7 +770,7 @@ impl<'a> Run<'a> {
                 let result = self
                     .run_task(st, task, &params, env, prev, token)
                     .await?;
-                self.select(st, result, env)
+                self.select(st, result, env, unselected)
             }
             Kind::Parallel { branches } => {
                 let params = match &st.parameters {
@@ -765,11 +778,11 @@ impl<'a> Run<'a> {
                     None => effective.clone(),
                 };
                 let result = self.run_parallel(branches, params, prev, key, vars).await?;
-                self.select(st, result, env)
+                self.select(st, result, env, unselected)
             }
             Kind::Map(map) => {
                 let result = self.run_map(st, map, env, ctx, prev, key, vars).await?;
-                self.select(st, result, env)
+                self.select(st, result, env, unselected)
             }
         }
     }
@@ -1043,8 +1056,16 @@ impl<'a> Run<'a> {
         Ok(out)
     }
 
-    /// ResultSelector over the state's result (`$name` reads the variables `env` sees).
-    fn select(&self, st: &State, result: Value, env: &Env<'_>) -> Result<Outcome1, Failure> {
+    /// ResultSelector over the state's result (`$name` reads the variables `env` sees). The
+    /// result before it is kept in `unselected` when the state's `Assign` needs it: Assign
+    /// reads the state's result as ResultSelector does, not what ResultSelector made of it.
+    fn select(
+        &self,
+        st: &State,
+        result: Value,
+        env: &Env<'_>,
+        unselected: &mut Option<Value>,
+    ) -> Result<Outcome1, Failure> {
         match &st.result_selector {
             None => Ok(Outcome1::Result(result)),
             Some(t) => {
@@ -1053,7 +1074,11 @@ impl<'a> Run<'a> {
                     Some(v) => renv.with_vars(v),
                     None => renv,
                 };
-                Ok(Outcome1::Result(t.eval(&renv)?))
+                let selected = t.eval(&renv)?;
+                if st.assign.is_some() {
+                    *unselected = Some(result);
+                }
+                Ok(Outcome1::Result(selected))
             }
         }
     }
