@@ -470,6 +470,26 @@ fn waits_past_what_a_duration_holds_are_long_waits() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+/// Step Functions' own JSONata functions as AWS computes them.
+#[test]
+fn jsonata_step_functions_functions_as_aws_computes_them() {
+    let eval = |expr: &str| {
+        let o = asl(&["jsonata", "--expr", expr]);
+        assert_eq!(o.status.code(), Some(0), "{expr}: {}", stderr(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    // A seeded $random draws as java.util.Random does (measured on AWS: $random(42)).
+    assert_eq!(eval("$random(42)"), json!(0.7275636800328681));
+    assert_eq!(eval("$random(42) = $random(42)"), json!(true));
+    // "Built-in JSONata functions that require integer values as parameters will
+    // automatically round down any non-integer numbers provided".
+    assert_eq!(eval("$range(-1.7, 2, 1)"), json!([-1, 0, 1, 2]));
+    assert_eq!(
+        eval("$partition([1,2,3,4,5], 2.5)"),
+        json!([[1, 2], [3, 4], [5]])
+    );
+}
+
 /// JSONata's bad input: located at validation when the text is wrong, a
 /// `States.QueryEvaluationError` at run time when the value is; never a panic.
 #[test]
@@ -484,11 +504,19 @@ fn jsonata_bad_input_is_located_or_a_query_evaluation_error() {
     let bad = write(
         dir.path(),
         "bad.json",
-        &state(r#"{"a": "{% 1 + %}", "b": "{% $ %}"}"#),
+        &state(r#"{"a": "{% 1 + %}", "b": "{% $ %}", "c": "{% 1", "d": "{% 1 %} "}"#),
     );
     let o = asl(&["validate", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let out = String::from_utf8_lossy(&o.stdout);
+    // "Improperly opening or closing the expression will result in a validation error."
+    for p in ["c", "d"] {
+        assert!(
+            out.contains(&format!("/States/P/Output/{p}: "))
+                && out.contains("does not end with %}"),
+            "{out}"
+        );
+    }
     assert!(out.contains("/States/P/Output/a: "), "{out}");
     assert!(out.contains("not a valid JSONata expression"), "{out}");
     assert!(out.contains("/States/P/Output/b: "), "{out}");

@@ -168,6 +168,15 @@ fn compile(v: &Value, ptr: &str, errors: &mut Vec<(String, String)>) -> JTemplat
                     }
                 }
             }
+            // "Improperly opening or closing the expression will result in a validation
+            // error": one that opens `{%` must end with `%}`, no trailing spaces.
+            None if s.starts_with("{%") => {
+                errors.push((
+                    ptr.to_string(),
+                    format!("{s:?} opens a JSONata expression with {{% but does not end with %}} (with no trailing spaces)"),
+                ));
+                JTemplate::Literal(Value::Null)
+            }
             None => JTemplate::Literal(v.clone()),
         },
         Value::Object(m) => {

@@ -19,8 +19,10 @@ pub fn partition(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
         Some(Some(other)) => vec![other.clone()],
         _ => return Ok(None),
     };
-    let size = num(args.get(1).unwrap_or(&None)).unwrap_or(0.0);
-    if size.is_nan() || size < 1.0 || size.fract() != 0.0 {
+    // "Built-in JSONata functions that require integer values as parameters will
+    // automatically round down any non-integer numbers provided" (AWS).
+    let size = num(args.get(1).unwrap_or(&None)).unwrap_or(0.0).trunc();
+    if size.is_nan() || size < 1.0 {
         return Err(Error::msg(
             "D3020",
             "The size argument of $partition must be a positive integer",
@@ -39,6 +41,9 @@ pub fn range(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
         return Ok(None);
     };
     let step = num(args.get(2).unwrap_or(&None)).unwrap_or(1.0);
+    // Integers, as AWS makes them: non-integers lose their fraction ($range(-1.7, 2, 1) is
+    // [-1, 0, 1, 2], measured against AWS).
+    let (start, end, step) = (start.trunc(), end.trunc(), step.trunc());
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
         return Err(Error::msg(
             "D3020",
@@ -101,23 +106,41 @@ pub fn hash(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
 
 /// `$random()` / `$random(seed)`: a number in [0, 1); the same seed gives the same number.
 pub fn random(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
-    use rand::{Rng, SeedableRng};
     let v: f64 = match args.first() {
-        Some(Some(seed)) => {
-            let s = match seed {
-                Json::Number(n) => n.as_f64().map(|f| f.to_bits()).unwrap_or(0),
-                other => {
-                    let text = other.to_string();
-                    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-                        (h ^ b as u64).wrapping_mul(0x100000001b3)
-                    })
-                }
-            };
-            rand::rngs::StdRng::seed_from_u64(s).gen::<f64>()
+        // AWS draws a seeded number as java.util.Random does ($random(42) is
+        // 0.7275636800328681 there, Random(42).nextDouble()).
+        Some(Some(Json::Number(n))) => {
+            let seed = n
+                .as_i64()
+                .unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64);
+            java_random_double(seed)
+        }
+        // Not an integer: a seed of its text, the same each time.
+        Some(Some(other)) => {
+            let text = other.to_string();
+            let h = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100000001b3)
+            });
+            java_random_double(h as i64)
         }
         _ => rand::random::<f64>(),
     };
     Ok(Some(json_num(v)))
+}
+
+/// The first `nextDouble()` of a `java.util.Random` made with `seed`: the 48-bit linear
+/// congruential generator its documentation specifies.
+fn java_random_double(seed: i64) -> f64 {
+    const MULTIPLIER: u64 = 0x5_DEEC_E66D;
+    const MASK: u64 = (1 << 48) - 1;
+    let mut state = (seed as u64 ^ MULTIPLIER) & MASK;
+    let mut next = |bits: u32| {
+        state = state.wrapping_mul(MULTIPLIER).wrapping_add(0xB) & MASK;
+        state >> (48 - bits)
+    };
+    let high = next(26);
+    let low = next(27);
+    ((high << 27) + low) as f64 / (1u64 << 53) as f64
 }
 
 /// `$uuid()`: a version 4 UUID.
