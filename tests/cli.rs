@@ -268,7 +268,7 @@ fn validate_reports_every_problem_with_its_pointer() {
     assert_eq!(o.status.code(), Some(2));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("/States/W/Seconds: Seconds must be a non-negative integer"),
+        out.contains("/States/W/Seconds: Seconds must be an integer from 0 to 99999999"),
         "{out}"
     );
     assert!(out.contains("/States/T/TimeoutSeconds"), "{out}");
@@ -468,6 +468,36 @@ fn waits_past_what_a_duration_holds_are_long_waits() {
     assert_eq!(json_out(&o)["status"], "TIMED_OUT");
     let o = asl(&["prune", "--older-than", "9999999999999s"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn an_input_past_start_executions_limit_starts_nothing() {
+    // StartExecution's input: "Maximum length of 262144". AWS refuses the call.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = write(dir.path(), "hello.asl.json", HELLO);
+    let input = write(
+        dir.path(),
+        "big.json",
+        &json!({"who": "x".repeat(262_144)}).to_string(),
+    );
+    let o = asl_on(
+        &db,
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--input-file",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("StartExecution takes at most 262144"),
+        "{}",
+        stderr(&o)
+    );
+    let listed = json_out(&asl_on(&db, &["executions", "--json"]));
+    assert_eq!(listed["executions"], json!([]), "{listed}");
 }
 
 /// Step Functions' own JSONata functions as AWS computes them.
@@ -746,6 +776,12 @@ fn validate_refuses_what_aws_refuses_when_a_state_machine_is_created() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&o.stdout)
+    );
+    // "an integer value from 0 to 99999999".
+    check(
+        "wait.json",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100000000, "End": true}}}"#,
+        &["/States/W/Seconds: Seconds must be an integer from 0 to 99999999"],
     );
     // At most 1 MiB.
     let big = format!(

@@ -467,7 +467,8 @@ fn a_redrive_killed_midway_resumes_with_its_redrive_count() {
         json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:gate", "Next": "W"},
             "W": {"Type": "Wait", "Seconds": 60, "Next": "P"},
-            "P": {"Type": "Pass", "Parameters": {"rc.$": "$$.Execution.RedriveCount"}, "End": true}}}),
+            "P": {"Type": "Pass", "Parameters": {"rc.$": "$$.Execution.RedriveCount",
+                                                 "rt.$": "$$.Execution.RedriveTime"}, "End": true}}}),
     );
     let o = asl(
         &db,
@@ -505,5 +506,8 @@ fn a_redrive_killed_midway_resumes_with_its_redrive_count() {
     guard.0.wait().unwrap();
     let out = json_of(&asl(&db, &["resume", "gated", "--json"]));
     assert_eq!(out["status"], "SUCCEEDED", "{out}");
-    assert_eq!(out["output"], json!({"rc": 1}));
+    // $$.Execution.RedriveTime, "only available if you've redriven an execution": the
+    // redrive's time, also in the part of it a resume runs.
+    let d = json_of(&asl(&db, &["describe", "gated", "--json"]));
+    assert_eq!(out["output"], json!({"rc": 1, "rt": d["redriveDate"]}));
 }

@@ -646,3 +646,62 @@ fn a_jsonpath_assign_reads_the_result_as_result_selector_does() {
         r.outcome
     );
 }
+
+#[test]
+fn a_parallels_end_chains_as_aws_records_it() {
+    // Recorded against AWS (test_parallel_state): ParallelStateExited points back to the
+    // branches' last event, not to ParallelStateSucceeded.
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}],
+        "End": true}}});
+    let r = run(def, json!({}));
+    let find = |t: &str| r.events.iter().find(|e| e["type"] == t).unwrap();
+    let last_branch = r
+        .events
+        .iter()
+        .filter(|e| e["type"] == "PassStateExited")
+        .map(|e| e["id"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(
+        find("ParallelStateSucceeded")["previousEventId"],
+        last_branch
+    );
+    assert_eq!(find("ParallelStateExited")["previousEventId"], last_branch);
+}
+
+#[test]
+fn a_wait_timestamp_counts_whole_seconds_and_seconds_stay_in_range() {
+    // "Step Functions considers the time value up to seconds and truncates milliseconds."
+    // (The virtual clock starts at 2026-01-01T00:00:00Z.)
+    let r = run(
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Timestamp": "2026-01-01T00:00:10.900Z", "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.seconds, 10.0);
+    // A JSONata Seconds "must evaluate to an integer in the stated range" (0 to 99999999).
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": "{% 100000000 %}", "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(
+        r.outcome.error.as_deref(),
+        Some("States.QueryEvaluationError")
+    );
+}
+
+#[test]
+fn the_context_has_no_redrive_time_before_a_redrive() {
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"keys.$": "$$.Execution"}, "End": true}}});
+    let r = run(def, json!({}));
+    let out = r.outcome.output.unwrap();
+    let e = out["keys"].as_object().unwrap();
+    assert!(
+        e.contains_key("RedriveCount") && !e.contains_key("RedriveTime"),
+        "{e:?}"
+    );
+}

@@ -468,7 +468,8 @@ pub fn take_over(
     redrive: bool,
 ) -> Result<exec::Resume, asl::history::store::StoreError> {
     let (memo, last_event_id) = store.replay_state(&r.arn)?;
-    store.reopen_execution(r, redrive.then(Utc::now))?;
+    let redrive_time = redrive.then(Utc::now);
+    store.reopen_execution(r, redrive_time)?;
     // The nested executions that died with it end now (ABORTED), as `asl stop` ends them:
     // the task that started one runs again and starts another. A Map Run's children are
     // taken over by the Map Run instead.
@@ -491,6 +492,8 @@ pub fn take_over(
         start_time: r.start,
         redrive_count: redrive.then_some(r.redrive_count + 1),
         redrives_before: r.redrive_count,
+        // `$$.Execution.RedriveTime`: this redrive's, or (resuming) the last one's.
+        redrive_time: redrive_time.or(r.redrive),
     })
 }
 
@@ -539,9 +542,9 @@ impl Drop for AbortGuard {
             return;
         }
         let now = Utc::now();
-        let last = self.history.last_id();
+        // As recorded against AWS: a stopped execution's ExecutionAborted points back to 0.
         self.history.record(
-            last,
+            0,
             now,
             EventKind::with_details(
                 "ExecutionAborted",

@@ -26,6 +26,15 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         Some(f) => format!("the input in {} is not valid JSON", f.display()),
         None => "--input is not valid JSON".to_string(),
     })?;
+    // StartExecution's `input` has "Maximum length of 262144": AWS refuses the call, and no
+    // execution starts.
+    let size = asl::exec::payload_size(&input);
+    if size > asl::exec::MAX_PAYLOAD_BYTES {
+        anyhow::bail!(
+            "the input is {size} bytes: StartExecution takes at most {} (AWS's limit), so no execution was started",
+            asl::exec::MAX_PAYLOAD_BYTES
+        );
+    }
     let machine_name = a
         .state_machine_name
         .clone()

@@ -1220,9 +1220,12 @@ fn parse_wait(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Wait> 
     }
     match key {
         "Seconds" => match v.as_u64() {
-            Some(n) => Some(Wait::Seconds(n)),
-            None => {
-                d.push(fptr, "Seconds must be a non-negative integer");
+            Some(n) if n <= crate::states::wait::MAX_SECONDS => Some(Wait::Seconds(n)),
+            _ => {
+                d.push(
+                    fptr,
+                    "Seconds must be an integer from 0 to 99999999 (AWS's range)",
+                );
                 None
             }
         },

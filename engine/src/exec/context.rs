@@ -13,6 +13,8 @@ pub struct ExecutionContext {
     pub role_arn: String,
     pub start_time: DateTime<Utc>,
     pub redrive_count: u32,
+    /// When it was last redriven: `$$.Execution.RedriveTime` is there only then.
+    pub redrive_time: Option<DateTime<Utc>>,
     pub state_machine_arn: String,
     pub state_machine_name: String,
 }
@@ -83,6 +85,11 @@ impl ContextProvider for StateContext<'_> {
                     "Name": self.state_name,
                 },
             });
+            // "The RedriveTime context object is only available if you've redriven an
+            // execution."
+            if let Some(t) = e.redrive_time {
+                v["Execution"]["RedriveTime"] = json!(iso(t));
+            }
             if let Some(n) = self.retry_count {
                 v["State"]["RetryCount"] = json!(n);
             }

@@ -1149,6 +1149,7 @@ mod tests {
             role_arn: String::new(),
             start_time: Utc::now(),
             redrive_count: 0,
+            redrive_time: None,
             state_machine_arn: String::new(),
             state_machine_name: "m".into(),
         }

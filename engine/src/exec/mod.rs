@@ -9,6 +9,7 @@ pub(crate) use run::json_type;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use context::ExecutionContext;
+pub use run::{payload_size, MAX_PAYLOAD_BYTES};
 
 use crate::definition::Definition;
 use crate::history::store::Memo;
@@ -182,6 +183,8 @@ pub struct Resume {
     pub redrive_count: Option<u32>,
     /// For a resume: the `$$.Execution.RedriveCount` the execution had (it may resume a redrive).
     pub redrives_before: u32,
+    /// When the execution was last redriven (`$$.Execution.RedriveTime`), if ever.
+    pub redrive_time: Option<DateTime<Utc>>,
 }
 
 /// What to start.

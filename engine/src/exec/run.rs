@@ -113,6 +113,7 @@ impl<'a> Run<'a> {
             role_arn: format!("arn:aws:iam::{}:role/asl-local", super::ACCOUNT),
             start_time,
             redrive_count,
+            redrive_time: resume.as_ref().and_then(|r| r.redrive_time),
             state_machine_arn: state_machine_arn(&req.state_machine_name),
             state_machine_name: req.state_machine_name,
         };
@@ -257,6 +258,9 @@ impl<'a> Run<'a> {
                     .as_ref()
                     .map(|s| s.reason())
                     .unwrap_or_default();
+                // As recorded against AWS (StopExecution during a Wait): ExecutionAborted
+                // points back to 0, not to the last event.
+                last = 0;
                 self.emit(&mut last, || {
                     let mut d = serde_json::Map::new();
                     if let Some(e) = &error {
@@ -1289,10 +1293,15 @@ impl<'a> Run<'a> {
             })
             .collect();
         let mut results = vec![Value::Null; branches.len()];
+        // The last event of the branches, which the Parallel's end points back to.
+        let mut last_branch = started;
         // The first branch to fail ends the Parallel at once, however many branches it has.
         while let Some((i, r, p)) = runs.next().await {
             match r {
-                Ok(v) => results[i] = v,
+                Ok(v) => {
+                    results[i] = v;
+                    last_branch = last_branch.max(p);
+                }
                 Err(f) => {
                     // The other branches are dropped now, pointing back to this failure; so
                     // does what follows (a retry's ParallelStateStarted, ParallelStateFailed),
@@ -1309,7 +1318,12 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        self.emit(prev, || EventKind::other("ParallelStateSucceeded"));
+        // As recorded against AWS, the ParallelStateExited that follows points back to the
+        // branches' last event, not to ParallelStateSucceeded (as a Map's end does).
+        *prev = last_branch;
+        self.emit(&mut prev.clone(), || {
+            EventKind::other("ParallelStateSucceeded")
+        });
         Ok(Value::Array(results))
     }
 

@@ -864,7 +864,9 @@ impl Store {
         codec::encode(
             &Event {
                 id: last + 1,
-                previous_event_id: last,
+                // As recorded against AWS: a stopped execution's ExecutionAborted points back
+                // to 0.
+                previous_event_id: 0,
                 timestamp: now,
                 kind: EventKind::with_details(
                     "ExecutionAborted",

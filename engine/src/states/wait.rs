@@ -8,6 +8,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::Value;
 use std::time::Duration;
 
+/// "an integer value from 0 to 99999999" (AWS, Wait `Seconds`).
+pub const MAX_SECONDS: u64 = 99_999_999;
+
 pub fn delay(w: &Wait, env: &Env, now: DateTime<Utc>) -> Result<Duration, Failure> {
     match w {
         Wait::Seconds(s) => Ok(Duration::from_secs(*s)),
@@ -37,10 +40,11 @@ pub fn delay(w: &Wait, env: &Env, now: DateTime<Utc>) -> Result<Duration, Failur
         }
         Wait::SecondsJsonata(t) => {
             let v = env.jsonata(t, "Seconds")?;
-            match v.as_u64() {
+            // "must evaluate to an integer in the stated range" (0 to 99999999).
+            match v.as_u64().filter(|n| *n <= MAX_SECONDS) {
                 Some(n) => Ok(Duration::from_secs(n)),
                 None => Err(crate::expr::jtemplate::query_error(format!(
-                    "The Seconds field must be a non-negative integer, but was {}",
+                    "The Seconds field must be an integer from 0 to 99999999, but was {}",
                     crate::expr::template::compact(&v)
                 ))),
             }
@@ -81,8 +85,10 @@ pub fn delay(w: &Wait, env: &Env, now: DateTime<Utc>) -> Result<Duration, Failur
     }
 }
 
+/// Until `t`, to the second: "Step Functions considers the time value up to seconds and
+/// truncates milliseconds" (AWS, Wait `Timestamp`).
 fn until(t: DateTime<FixedOffset>, now: DateTime<Utc>) -> Duration {
-    (t.with_timezone(&Utc) - now)
-        .to_std()
-        .unwrap_or(Duration::ZERO)
+    let t = t.with_timezone(&Utc);
+    let whole = DateTime::<Utc>::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+    (whole - now).to_std().unwrap_or(Duration::ZERO)
 }
