@@ -471,6 +471,27 @@ fn waits_past_what_a_duration_holds_are_long_waits() {
 }
 
 #[test]
+fn run_reads_its_input_from_standard_input_with_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(dir.path(), "hello.asl.json", HELLO);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", dir.path().join("asl.db"))
+        .args(["run", wf.to_str().unwrap(), "--input-file", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(br#"{"who": "stdin"}"#).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json_out(&o)["output"], json!({"greeting": "hello stdin"}));
+}
+
+#[test]
 fn an_input_past_start_executions_limit_starts_nothing() {
     // StartExecution's input: "Maximum length of 262144". AWS refuses the call.
     let dir = tempfile::tempdir().unwrap();
@@ -518,6 +539,18 @@ fn jsonata_step_functions_functions_as_aws_computes_them() {
         eval("$partition([1,2,3,4,5], 2.5)"),
         json!([[1, 2], [3, 4], [5]])
     );
+    // An expression that never ends stops at a state's time limit (ASL_JSONATA_TIME_LIMIT_MS).
+    let o = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_JSONATA_TIME_LIMIT_MS", "200")
+        .args([
+            "jsonata",
+            "--expr",
+            "(function($f){$f($f)})(function($f){$f($f)})",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("U1001"));
 }
 
 /// JSONata's bad input: located at validation when the text is wrong, a

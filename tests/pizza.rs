@@ -395,6 +395,10 @@ fn asl_load_rejects_shapes_that_make_no_sense_before_running() {
             "invalid value '-3'",
         ),
         (&["load", "--ramp-up", "-1s"], "not a duration"),
+        (
+            &["load", "--html", "/nonexistent-dir/report.html"],
+            "cannot write the HTML report /nonexistent-dir/report.html",
+        ),
     ];
     for (args, msg) in cases {
         let o = asl(&db, args);

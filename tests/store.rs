@@ -359,6 +359,23 @@ fn executions_lists_newest_first_with_filters_limit_json_and_table() {
     );
     assert_eq!(list(&["--limit", "2"]), ["h2", "f1"]);
     assert_eq!(list(&["--limit", "1", "--status", "SUCCEEDED"]), ["h2"]);
+    // Pages, as ListExecutions gives them: a nextToken while there are more, which the next
+    // call takes; none on the last page.
+    let page = |args: &[&str]| -> Value {
+        let mut a = vec!["executions", "--json"];
+        a.extend_from_slice(args);
+        json_out(&ok(sb.asl(&a)))
+    };
+    let first = page(&["--limit", "2"]);
+    let token = first["nextToken"].as_str().unwrap().to_string();
+    let second = page(&["--limit", "2", "--next-token", &token]);
+    assert_eq!(names(second["executions"].as_array().unwrap()), ["h1"]);
+    assert_eq!(second.get("nextToken"), None, "{second}");
+    assert!(page(&["--limit", "3"]).get("nextToken").is_none());
+    fails(
+        &sb.asl(&["executions", "--next-token", "nonsense"]),
+        "InvalidToken: --next-token \"nonsense\" is not a token asl executions gave",
+    );
 
     // For people: a table with every name, machine and status.
     let table = stdout(&ok(sb.asl(&["executions"])));

@@ -115,7 +115,7 @@ def main():
     )
     oha_rps = med("oha", "rps")
     fmt = lambda v, spec: "–" if v is None else format(v, spec)
-    print(f"{n} requests per run, medians of {runs} runs, 50 in flight\n")
+    print(f"{n} requests per run, medians of {runs} runs; oha at 50 connections, asl's Map at MaxConcurrency 50 (an inline Map runs 40 iterations at once, as on AWS)\n")
     print("| runtime | requests | wall s | requests/s | p50 ms | p90 ms | p99 ms | % of oha's requests/s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, label in (("oha", "oha -c 50"), ("asl", "asl, history on"), ("asl --no-store", "asl --no-store")):

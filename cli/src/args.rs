@@ -115,7 +115,8 @@ pub struct JsonataArgs {
     /// Evaluation depth limit (also JSONATA_MAX_DEPTH)
     #[arg(long, env = "JSONATA_MAX_DEPTH")]
     pub max_depth: Option<usize>,
-    /// Time limit in milliseconds (also JSONATA_TIMELIMIT_MS)
+    /// Time limit in milliseconds (also JSONATA_TIMELIMIT_MS); by default a state's, 10 s or
+    /// ASL_JSONATA_TIME_LIMIT_MS
     #[arg(long, env = "JSONATA_TIMELIMIT_MS")]
     pub time_limit_ms: Option<u64>,
 }
@@ -139,6 +140,7 @@ pub struct ReportArgs {
 pub enum TaskCommand {
     /// The task succeeded with this output (SendTaskSuccess)
     Success {
+        /// The task token (`$$.Task.Token`, as the task sent it)
         token: String,
         /// The task's output, as JSON text
         #[arg(long, default_value = "{}", conflicts_with = "output_file")]
@@ -150,14 +152,20 @@ pub enum TaskCommand {
     },
     /// The task failed (SendTaskFailure)
     Failure {
+        /// The task token (`$$.Task.Token`, as the task sent it)
         token: String,
+        /// The error name, which Retry and Catch match (at most 256 characters)
         #[arg(long, default_value = "")]
         error: String,
+        /// What went wrong (at most 32,768 characters)
         #[arg(long, default_value = "")]
         cause: String,
     },
     /// The task is still alive (SendTaskHeartbeat), resetting its HeartbeatSeconds
-    Heartbeat { token: String },
+    Heartbeat {
+        /// The task token (`$$.Task.Token`, as the task sent it)
+        token: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -175,7 +183,10 @@ pub struct ExecutionsArgs {
     /// At most this many (the newest)
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: u64,
-    /// Print ListExecutions-shaped JSON
+    /// Continue a listing from where the previous page ended (its `nextToken`)
+    #[arg(long, value_name = "TOKEN")]
+    pub next_token: Option<String>,
+    /// Print ListExecutions-shaped JSON (with `nextToken` when there are more)
     #[arg(long)]
     pub json: bool,
 }
@@ -245,7 +256,7 @@ pub struct RunArgs {
     /// Execution input as JSON text (default: {})
     #[arg(long, conflicts_with = "input_file")]
     pub input: Option<String>,
-    /// Read the execution input from a file
+    /// Read the execution input from a file (- for standard input)
     #[arg(long, value_name = "FILE")]
     pub input_file: Option<PathBuf>,
     /// Execution name (default: a random UUID)

@@ -10,6 +10,11 @@ pub fn table(header: &[&str]) -> Table {
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.to_vec());
+    // A terminal that reports no width (0 columns, as some do under `script`) would squeeze
+    // every column to a character: lay the table out at its natural width instead.
+    if t.width().is_some_and(|w| w < 20) {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
     t
 }
 

@@ -11,6 +11,12 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
     let limit = usize::try_from(a.limit)
         .unwrap_or(usize::MAX)
         .min(i64::MAX as usize - 1);
+    let offset = match &a.next_token {
+        None => 0,
+        Some(t) => parse_token(t).ok_or_else(|| {
+            anyhow::anyhow!("InvalidToken: --next-token {t:?} is not a token asl executions gave")
+        })?,
+    };
     let mut list = store.list_executions(&ExecutionFilter {
         status: a.status.clone(),
         state_machine: a.state_machine.clone(),
@@ -19,9 +25,12 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
         limit: Some(limit.saturating_add(1)),
         map_run_arn: a.map_run.clone(),
         without_map_run_children: a.map_run.is_none(),
+        offset,
     })?;
     let more = list.len() > limit;
     list.truncate(limit);
+    // ListExecutions' nextToken: where the next page starts.
+    let next = more.then(|| make_token(offset + limit));
     if a.json {
         let executions: Vec<_> = list
             .iter()
@@ -53,10 +62,11 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
                 v
             })
             .collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"executions": executions}))?
-        );
+        let mut page = json!({"executions": executions});
+        if let Some(t) = &next {
+            page["nextToken"] = json!(t);
+        }
+        outln!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(0);
     }
     if list.is_empty() {
@@ -110,10 +120,19 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
         t.add_row(row);
     }
     outln!("{t}");
-    if more {
+    if let Some(t) = &next {
         outln!(
-            "(the newest {limit}; there are more: --limit N shows more, --status and --state-machine narrow)"
+            "(the newest {limit}; there are more: --next-token {t} shows the next ones, --limit N more at once, --status and --state-machine narrow)"
         );
     }
     Ok(0)
+}
+
+/// A page's start, as a token (`N.executions`, as `asl history` writes its own).
+fn make_token(offset: usize) -> String {
+    format!("{offset}.executions")
+}
+
+fn parse_token(t: &str) -> Option<usize> {
+    t.strip_suffix(".executions")?.parse().ok()
 }

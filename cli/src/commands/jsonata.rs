@@ -38,10 +38,13 @@ pub fn run(a: JsonataArgs) -> anyhow::Result<i32> {
     };
     let limits = Limits {
         max_depth: a.max_depth.filter(|d| *d > 0),
-        time_limit: a
-            .time_limit_ms
-            .filter(|t| *t > 0)
-            .map(Duration::from_millis),
+        // As in a state: 10 s (or ASL_JSONATA_TIME_LIMIT_MS) unless --time-limit-ms says.
+        time_limit: Some(
+            a.time_limit_ms
+                .filter(|t| *t > 0)
+                .map(Duration::from_millis)
+                .unwrap_or_else(asl::expr::jtemplate::default_time_limit),
+        ),
     };
     let result = Expression::parse(&expr).and_then(|e| {
         e.evaluate_with(

@@ -69,6 +69,14 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             a.target_concurrency
         );
     }
+    // An HTML report that could not be written is found out now, not after the load.
+    if let Some(path) = &a.html {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+    }
     if !(0.0..=1.0).contains(&a.api_error_rate) {
         bail!(
             "--api-error-rate must be from 0 to 1, not {}",

@@ -19,6 +19,12 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
     let (def, def_text) = load::definition_with_text(&a.workflow, &subs)?;
     let input_text = match (&a.input, &a.input_file) {
         (Some(t), _) => t.clone(),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("cannot read the input from standard input")?;
+            text
+        }
         (None, Some(f)) => load::read(f)?,
         (None, None) => "{}".to_string(),
     };

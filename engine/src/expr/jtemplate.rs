@@ -29,17 +29,20 @@ pub fn expression_text(s: &str) -> Option<&str> {
 /// evaluation in progress. 10 s, or `ASL_JSONATA_TIME_LIMIT_MS`.
 fn limits() -> Limits {
     static L: OnceLock<Limits> = OnceLock::new();
-    *L.get_or_init(|| {
-        let ms = std::env::var("ASL_JSONATA_TIME_LIMIT_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|ms| *ms > 0)
-            .unwrap_or(10_000);
-        Limits {
-            max_depth: None,
-            time_limit: Some(std::time::Duration::from_millis(ms)),
-        }
+    *L.get_or_init(|| Limits {
+        max_depth: None,
+        time_limit: Some(default_time_limit()),
     })
+}
+
+/// How long one expression may run: 10 s, or `ASL_JSONATA_TIME_LIMIT_MS`.
+pub fn default_time_limit() -> std::time::Duration {
+    let ms = std::env::var("ASL_JSONATA_TIME_LIMIT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .unwrap_or(10_000);
+    std::time::Duration::from_millis(ms)
 }
 
 fn functions() -> &'static Functions {

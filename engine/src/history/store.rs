@@ -266,6 +266,8 @@ pub struct ExecutionFilter {
     pub map_run_arn: Option<String>,
     /// Leave out the children of Map Runs (as ListExecutions by state machine does).
     pub without_map_run_children: bool,
+    /// Skip this many (the newest), for a page after the first.
+    pub offset: usize,
 }
 
 /// Called from the writer thread when a stop is requested, with the error and cause given.
@@ -651,8 +653,11 @@ impl Store {
                 q.push_str(" AND json_extract(options, '$.mapRunArn') IS NULL");
             }
             q.push_str(" ORDER BY start_ms DESC, rowid DESC");
-            if let Some(l) = f.limit {
-                q.push_str(&format!(" LIMIT {l}"));
+            match (f.limit, f.offset) {
+                (Some(l), 0) => q.push_str(&format!(" LIMIT {l}")),
+                (Some(l), o) => q.push_str(&format!(" LIMIT {l} OFFSET {o}")),
+                (None, 0) => {}
+                (None, o) => q.push_str(&format!(" LIMIT -1 OFFSET {o}")),
             }
             let mut stmt = c.prepare(&q).map_err(sql)?;
             let rows = stmt
