@@ -386,7 +386,7 @@ fn bad_input_is_a_located_error_with_exit_2() {
         (vec!["run", wf, "--sub", "novalue"], "expected KEY=VALUE"),
         (
             vec!["run", wf, "--wait-scale=-1"],
-            "--wait-scale must be a number at least 0",
+            "--wait-scale must be a number from 0 to 1000",
         ),
         (
             vec!["run", wf, "--mock-config", not_json.to_str().unwrap()],
@@ -489,6 +489,35 @@ fn run_reads_its_input_from_standard_input_with_a_dash() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(json_out(&o)["output"], json!({"greeting": "hello stdin"}));
+}
+
+#[test]
+fn the_default_database_follows_xdg_and_home_and_says_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let asl_env = |envs: &[(&str, &str)], unset: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_asl"));
+        c.args(["executions", "--json"]).env_remove("ASL_DB");
+        for k in unset {
+            c.env_remove(k);
+        }
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // An empty ASL_DB names no database: the default under HOME is used.
+    let home = dir.path().to_str().unwrap();
+    let o = asl_env(&[("ASL_DB", ""), ("HOME", home)], &["XDG_DATA_HOME"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.path().join(".local/share/asl/asl.db").exists());
+    // Neither XDG_DATA_HOME nor HOME: a clear error, not a database in the current directory.
+    let o = asl_env(&[], &["XDG_DATA_HOME", "HOME"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("neither XDG_DATA_HOME nor HOME is set (give --db PATH or ASL_DB)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

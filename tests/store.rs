@@ -684,7 +684,12 @@ fn history_has_aws_shape_reverse_type_filter_and_paging() {
             "--next-token",
             &token,
         ]),
-        "InvalidToken",
+        "was given for another execution, --reverse or --type",
+    );
+    // And text that was never a token is said to be none.
+    fails(
+        &sb.asl(&["history", "h", "--next-token", "99999.abc"]),
+        "is not a token this history gave",
     );
     // --max-results 0 is no limit.
     assert_eq!(page(&["--max-results", "0"])["events"], json!(events));

@@ -49,6 +49,11 @@ fn output_failed(e: std::io::Error) -> ! {
 }
 
 fn main() {
+    // An empty ASL_DB (`ASL_DB= asl ...`) means no database was named, as an unset one does,
+    // rather than an empty --db the user never typed.
+    if std::env::var_os("ASL_DB").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("ASL_DB");
+    }
     let cli = args::Cli::parse();
     let code = match commands::dispatch(cli) {
         Ok(code) => code,

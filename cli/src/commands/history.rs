@@ -35,9 +35,15 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
                 Ok(n) if n <= events.len() => n,
                 _ => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
             },
-            Some(_) => {
+            // A token of ours (a position, a tag in hex) for another listing.
+            Some((n, g))
+                if n.parse::<usize>().is_ok()
+                    && g.len() == tag.len()
+                    && g.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
                 bail!("InvalidToken: --next-token {t:?} was given for another execution, --reverse or --type")
             }
+            Some(_) => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
             None => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
         },
     };
