@@ -521,6 +521,155 @@ fn the_default_database_follows_xdg_and_home_and_says_when_it_cannot() {
 }
 
 #[test]
+fn express_runs_keep_their_log_level_run_five_minutes_and_refuse_what_aws_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let fail = write(
+        dir.path(),
+        "f.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "F"},
+            "F": {"Type": "Fail", "Error": "Boom", "Cause": "bad"}}}"#,
+    );
+    let f = fail.to_str().unwrap();
+    let events = |name: &str| -> Vec<(u64, String)> {
+        json_out(&asl_on(&db, &["history", name, "--json"]))["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["id"].as_u64().unwrap(),
+                    e["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // An EXPRESS execution's ARN is of its own kind; at ERROR only the error events are kept,
+    // with the ids they have in the whole history.
+    let o = asl_on(
+        &db,
+        &[
+            "run",
+            f,
+            "--type",
+            "EXPRESS",
+            "--log-level",
+            "ERROR",
+            "--name",
+            "e1",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert!(
+        v["executionArn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:states:us-east-1:123456789012:express:f:e1:"),
+        "{v}"
+    );
+    assert_eq!(v["error"], "Boom");
+    assert_eq!(events("e1"), [(5, "ExecutionFailed".to_string())]);
+    // ALL keeps every event; OFF none (the execution itself is still described).
+    assert_eq!(
+        asl_on(&db, &["run", f, "--type", "EXPRESS", "--name", "e2"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(events("e2").len(), 5);
+    assert_eq!(
+        asl_on(
+            &db,
+            &[
+                "run",
+                f,
+                "--type",
+                "EXPRESS",
+                "--log-level",
+                "OFF",
+                "--name",
+                "e3"
+            ]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    assert!(events("e3").is_empty());
+    assert_eq!(
+        json_out(&asl_on(&db, &["describe", "e3", "--json"]))["status"],
+        "FAILED"
+    );
+    // "You can't redrive Express workflow executions."
+    let o = asl_on(&db, &["redrive", "e1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("ExecutionNotRedrivable"),
+        "{}",
+        stderr(&o)
+    );
+    // Five minutes at most: a 400 s Wait (at a wait scale of 0.001) times out at 300 s.
+    let wait = write(
+        dir.path(),
+        "w.asl.json",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 400, "End": true}}}"#,
+    );
+    let w = wait.to_str().unwrap();
+    let o = asl_on(
+        &db,
+        &[
+            "run",
+            w,
+            "--type",
+            "EXPRESS",
+            "--wait-scale",
+            "0.001",
+            "--json",
+        ],
+    );
+    let v = json_out(&o);
+    assert_eq!(v["status"], "TIMED_OUT", "{v}");
+    let o = asl_on(&db, &["run", w, "--wait-scale", "0.001", "--json"]);
+    assert_eq!(json_out(&o)["status"], "SUCCEEDED");
+    // .sync and .waitForTaskToken are STANDARD's: refused before anything runs.
+    let cb = write(
+        dir.path(),
+        "cb.asl.json",
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"MessageBody.$": "$$.Task.Token"}, "End": true}}}"#,
+    );
+    let o = asl_on(
+        &db,
+        &[
+            "run",
+            cb.to_str().unwrap(),
+            "--type",
+            "EXPRESS",
+            "--name",
+            "cb",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/States/T/Resource: an EXPRESS state machine does not support"),
+        "{}",
+        stderr(&o)
+    );
+    let listed = json_out(&asl_on(&db, &["executions", "--json"]));
+    assert!(
+        !listed["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "cb"),
+        "{listed}"
+    );
+}
+
+#[test]
 fn an_input_past_start_executions_limit_starts_nothing() {
     // StartExecution's input: "Maximum length of 262144". AWS refuses the call.
     let dir = tempfile::tempdir().unwrap();

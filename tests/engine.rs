@@ -44,6 +44,7 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
             input,
             start_time: None,
             resume: None,
+            express_arn: None,
         };
         let outcome = exec::execute(&def, req, &services).await;
         let seconds = (outcome.stop_date - outcome.start_date).num_milliseconds() as f64 / 1000.0;

@@ -288,6 +288,15 @@ pub struct RunArgs {
     /// Do not store the execution (no history, nothing to resume)
     #[arg(long)]
     pub no_store: bool,
+    /// The state machine's type, as CreateStateMachine sets it: an EXPRESS execution runs five
+    /// minutes at most, refuses .sync and .waitForTaskToken tasks, keeps the history its
+    /// --log-level logs, and is neither resumed nor redriven
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["STANDARD", "EXPRESS"], default_value = "STANDARD")]
+    pub execution_type: String,
+    /// What an EXPRESS execution's history keeps, as its CloudWatch logging level: ALL events,
+    /// the ERROR events, the FATAL ones (the execution's failure), or none (OFF)
+    #[arg(long, value_parser = ["ALL", "ERROR", "FATAL", "OFF"], default_value = "ALL")]
+    pub log_level: String,
     /// A local directory standing for an S3 bucket (DISTRIBUTED Map's ItemReader, ResultWriter)
     #[arg(long = "bucket", value_name = "NAME=DIR")]
     pub buckets: Vec<String>,

@@ -46,6 +46,8 @@ pub struct Job {
     /// What it runs with, when not the host's own (a nested execution: see
     /// `Resources::for_child`).
     pub resources: Option<Arc<Resources>>,
+    /// An EXPRESS execution: its ARN, and the log level its history keeps.
+    pub express: Option<(String, asl::history::level::LogLevel)>,
 }
 
 impl Host {
@@ -83,7 +85,10 @@ impl Host {
 
     /// Runs an execution whose record is stored; every event is committed when this returns.
     pub async fn execute(&self, job: Job) -> Outcome {
-        let arn = exec::execution_arn(&job.machine_name, &job.execution_name);
+        let arn = match &job.express {
+            Some((arn, _)) => arn.clone(),
+            None => exec::execution_arn(&job.machine_name, &job.execution_name),
+        };
         let stop = Arc::new(StopSignal::default());
         if let Some(parent) = job.parent_stop.clone() {
             // Stopping the parent stops its children.
@@ -104,10 +109,18 @@ impl Host {
             DurableHistory::new(&arn, self.writer.clone(), last)
                 .with_progress(self.progress.clone()),
         );
+        // An EXPRESS execution keeps what its log level logs, and is not resumed.
+        let sink: Arc<dyn asl::history::HistorySink> = match &job.express {
+            Some((_, level)) => Arc::new(asl::history::level::LeveledHistory::new(
+                history.clone(),
+                *level,
+            )),
+            None => history.clone(),
+        };
         let services = Services {
             clock: self.clock.clone(),
             resources: job.resources.unwrap_or_else(|| self.resources.clone()),
-            history: history.clone(),
+            history: sink,
             stop: Some(stop),
             children: Some(self.me() as Arc<dyn ChildHost>),
             callbacks: Some(Arc::new(StoreCallbacks::new(
@@ -121,6 +134,7 @@ impl Host {
             input: job.input,
             start_time: job.start_time,
             resume: job.resume,
+            express_arn: job.express.map(|(arn, _)| arn),
         };
         // If this future is dropped half-way (its parent was aborted), the record still ends.
         let mut guard = AbortGuard {
@@ -288,6 +302,7 @@ impl Host {
                 resume: None,
                 parent_stop: req.parent_stop.clone(),
                 resources,
+                express: None,
             },
             arn,
         ))
@@ -356,6 +371,7 @@ impl Host {
             input: child.input,
             start_time: Some(start),
             resume,
+            express_arn: None,
         };
         let mut guard = AbortGuard {
             writer: self.writer.clone(),

@@ -121,6 +121,8 @@ pub struct Launch<'a> {
     /// not available).
     pub store: Option<Arc<Store>>,
     pub timing: bool,
+    /// An EXPRESS execution: its ARN, and the log level its history keeps.
+    pub express: Option<(String, asl::history::level::LogLevel)>,
 }
 
 /// Runs the execution to its end (and the children it started without waiting); with a
@@ -219,6 +221,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 resume: l.resume,
                 parent_stop: None,
                 resources: None,
+                express: l.express.clone(),
             };
             let outcome = local.block_on(&rt, async {
                 let outcome = host.execute(job).await;
@@ -247,6 +250,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 input: l.input,
                 start_time: l.start_time,
                 resume: l.resume,
+                express_arn: l.express.map(|(arn, _)| arn),
             };
             local.block_on(&rt, exec::execute(&l.def, req, &services))
         }
@@ -267,9 +271,13 @@ pub fn new_record(
     execution_name: &str,
     input: &Value,
     options: &Options,
+    arn: Option<&str>,
 ) -> ExecutionRecord {
     ExecutionRecord {
-        arn: exec::execution_arn(machine_name, execution_name),
+        arn: arn.map_or_else(
+            || exec::execution_arn(machine_name, execution_name),
+            String::from,
+        ),
         name: execution_name.to_string(),
         state_machine_arn: exec::state_machine_arn(machine_name),
         state_machine_name: machine_name.to_string(),

@@ -176,7 +176,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
         resources: None,
         wait_scale: 1.0,
     };
-    let mut record = launch::new_record(RAMP, MACHINE, &name, &input, &options);
+    let mut record = launch::new_record(RAMP, MACHINE, &name, &input, &options, None);
     // Marks the run as a load's: it cannot be resumed in another process.
     record.options["load"] = json!(true);
     store.put_state_machine(&record.state_machine_arn, MACHINE, RAMP)?;
@@ -265,6 +265,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
                 resume: None,
                 parent_stop: None,
                 resources: None,
+                express: None,
             })
             .await;
         host.wait_for_children().await;

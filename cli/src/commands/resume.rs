@@ -20,6 +20,20 @@ pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow
             if redrive { "redriven" } else { "resumed" }
         );
     }
+    // AWS: "You can't redrive Express workflow executions"; nor is what their log level
+    // kept enough to resume one.
+    if r.arn.contains(":express:") {
+        if redrive {
+            bail!(
+                "ExecutionNotRedrivable: {} is an EXPRESS execution, which AWS does not redrive",
+                r.arn
+            );
+        }
+        bail!(
+            "{} is an EXPRESS execution: its history keeps only what its log level logs, so it cannot be resumed",
+            r.arn
+        );
+    }
     if redrive {
         match r.redrive_status(chrono::Utc::now()) {
             ("REDRIVABLE", _) => {}
@@ -62,6 +76,7 @@ pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow
     let options = Options::from_json(&r.options);
     let resume = crate::host::take_over(&store, &r, redrive)?;
     let outcome = launch::launch(Launch {
+        express: None,
         start_time: None,
         def,
         machine_name: r.state_machine_name.clone(),

@@ -75,7 +75,34 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         },
     )?;
     let execution_name = a.name.clone().unwrap_or_else(random_uuid);
-    let record = launch::new_record(&def_text, &machine_name, &execution_name, &input, &options);
+    let express = (a.execution_type == "EXPRESS").then(|| {
+        let level = asl::history::level::LogLevel::parse(&a.log_level)
+            .unwrap_or(asl::history::level::LogLevel::All);
+        (
+            asl::exec::express_execution_arn(&machine_name, &execution_name),
+            level,
+        )
+    });
+    if express.is_some() {
+        let refused = express_refuses(&def.source);
+        if !refused.is_empty() {
+            for (pointer, resource) in &refused {
+                eprintln!(
+                    "{}: {pointer}: an EXPRESS state machine does not support the service integration pattern of {resource:?} (.sync and .waitForTaskToken are STANDARD's)",
+                    a.workflow.display()
+                );
+            }
+            return Ok(2);
+        }
+    }
+    let record = launch::new_record(
+        &def_text,
+        &machine_name,
+        &execution_name,
+        &input,
+        &options,
+        express.as_ref().map(|(arn, _)| arn.as_str()),
+    );
     let store = if a.no_store {
         None
     } else {
@@ -90,6 +117,7 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
     };
     let stored = store.clone();
     let outcome = launch::launch(Launch {
+        express,
         start_time: Some(record.start),
         def,
         machine_name,
@@ -151,4 +179,37 @@ fn check_name(name: &str, what: &str) -> anyhow::Result<()> {
         Some(p) => anyhow::bail!("{what} {name:?}: {p} (as in AWS's names)"),
         None => Ok(()),
     }
+}
+
+/// The Task resources an EXPRESS state machine refuses (`.sync`, `.sync:2`,
+/// `.waitForTaskToken`), with their JSON pointers, anywhere in the definition.
+fn express_refuses(def: &Value) -> Vec<(String, String)> {
+    fn walk(v: &Value, ptr: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("Resource") {
+                    if m.get("Type").and_then(|t| t.as_str()) == Some("Task")
+                        && (r.ends_with(".sync")
+                            || r.ends_with(".sync:2")
+                            || r.ends_with(".waitForTaskToken"))
+                    {
+                        out.push((format!("{ptr}/Resource"), r.clone()));
+                    }
+                }
+                for (k, x) in m {
+                    let key = k.replace('~', "~0").replace('/', "~1");
+                    walk(x, &format!("{ptr}/{key}"), out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{ptr}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(def, "", &mut out);
+    out
 }

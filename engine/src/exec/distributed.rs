@@ -630,17 +630,10 @@ impl<'a> Run<'a> {
             input: input.clone(),
             start_time: None,
             resume: None,
+            // EXPRESS executions have ARNs of their own kind, and five minutes.
+            express_arn: express.then(|| super::super::express_execution_arn(machine_name, &name)),
         };
-        let mut run = Run::new(def, req, &services);
-        if express {
-            // EXPRESS executions have ARNs of their own kind.
-            run.ctx.execution_arn = format!(
-                "arn:aws:states:{}:{}:express:{machine_name}:{name}:{}",
-                super::super::REGION,
-                super::super::ACCOUNT,
-                uuid::Uuid::new_v4()
-            );
-        }
+        let run = Run::new(def, req, &services);
         let arn = run.ctx.execution_arn.clone();
         let outcome = Box::pin(run.execute()).await;
         ChildEnd {

@@ -52,6 +52,8 @@ pub(super) struct Run<'a> {
     /// While a Map or Parallel drops the work still in flight because an iteration or branch
     /// failed: the id of that failure's last event, which the aborted events point back to.
     cutting: std::cell::Cell<Option<u64>>,
+    /// An EXPRESS execution, which runs five minutes at most.
+    express: bool,
 }
 
 /// Records, when its work is dropped by a cut (see `Run::cutting`), what AWS records for work
@@ -106,8 +108,11 @@ impl<'a> Run<'a> {
         let redrive_count = resume
             .as_ref()
             .map_or(0, |r| r.redrive_count.unwrap_or(r.redrives_before));
+        let express = req.express_arn.is_some();
         let ctx = ExecutionContext {
-            execution_arn: execution_arn(&req.state_machine_name, &req.execution_name),
+            execution_arn: req
+                .express_arn
+                .unwrap_or_else(|| execution_arn(&req.state_machine_name, &req.execution_name)),
             execution_name: req.execution_name,
             input: req.input,
             role_arn: format!("arn:aws:iam::{}:role/asl-local", super::ACCOUNT),
@@ -125,11 +130,24 @@ impl<'a> Run<'a> {
             resume,
             memo,
             cutting: std::cell::Cell::new(None),
+            express,
         }
     }
 
     fn now(&self) -> DateTime<Utc> {
         self.services.clock.now()
+    }
+
+    /// The machine's `TimeoutSeconds`; for an EXPRESS execution, five minutes at most.
+    fn time_limit(&self) -> Option<u64> {
+        let own = self.def.machine.timeout_seconds;
+        if self.express {
+            Some(own.map_or(super::EXPRESS_MAX_SECONDS, |s| {
+                s.min(super::EXPRESS_MAX_SECONDS)
+            }))
+        } else {
+            own
+        }
     }
 
     /// Reports an event; `kind` is built only when the history keeps events.
@@ -205,7 +223,7 @@ impl<'a> Run<'a> {
         } else {
             let scope = self.durable.then_some("");
             let timeout = async {
-                match machine.timeout_seconds {
+                match self.time_limit() {
                     Some(secs) => self.services.clock.limit(Duration::from_secs(secs)).await,
                     None => std::future::pending().await,
                 }
@@ -238,7 +256,7 @@ impl<'a> Run<'a> {
             Ok(None) => {
                 let cause = format!(
                     "The execution timed out after {} seconds",
-                    machine.timeout_seconds.unwrap_or(0)
+                    self.time_limit().unwrap_or(0)
                 );
                 self.emit(&mut last, || {
                     EventKind::with_details(

@@ -4,6 +4,7 @@
 pub mod callbacks;
 pub mod codec;
 mod durable;
+pub mod level;
 mod memory;
 pub mod store;
 

@@ -1,0 +1,93 @@
+//! An EXPRESS execution's history at its logging level: AWS keeps no event history of EXPRESS
+//! executions, only what their log level sends to CloudWatch Logs. `ALL` keeps every event,
+//! `ERROR` the error events, `FATAL` the execution's failure, timeout or abort, `OFF` none.
+//! Events keep their ids (those an error's cause names), kept or not.
+
+use super::{EventKind, HistorySink, MemoEntry};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// A log level of an EXPRESS state machine (`LoggingConfiguration.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    All,
+    Error,
+    Fatal,
+    Off,
+}
+
+impl LogLevel {
+    pub fn parse(s: &str) -> Option<LogLevel> {
+        Some(match s {
+            "ALL" => LogLevel::All,
+            "ERROR" => LogLevel::Error,
+            "FATAL" => LogLevel::Fatal,
+            "OFF" => LogLevel::Off,
+            _ => return None,
+        })
+    }
+
+    /// Whether an event of this type is logged at this level.
+    pub fn keeps(self, event_type: &str) -> bool {
+        let fatal = matches!(
+            event_type,
+            "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionAborted"
+        );
+        match self {
+            LogLevel::All => true,
+            LogLevel::Error => {
+                fatal
+                    || event_type.ends_with("Failed")
+                    || event_type.ends_with("TimedOut")
+                    || event_type.ends_with("Aborted")
+            }
+            LogLevel::Fatal => fatal,
+            LogLevel::Off => false,
+        }
+    }
+}
+
+/// Passes on the events its level keeps, numbering all of them.
+pub struct LeveledHistory {
+    inner: Arc<dyn HistorySink>,
+    level: LogLevel,
+}
+
+impl LeveledHistory {
+    pub fn new(inner: Arc<dyn HistorySink>, level: LogLevel) -> Self {
+        LeveledHistory { inner, level }
+    }
+}
+
+impl HistorySink for LeveledHistory {
+    fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind<'_>) -> u64 {
+        if self.level.keeps(&kind.event_type()) {
+            self.inner.record(previous_event_id, timestamp, kind)
+        } else {
+            self.inner.skip()
+        }
+    }
+
+    fn record_with_memo(
+        &self,
+        previous_event_id: u64,
+        timestamp: DateTime<Utc>,
+        kind: EventKind<'_>,
+        _memo: MemoEntry<'_>,
+    ) -> u64 {
+        // Nothing is resumed from a partial history: no memo.
+        self.record(previous_event_id, timestamp, kind)
+    }
+
+    fn keeps_events(&self) -> bool {
+        self.level != LogLevel::Off
+    }
+
+    fn sync(&self) {
+        self.inner.sync()
+    }
+
+    fn skip(&self) -> u64 {
+        self.inner.skip()
+    }
+}
