@@ -1137,3 +1137,49 @@ fn resuming_a_killed_parent_ends_the_children_that_died_with_it() {
         "{statuses:?}"
     );
 }
+
+#[test]
+fn an_express_state_machine_of_the_resources_file_runs_as_express() {
+    // "type": "EXPRESS" in the resources file, as CreateStateMachine's type: the child gets an
+    // express ARN and keeps what its logLevel logs (here nothing).
+    let env = Env::new();
+    env.file(
+        "asl-resources.json",
+        &json!({"stateMachines": {
+            "Child": {"definition": "child.asl.json", "type": "EXPRESS", "logLevel": "OFF"},
+            "Waiter": {"definition": "waiter.asl.json", "type": "EXPRESS"}
+        }})
+        .to_string(),
+    );
+    env.file(
+        "waiter.asl.json",
+        &json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"MessageBody.$": "$$.Task.Token"}, "End": true}}})
+        .to_string(),
+    );
+    let out = env.run(start(".sync:2", json!({"n": 4})), json!({}), "px1");
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let child = out["output"]["ExecutionArn"].as_str().unwrap();
+    assert!(
+        child.starts_with("arn:aws:states:us-east-1:123456789012:express:Child:"),
+        "{child}"
+    );
+    assert_eq!(out["output"]["Output"]["doubled"], 8);
+    let h = json_of(&env.asl(&["history", child, "--json"]));
+    assert_eq!(h["events"], json!([]), "{h}");
+    // What an EXPRESS state machine may not hold is refused when it would start.
+    let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": "Waiter"}, "End": true}}});
+    let out = env.run(def, json!({}), "px2");
+    assert_eq!(out["status"], "FAILED", "{out}");
+    assert_eq!(out["error"], "StepFunctions.InvalidDefinitionException");
+    assert!(
+        out["cause"]
+            .as_str()
+            .unwrap()
+            .contains("/States/T/Resource"),
+        "{out}"
+    );
+}

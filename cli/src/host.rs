@@ -250,7 +250,25 @@ impl Host {
             .name
             .clone()
             .unwrap_or_else(crate::commands::random_uuid);
-        let arn = exec::execution_arn(&name, &execution_name);
+        // An EXPRESS state machine of the resources file: AWS's express ARN, its log level's
+        // history, five minutes; what it refuses to contain is refused when it would start.
+        let express = machine.express;
+        if express.is_some() {
+            let refused = asl::definition::express_refusals(&loaded.0.source);
+            if let Some((pointer, resource)) = refused.first() {
+                return Err(Failure::from_task(
+                    "StepFunctions.InvalidDefinitionException",
+                    format!(
+                        "{}: {pointer}: an EXPRESS state machine does not support the service integration pattern of {resource:?}",
+                        machine.definition.display()
+                    ),
+                ));
+            }
+        }
+        let arn = match express {
+            Some(_) => exec::express_execution_arn(&name, &execution_name),
+            None => exec::execution_arn(&name, &execution_name),
+        };
         self.depths.borrow_mut().insert(arn.clone(), depth);
         let store_err = |e: asl::history::store::StoreError| match e {
             asl::history::store::StoreError::Exists(_) => Failure::from_task(
@@ -302,7 +320,7 @@ impl Host {
                 resume: None,
                 parent_stop: req.parent_stop.clone(),
                 resources,
-                express: None,
+                express: express.map(|level| (arn.clone(), level)),
             },
             arn,
         ))

@@ -140,7 +140,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
         Machine {
             definition: order_file,
             subs: Vec::new(),
-            express: false,
+            express: None,
         },
     );
     config.run_subs = subs.clone();

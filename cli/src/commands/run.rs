@@ -84,7 +84,7 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         )
     });
     if express.is_some() {
-        let refused = express_refuses(&def.source);
+        let refused = asl::definition::express_refusals(&def.source);
         if !refused.is_empty() {
             for (pointer, resource) in &refused {
                 eprintln!(
@@ -179,37 +179,4 @@ fn check_name(name: &str, what: &str) -> anyhow::Result<()> {
         Some(p) => anyhow::bail!("{what} {name:?}: {p} (as in AWS's names)"),
         None => Ok(()),
     }
-}
-
-/// The Task resources an EXPRESS state machine refuses (`.sync`, `.sync:2`,
-/// `.waitForTaskToken`), with their JSON pointers, anywhere in the definition.
-fn express_refuses(def: &Value) -> Vec<(String, String)> {
-    fn walk(v: &Value, ptr: &str, out: &mut Vec<(String, String)>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::String(r)) = m.get("Resource") {
-                    if m.get("Type").and_then(|t| t.as_str()) == Some("Task")
-                        && (r.ends_with(".sync")
-                            || r.ends_with(".sync:2")
-                            || r.ends_with(".waitForTaskToken"))
-                    {
-                        out.push((format!("{ptr}/Resource"), r.clone()));
-                    }
-                }
-                for (k, x) in m {
-                    let key = k.replace('~', "~0").replace('/', "~1");
-                    walk(x, &format!("{ptr}/{key}"), out);
-                }
-            }
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    walk(x, &format!("{ptr}/{i}"), out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(def, "", &mut out);
-    out
 }

@@ -100,3 +100,36 @@ pub fn parse_timestamp_pub(s: &str) -> Option<chrono::DateTime<chrono::FixedOffs
 pub fn split_pattern_pub(p: &str) -> Vec<String> {
     choice::split_pattern(p)
 }
+
+/// The Task resources an EXPRESS state machine refuses (`.sync`, `.sync:2`,
+/// `.waitForTaskToken`), with their JSON pointers, anywhere in the definition.
+pub fn express_refusals(def: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(v: &serde_json::Value, ptr: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("Resource") {
+                    if m.get("Type").and_then(|t| t.as_str()) == Some("Task")
+                        && (r.ends_with(".sync")
+                            || r.ends_with(".sync:2")
+                            || r.ends_with(".waitForTaskToken"))
+                    {
+                        out.push((format!("{ptr}/Resource"), r.clone()));
+                    }
+                }
+                for (k, x) in m {
+                    let key = k.replace('~', "~0").replace('/', "~1");
+                    walk(x, &format!("{ptr}/{key}"), out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{ptr}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(def, "", &mut out);
+    out
+}

@@ -27,7 +27,9 @@ pub enum Function {
 pub struct Machine {
     pub definition: PathBuf,
     pub subs: Vec<(String, String)>,
-    pub express: bool,
+    /// An EXPRESS state machine: the log level its executions' histories keep (`logLevel`,
+    /// default ALL); `None` for a STANDARD one.
+    pub express: Option<crate::history::level::LogLevel>,
 }
 
 /// An EventBridge-style connection: its credentials, and the parameters it adds to every
@@ -150,15 +152,28 @@ impl Config {
                 );
                 continue;
             };
+            let level = match obj.get("logLevel") {
+                None => Some(crate::history::level::LogLevel::All),
+                Some(l) => {
+                    let level = l.as_str().and_then(crate::history::level::LogLevel::parse);
+                    if level.is_none() {
+                        push(
+                            format!("{ptr}/logLevel"),
+                            "logLevel must be ALL, ERROR, FATAL or OFF".into(),
+                        );
+                    }
+                    level
+                }
+            };
             let express = match obj.get("type").and_then(|t| t.as_str()) {
-                None | Some("STANDARD") => false,
-                Some("EXPRESS") => true,
+                None | Some("STANDARD") => None,
+                Some("EXPRESS") => level,
                 Some(other) => {
                     push(
                         format!("{ptr}/type"),
                         format!("type must be STANDARD or EXPRESS, not {other:?}"),
                     );
-                    false
+                    None
                 }
             };
             let subs = obj
