@@ -633,6 +633,14 @@ fn express_runs_keep_their_log_level_run_five_minutes_and_refuse_what_aws_refuse
     assert_eq!(v["status"], "TIMED_OUT", "{v}");
     let o = asl_on(&db, &["run", w, "--wait-scale", "0.001", "--json"]);
     assert_eq!(json_out(&o)["status"], "SUCCEEDED");
+    // A log level is an EXPRESS run's.
+    let o = asl_on(&db, &["run", w, "--log-level", "OFF"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("applies to EXPRESS runs"),
+        "{}",
+        stderr(&o)
+    );
     // .sync and .waitForTaskToken are STANDARD's: refused before anything runs.
     let cb = write(
         dir.path(),

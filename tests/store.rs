@@ -376,6 +376,11 @@ fn executions_lists_newest_first_with_filters_limit_json_and_table() {
         &sb.asl(&["executions", "--next-token", "nonsense"]),
         "InvalidToken: --next-token \"nonsense\" is not a token asl executions gave",
     );
+    // A token is for the listing it came from.
+    fails(
+        &sb.asl(&["executions", "--status", "FAILED", "--next-token", &token]),
+        "was given for another listing",
+    );
 
     // For people: a table with every name, machine and status.
     let table = stdout(&ok(sb.asl(&["executions"])));

@@ -56,6 +56,7 @@ impl Server {
 /// Echoes what it received.
 async fn echo(Query(q): Query<Vec<(String, String)>>, req: Request) -> impl IntoResponse {
     let method = req.method().to_string();
+    let raw_query = req.uri().query().unwrap_or("").to_string();
     let host_count = req.headers().get_all("host").iter().count();
     let mut counts: HashMap<String, usize> = HashMap::new();
     for k in req.headers().keys() {
@@ -74,6 +75,7 @@ async fn echo(Query(q): Query<Vec<(String, String)>>, req: Request) -> impl Into
         Json(json!({
             "method": method,
             "query": q,
+            "raw_query": raw_query,
             "headers": headers,
             "host_count": host_count,
             "counts": counts,
@@ -663,6 +665,15 @@ fn http_task_merges_the_connections_parameters_as_aws_does() {
         serde_json::from_str::<Value>(b["body"].as_str().unwrap()).unwrap(),
         json!({"size": "large", "crust": "thin", "source": "connection"})
     );
+    // Without a clash the task's query is left as it is written, the connection's appended.
+    let out = call(
+        json!({"ApiEndpoint": s.url("/echo?flag&a=%20"), "Method": "GET",
+        "Authentication": {"ConnectionArn": CONN}}),
+    );
+    assert_eq!(
+        out["output"]["ResponseBody"]["raw_query"], "flag&a=%20&page=9&region=eu",
+        "{out}"
+    );
     // A task without a body sends the connection's; URL_ENCODED applies after the merge.
     let out = call(json!({"ApiEndpoint": s.url("/echo"), "Method": "POST",
         "Headers": {"content-type": "application/x-www-form-urlencoded"},
@@ -1132,6 +1143,9 @@ fn lambda_invoke_api_endpoints() {
     );
     let bad = refused(json!({"FunctionName": "versioned:live", "Qualifier": "old"}));
     assert_eq!(bad["Error"], "Lambda.InvalidParameterValueException");
+    // `function:NAME[:QUALIFIER]` is one of the names Lambda takes; an empty Qualifier is none.
+    let out = refused(json!({"FunctionName": "function:versioned:live", "Qualifier": ""}));
+    assert_eq!(out["Payload"]["qualifier"], "live", "{out}");
     // The legacy form passes the payload on exactly as the runtime wrote it.
     let def = json!({"StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:node",

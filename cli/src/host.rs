@@ -8,7 +8,7 @@ use asl::exec::{
 };
 use asl::history::callbacks::StoreCallbacks;
 use asl::history::store::{ExecutionRecord, Finish, Store, WriterHandle};
-use asl::history::{DurableHistory, EventKind, HistorySink, Progress};
+use asl::history::{DurableHistory, EventKind, Progress};
 use asl::resources::Resources;
 use asl::{Definition, Failure};
 use chrono::{DateTime, Utc};
@@ -139,7 +139,7 @@ impl Host {
         // If this future is dropped half-way (its parent was aborted), the record still ends.
         let mut guard = AbortGuard {
             writer: self.writer.clone(),
-            history: history.clone(),
+            history: services.history.clone(),
             arn: arn.clone(),
             armed: true,
         };
@@ -565,7 +565,8 @@ pub fn finish_of(o: &Outcome) -> Finish {
 /// Ends an execution's record as ABORTED if its run is dropped before it finishes.
 struct AbortGuard {
     writer: WriterHandle,
-    history: Arc<DurableHistory>,
+    /// Where its ExecutionAborted goes: the execution's sink (an EXPRESS one's log level).
+    history: Arc<dyn asl::history::HistorySink>,
     arn: String,
     armed: bool,
 }

@@ -11,11 +11,19 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
     let limit = usize::try_from(a.limit)
         .unwrap_or(usize::MAX)
         .min(i64::MAX as usize - 1);
+    // A token is for the listing it was given with (the same filters), as AWS's are.
+    let tag = listing_tag(&a);
     let offset = match &a.next_token {
         None => 0,
-        Some(t) => parse_token(t).ok_or_else(|| {
-            anyhow::anyhow!("InvalidToken: --next-token {t:?} is not a token asl executions gave")
-        })?,
+        Some(t) => match parse_token(t) {
+            Some((offset, g)) if g == tag => offset,
+            Some(_) => anyhow::bail!(
+                "InvalidToken: --next-token {t:?} was given for another listing (--status, --state-machine, --map-run)"
+            ),
+            None => anyhow::bail!(
+                "InvalidToken: --next-token {t:?} is not a token asl executions gave"
+            ),
+        },
     };
     let mut list = store.list_executions(&ExecutionFilter {
         status: a.status.clone(),
@@ -30,7 +38,7 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
     let more = list.len() > limit;
     list.truncate(limit);
     // ListExecutions' nextToken: where the next page starts.
-    let next = more.then(|| make_token(offset + limit));
+    let next = more.then(|| format!("{}.{tag}", offset + limit));
     if a.json {
         let executions: Vec<_> = list
             .iter()
@@ -128,11 +136,20 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// A page's start, as a token (`N.executions`, as `asl history` writes its own).
-fn make_token(offset: usize) -> String {
-    format!("{offset}.executions")
+/// What a page token is tied to: the filters of the listing (FNV-1a, in hex). A token counts
+/// rows from the newest, so executions started meanwhile shift the pages that follow.
+fn listing_tag(a: &ExecutionsArgs) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for part in [&a.status, &a.state_machine, &a.map_run] {
+        for b in part.as_deref().unwrap_or("").bytes().chain([0xff]) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    format!("{h:08x}")
 }
 
-fn parse_token(t: &str) -> Option<usize> {
-    t.strip_suffix(".executions")?.parse().ok()
+fn parse_token(t: &str) -> Option<(usize, &str)> {
+    let (n, tag) = t.split_once('.')?;
+    Some((n.parse().ok()?, tag))
 }

@@ -69,13 +69,18 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
             a.target_concurrency
         );
     }
-    // An HTML report that could not be written is found out now, not after the load.
+    // An HTML report that could not be written is found out now, not after the load (a file
+    // made only to find out is removed again).
     if let Some(path) = &a.html {
+        let existed = path.exists();
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+        if !existed {
+            let _ = std::fs::remove_file(path);
+        }
     }
     if !(0.0..=1.0).contains(&a.api_error_rate) {
         bail!(

@@ -34,8 +34,8 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         None => "--input is not valid JSON".to_string(),
     })?;
     // StartExecution's `input` has "Maximum length of 262144": AWS refuses the call, and no
-    // execution starts.
-    let size = asl::exec::payload_size(&input);
+    // execution starts. The input as it would be sent: its text.
+    let size = input_text.trim().len();
     if size > asl::exec::MAX_PAYLOAD_BYTES {
         anyhow::bail!(
             "the input is {size} bytes: StartExecution takes at most {} (AWS's limit), so no execution was started",
@@ -75,6 +75,12 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         },
     )?;
     let execution_name = a.name.clone().unwrap_or_else(random_uuid);
+    if a.log_level != "ALL" && a.execution_type != "EXPRESS" {
+        bail!(
+            "--log-level {} applies to EXPRESS runs (--type EXPRESS): a STANDARD execution keeps its whole history",
+            a.log_level
+        );
+    }
     let express = (a.execution_type == "EXPRESS").then(|| {
         let level = asl::history::level::LogLevel::parse(&a.log_level)
             .unwrap_or(asl::history::level::LogLevel::All);

@@ -66,6 +66,7 @@ pub(crate) fn parse_definition(v: &Value) -> Result<StateMachine, Vec<Diagnostic
     d.3 = all.into_iter().map(|(n, _)| n).collect();
     check_variable_scopes(m, "", &HashMap::new(), &mut d);
     check_states_reserved(m, "", d.1, &mut d);
+    check_express_children(m, "", &mut d);
     let machine = parse_machine(m, "", &mut d);
     if d.0.is_empty() {
         machine.ok_or_else(|| d.0.clone())
@@ -162,6 +163,45 @@ fn check_variable_scopes(
                     == Some("DISTRIBUTED");
                 let scope = if distributed { &HashMap::new() } else { &inner };
                 check_variable_scopes(p, &format!("{sptr}/{key}"), scope, d);
+            }
+        }
+    }
+}
+
+/// A DISTRIBUTED Map whose children are EXPRESS executions cannot hold what an EXPRESS state
+/// machine cannot: `.sync` and `.waitForTaskToken` tasks.
+fn check_express_children(m: &Map<String, Value>, ptr: &str, d: &mut Diags) {
+    let Some(Value::Object(states)) = m.get("States") else {
+        return;
+    };
+    for (name, st) in states {
+        let sptr = format!("{ptr}/States/{}", escape_pointer(name));
+        if let Some(Value::Array(branches)) = st.get("Branches") {
+            for (i, b) in branches.iter().enumerate() {
+                if let Some(b) = b.as_object() {
+                    check_express_children(b, &format!("{sptr}/Branches/{i}"), d);
+                }
+            }
+        }
+        for key in ["ItemProcessor", "Iterator"] {
+            let Some(Value::Object(p)) = st.get(key) else {
+                continue;
+            };
+            let pptr = format!("{sptr}/{key}");
+            let config = p.get("ProcessorConfig");
+            let express = config
+                .and_then(|c| c.get("ExecutionType"))
+                .and_then(|t| t.as_str())
+                == Some("EXPRESS");
+            if express {
+                for (at, resource) in super::express_refusals(&Value::Object(p.clone())) {
+                    d.push(
+                        format!("{pptr}{at}"),
+                        format!("an EXPRESS child workflow does not support the service integration pattern of {resource:?} (.sync and .waitForTaskToken are STANDARD's)"),
+                    );
+                }
+            } else {
+                check_express_children(p, &pptr, d);
             }
         }
     }

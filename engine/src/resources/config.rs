@@ -244,7 +244,7 @@ impl Config {
 pub fn function_name(name_or_arn: &str) -> &str {
     let rest = match name_or_arn.split_once(":function:") {
         Some((_, rest)) => rest,
-        None => name_or_arn,
+        None => name_or_arn.strip_prefix("function:").unwrap_or(name_or_arn),
     };
     rest.split(':').next().unwrap_or(rest)
 }

@@ -390,6 +390,17 @@ impl HttpTask {
 /// Adds a connection's query parameters to `url`'s query, in place of any of the same name
 /// ("Step Functions uses the values specified in the connection").
 fn merge_query(url: &mut reqwest::Url, extra: &[(String, String)]) {
+    let clash = url
+        .query_pairs()
+        .any(|(k, _)| extra.iter().any(|(name, _)| *name == *k));
+    if !clash {
+        // Appended after the query as it is written, which is left alone.
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in extra {
+            pairs.append_pair(k, v);
+        }
+        return;
+    }
     let kept: Vec<(String, String)> = url
         .query_pairs()
         .filter(|(k, _)| !extra.iter().any(|(name, _)| name == k))

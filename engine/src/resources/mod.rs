@@ -227,9 +227,13 @@ fn invoke_options(params: &Value, name: &str) -> Result<functions::InvokeOptions
     // `name:alias`, `ACCOUNT:function:name:alias` or a function ARN with its qualifier.
     let from_name = match name.split_once(":function:") {
         Some((_, rest)) => rest.split_once(':').map(|(_, q)| q),
-        None => name.split_once(':').map(|(_, q)| q),
+        None => {
+            let short = name.strip_prefix("function:").unwrap_or(name);
+            short.split_once(':').map(|(_, q)| q)
+        }
     };
-    let qualifier = match (text("Qualifier"), from_name) {
+    // An empty Qualifier is none (Lambda's pattern allows it).
+    let qualifier = match (text("Qualifier").filter(|q| !q.is_empty()), from_name) {
         (Some(q), Some(n)) if q != n => {
             return Err(Failure::from_task(
                 "Lambda.InvalidParameterValueException",

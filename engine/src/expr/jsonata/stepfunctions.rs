@@ -47,7 +47,7 @@ pub fn range(args: &[Option<Json>]) -> Result<Option<Json>, Error> {
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
         return Err(Error::msg(
             "D3020",
-            "The step argument of $range must be a non-zero number",
+            "The step argument of $range must be a non-zero integer (fractions are dropped)",
         ));
     }
     let mut out = Vec::new();
