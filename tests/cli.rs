@@ -602,14 +602,13 @@ fn express_runs_keep_their_log_level_run_five_minutes_and_refuse_what_aws_refuse
         json_out(&asl_on(&db, &["describe", "e3", "--json"]))["status"],
         "FAILED"
     );
+    // Refused with exit status 2 and a message saying why.
+    let refused = |o: Output, why: &str| {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{}", stderr(&o));
+    };
     // "You can't redrive Express workflow executions."
-    let o = asl_on(&db, &["redrive", "e1"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("ExecutionNotRedrivable"),
-        "{}",
-        stderr(&o)
-    );
+    refused(asl_on(&db, &["redrive", "e1"]), "ExecutionNotRedrivable");
     // Five minutes at most: a 400 s Wait (at a wait scale of 0.001) times out at 300 s.
     let wait = write(
         dir.path(),
@@ -634,12 +633,9 @@ fn express_runs_keep_their_log_level_run_five_minutes_and_refuse_what_aws_refuse
     let o = asl_on(&db, &["run", w, "--wait-scale", "0.001", "--json"]);
     assert_eq!(json_out(&o)["status"], "SUCCEEDED");
     // A log level is an EXPRESS run's.
-    let o = asl_on(&db, &["run", w, "--log-level", "OFF"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("applies to EXPRESS runs"),
-        "{}",
-        stderr(&o)
+    refused(
+        asl_on(&db, &["run", w, "--log-level", "OFF"]),
+        "applies to EXPRESS runs",
     );
     // .sync and .waitForTaskToken are STANDARD's: refused before anything runs.
     let cb = write(
@@ -649,22 +645,19 @@ fn express_runs_keep_their_log_level_run_five_minutes_and_refuse_what_aws_refuse
             "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
             "Parameters": {"MessageBody.$": "$$.Task.Token"}, "End": true}}}"#,
     );
-    let o = asl_on(
-        &db,
-        &[
-            "run",
-            cb.to_str().unwrap(),
-            "--type",
-            "EXPRESS",
-            "--name",
-            "cb",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("/States/T/Resource: an EXPRESS state machine does not support"),
-        "{}",
-        stderr(&o)
+    refused(
+        asl_on(
+            &db,
+            &[
+                "run",
+                cb.to_str().unwrap(),
+                "--type",
+                "EXPRESS",
+                "--name",
+                "cb",
+            ],
+        ),
+        "/States/T/Resource: an EXPRESS state machine does not support",
     );
     let listed = json_out(&asl_on(&db, &["executions", "--json"]));
     assert!(

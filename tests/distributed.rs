@@ -623,28 +623,23 @@ fn validation(env: &Env, def: &Value) -> (Option<i32>, String) {
 #[test]
 fn express_children_may_not_hold_sync_or_callback_tasks() {
     let env = Env::new();
-    let def = map(
-        json!({"ItemsPath": "$.xs"}),
-        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
-            "Resource": "arn:aws:states:::states:startExecution.sync:2",
-            "Parameters": {"StateMachineArn": "Child"}, "End": true}}}),
-        true,
-    );
-    let (code, text) = validation(&env, &def);
+    let sync_child = |express: bool| {
+        map(
+            json!({"ItemsPath": "$.xs"}),
+            json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": "Child"}, "End": true}}}),
+            express,
+        )
+    };
+    let (code, text) = validation(&env, &sync_child(true));
     assert_eq!(code, Some(2), "{text}");
     assert!(
         text.contains("/States/Map/ItemProcessor/States/T/Resource: an EXPRESS child workflow does not support"),
         "{text}"
     );
     // STANDARD children may.
-    let def = map(
-        json!({"ItemsPath": "$.xs"}),
-        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
-            "Resource": "arn:aws:states:::states:startExecution.sync:2",
-            "Parameters": {"StateMachineArn": "Child"}, "End": true}}}),
-        false,
-    );
-    let (code, text) = validation(&env, &def);
+    let (code, text) = validation(&env, &sync_child(false));
     assert_eq!(code, Some(0), "{text}");
 }
 

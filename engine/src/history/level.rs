@@ -3,7 +3,7 @@
 //! `ERROR` the error events, `FATAL` the execution's failure, timeout or abort, `OFF` none.
 //! Events keep their ids (those an error's cause names), kept or not.
 
-use super::{EventKind, HistorySink, MemoEntry};
+use super::{EventKind, HistorySink};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -47,7 +47,9 @@ impl LogLevel {
     }
 }
 
-/// Passes on the events its level keeps, numbering all of them.
+/// Passes on the events its level keeps, numbering all of them. It is not `durable`: nothing
+/// is resumed from a partial history, so no resume memo is recorded (the default
+/// `record_with_memo` drops it).
 pub struct LeveledHistory {
     inner: Arc<dyn HistorySink>,
     level: LogLevel,
@@ -66,17 +68,6 @@ impl HistorySink for LeveledHistory {
         } else {
             self.inner.skip()
         }
-    }
-
-    fn record_with_memo(
-        &self,
-        previous_event_id: u64,
-        timestamp: DateTime<Utc>,
-        kind: EventKind<'_>,
-        _memo: MemoEntry<'_>,
-    ) -> u64 {
-        // Nothing is resumed from a partial history: no memo.
-        self.record(previous_event_id, timestamp, kind)
     }
 
     fn keeps_events(&self) -> bool {
