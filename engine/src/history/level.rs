@@ -63,7 +63,14 @@ impl LeveledHistory {
 
 impl HistorySink for LeveledHistory {
     fn record(&self, previous_event_id: u64, timestamp: DateTime<Utc>, kind: EventKind<'_>) -> u64 {
-        if self.level.keeps(&kind.event_type()) {
+        // A state's Entered and Exited events are never errors: only ALL keeps them (and the
+        // type of the others is read as it is, without building a string per event).
+        let keep = match &kind {
+            _ if self.level == LogLevel::All => true,
+            EventKind::StateEntered { .. } | EventKind::StateExited { .. } => false,
+            EventKind::Other { event_type, .. } => self.level.keeps(event_type),
+        };
+        if keep {
             self.inner.record(previous_event_id, timestamp, kind)
         } else {
             self.inner.skip()
@@ -80,5 +87,49 @@ impl HistorySink for LeveledHistory {
 
     fn skip(&self) -> u64 {
         self.inner.skip()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogLevel;
+
+    #[test]
+    fn each_level_keeps_what_it_logs() {
+        let kept = |level: LogLevel| {
+            [
+                "ExecutionStarted",
+                "TaskScheduled",
+                "TaskFailed",
+                "TaskTimedOut",
+                "MapIterationAborted",
+                "ExecutionFailed",
+                "ExecutionTimedOut",
+                "ExecutionAborted",
+                "ExecutionSucceeded",
+            ]
+            .into_iter()
+            .filter(|t| level.keeps(t))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(LogLevel::All).len(), 9);
+        assert_eq!(
+            kept(LogLevel::Error),
+            [
+                "TaskFailed",
+                "TaskTimedOut",
+                "MapIterationAborted",
+                "ExecutionFailed",
+                "ExecutionTimedOut",
+                "ExecutionAborted"
+            ]
+        );
+        assert_eq!(
+            kept(LogLevel::Fatal),
+            ["ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"]
+        );
+        assert!(kept(LogLevel::Off).is_empty());
+        assert_eq!(LogLevel::parse("FATAL"), Some(LogLevel::Fatal));
+        assert_eq!(LogLevel::parse("fatal"), None);
     }
 }
