@@ -706,3 +706,18 @@ fn the_context_has_no_redrive_time_before_a_redrive() {
         "{e:?}"
     );
 }
+
+#[test]
+fn variable_names_are_unicode_identifiers() {
+    // "Unicode ID_Start ... Unicode ID_Continue": a combining accent, a middle dot.
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Assign": {"e\u{301}x": 1, "x·y": 2}, "Next": "B"},
+        "B": {"Type": "Pass", "Parameters": {"a.$": "$e\u{301}x", "b.$": "$x·y"}, "End": true}}});
+    let r = run(def, json!({}));
+    assert_eq!(
+        r.outcome.output,
+        Some(json!({"a": 1, "b": 2})),
+        "{:?}",
+        r.outcome
+    );
+}

@@ -2027,15 +2027,20 @@ fn parse_assign(v: Option<&Value>, jsonata: bool, ptr: &str, d: &mut Diags) -> O
             } else {
                 k.strip_suffix(".$").unwrap_or(k)
             };
+            // "The first character ... Unicode ID_Start ... subsequent characters ...
+            // Unicode ID_Continue ... maximum length of 80" (AWS), and `_` first as in
+            // JavaScript.
             let mut chars = name.chars();
-            let ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                && chars.all(|c| c.is_alphanumeric() || c == '_')
+            let ok = chars
+                .next()
+                .is_some_and(|c| unicode_ident::is_xid_start(c) || c == '_')
+                && chars.all(unicode_ident::is_xid_continue)
                 && name.chars().count() <= 80;
             if !ok {
                 d.push(
                     format!("{ptr}/Assign/{}", escape_pointer(k)),
                     format!(
-                        "{name:?} is not a variable name: a letter or _, then letters, digits or _, at most 80 characters"
+                        "{name:?} is not a variable name: a Unicode letter (ID_Start) or _, then letters, digits, marks or _ (ID_Continue), at most 80 characters"
                     ),
                 );
             }

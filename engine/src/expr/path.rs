@@ -49,8 +49,9 @@ impl Path {
             ));
         };
         // `$name...`: a variable, then an ordinary path into it.
+        // A variable's name: Unicode identifier characters (ID_Continue), as AWS names them.
         let var_len = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find(|c: char| !unicode_ident::is_xid_continue(c))
             .unwrap_or(rest.len());
         let (var, rest) =
             if !context && var_len > 0 && !rest.starts_with(|c: char| c.is_ascii_digit()) {
