@@ -20,15 +20,15 @@ r = v["report"]
 http = [e for e in r["endpoints"]]
 reqs = sum(e["requests"] for e in http)
 fails = sum(e["failures"] for e in http)
-secs = r["duration_s"]
+secs = r["durationSeconds"]
 api = v["api"] or {}
 api_reqs = api.get("totalRequests", 0)
 api_ms = sum(e["totalLatencyMs"] for e in api.get("endpoints", []))
-p = dict((str(k), ms) for k, ms in r["total"]["percentiles_ms"])
+p = dict((str(k), ms) for k, ms in r["total"]["percentilesMs"])
 http_hist = sorted(((e["name"].split(" ", 1)[0] + " " + e["name"].split("/", 3)[-1]), e) for e in http)
 print(f"| concurrency | executions | HTTP requests | failures | run s | requests/s | asl p50 ms (HTTP tasks) | API time per request ms |")
 print(f"|---:|---:|---:|---:|---:|---:|---:|---:|")
-p50_http = sum(e["percentiles_ms"][0][1] * e["requests"] for e in http) / max(reqs, 1)
+p50_http = sum(e["percentilesMs"][0][1] * e["requests"] for e in http) / max(reqs, 1)
 print(f"| {sys.argv[2]} | {r['executions']} | {reqs} | {fails} | {secs:.1f} | {reqs / secs:.0f} | {p50_http:.2f} | {api_ms / max(api_reqs, 1):.3f} |")
 assert reqs == api_reqs, f"the report counts {reqs} requests, the API {api_reqs}"
 PY

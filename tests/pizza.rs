@@ -149,7 +149,7 @@ fn the_pizza_generator_creates_reads_lists_and_deletes_and_the_report_agrees_wit
     assert_eq!(reported, api_counts);
     assert_eq!(report["executions"], 11);
     // Latencies are kept below a millisecond's resolution.
-    let p50 = report["total"]["percentiles_ms"][0][1].as_f64().unwrap();
+    let p50 = report["total"]["percentilesMs"][0][1].as_f64().unwrap();
     assert!(p50 > 0.0 && (p50 * 1000.0).fract() >= 0.0);
 
     // CSV and HTML carry the same rows.
@@ -278,7 +278,7 @@ fn asl_load_ramps_concurrency_in_steps_then_holds_it() {
     assert!(
         timeline
             .iter()
-            .all(|s| s["executions_running"].as_u64().unwrap() <= 4),
+            .all(|s| s["executionsRunning"].as_u64().unwrap() <= 4),
         "{timeline:?}"
     );
     // (A second counts the executions running at its end: with orders a few milliseconds
@@ -286,7 +286,7 @@ fn asl_load_ramps_concurrency_in_steps_then_holds_it() {
     // is certain; the ramp's steps are checked from the history above.)
     assert!(timeline
         .iter()
-        .any(|s| s["executions_running"].as_u64().unwrap() >= 1
+        .any(|s| s["executionsRunning"].as_u64().unwrap() >= 1
             && s["requests"].as_u64().unwrap() > 0));
 }
 

@@ -52,8 +52,8 @@ def task_latencies(asl, db, arn):
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     rep = json.loads(out.stdout)
     total = rep["total"]
-    pcts = dict((p, ms) for p, ms in total["percentiles_ms"])
-    return pcts[50.0], pcts[90.0], pcts[99.0], total["requests"], rep["duration_s"]
+    pcts = dict((p, ms) for p, ms in total["percentilesMs"])
+    return pcts[50.0], pcts[90.0], pcts[99.0], total["requests"], rep["durationSeconds"]
 
 
 def run_asl(asl, url, inp, db, n, store):

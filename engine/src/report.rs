@@ -12,8 +12,10 @@ pub const PERCENTILES: &[f64] = &[
     50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 99.99, 100.0,
 ];
 
-/// One row: a state, or an HTTP endpoint.
+/// One row: a state, or an HTTP endpoint. (`--json` names fields in camelCase, as the other
+/// commands' AWS-shaped output does.)
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Row {
     /// `state` or `http`.
     pub kind: String,
@@ -33,6 +35,7 @@ pub struct Row {
 
 /// Activity in one second of the run.
 #[derive(Debug, Clone, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
 pub struct Second {
     pub second: u64,
     pub requests: u64,
@@ -47,6 +50,7 @@ pub struct Second {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     pub execution_arn: String,
     /// The root execution's status, when the caller knows it.
@@ -55,6 +59,7 @@ pub struct Report {
     /// Executions of the run still RUNNING (a stopped process, or a run still going).
     pub running: u64,
     pub executions: u64,
+    #[serde(rename = "durationSeconds")]
     pub duration_s: f64,
     pub total: Row,
     pub states: Vec<Row>,
