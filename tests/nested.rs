@@ -1,5 +1,6 @@
 //! Nested executions (`states:startExecution`, `.sync`, `.sync:2`) and callbacks
-//! (`.waitForTaskToken` completed by `asl task` from another process), through the binary.
+//! (`.waitForTaskToken` completed by `asl task` from another process), and activities (taken by
+//! `asl activity get-task` as a worker would), through the binary.
 
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -1181,5 +1182,429 @@ fn an_express_state_machine_of_the_resources_file_runs_as_express() {
             .unwrap()
             .contains("/States/T/Resource"),
         "{out}"
+    );
+}
+
+#[test]
+fn a_failure_without_error_or_cause_has_neither_as_aws_records() {
+    // Recorded against AWS (SendTaskFailure with only the token): TaskFailed holds no error
+    // and no cause, States.ALL still catches it, and the Catcher's output gives both as null.
+    let env = Env::new();
+    let mut def = callback_def(None);
+    def["States"]["Ask"]["Catch"] =
+        json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Caught"}]);
+    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    let (g, token) = start_waiting(&env, "cb9", def, "1");
+    let o = env.asl(&["task", "failure", &token]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = finish(g);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["err"], json!({"Error": null, "Cause": null}));
+    let h = json_of(&env.asl(&["history", "cb9", "--json", "--type", "TaskFailed"]));
+    assert_eq!(
+        h["events"][0]["taskFailedEventDetails"],
+        json!({"resource": "sendMessage.waitForTaskToken", "resourceType": "sqs"})
+    );
+}
+
+const APPROVE: &str = "arn:aws:states:us-east-1:123456789012:activity:Approve";
+
+fn activity_def(task: Value) -> Value {
+    let mut t = json!({"Type": "Task", "Resource": APPROVE, "End": true});
+    t.as_object_mut()
+        .unwrap()
+        .extend(task.as_object().unwrap().clone());
+    json!({"StartAt": "Approve", "States": {"Approve": t}})
+}
+
+/// Starts an activity workflow in a process of its own and, acting as a worker, takes its
+/// task (`get-task` without waiting, tried until the task is queued): its token and input.
+fn take_activity_task(
+    env: &Env,
+    name: &str,
+    def: Value,
+    input: Value,
+    worker: Option<&str>,
+) -> (Guard, String, String) {
+    let wf = env.file(&format!("{name}.asl.json"), &def.to_string());
+    let input = input.to_string();
+    let child = env
+        .cmd(&[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            name,
+            "--input",
+            &input,
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = Guard(child);
+    let mut args = vec!["activity", "get-task", "Approve", "--wait-seconds", "0"];
+    if let Some(w) = worker {
+        args.extend(["--worker-name", w]);
+    }
+    let task = env.wait_for("the activity task to be queued", || {
+        let v = json_of(&env.asl(&args));
+        v.get("taskToken").is_some().then_some(v)
+    });
+    (
+        guard,
+        task["taskToken"].as_str().unwrap().to_string(),
+        task["input"].as_str().unwrap().to_string(),
+    )
+}
+
+fn activity_events(env: &Env, name: &str) -> Vec<Value> {
+    json_of(&env.asl(&["history", name, "--json"]))["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn activities_are_created_listed_and_deleted_as_aws_does() {
+    let env = Env::new();
+    let created = json_of(&env.asl(&["activity", "create", "Approve", "--json"]));
+    assert_eq!(created["activityArn"], APPROVE);
+    assert!(created["creationDate"].as_str().unwrap().ends_with('Z'));
+    // CreateActivity is idempotent: the same name is the same activity.
+    let again = json_of(&env.asl(&["activity", "create", "Approve", "--json"]));
+    assert_eq!(again, created);
+    let listed = json_of(&env.asl(&["activity", "list", "--json"]));
+    assert_eq!(
+        listed,
+        json!({"activities": [{"activityArn": APPROVE, "name": "Approve",
+                               "creationDate": created["creationDate"]}]})
+    );
+    let described = json_of(&env.asl(&["activity", "describe", APPROVE, "--json"]));
+    assert_eq!(described, listed["activities"][0]);
+    // AWS's name rules; nothing is created.
+    let o = env.asl(&["activity", "create", "bad name"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("InvalidName: Invalid Name: 'bad name'"));
+    // Deleting succeeds twice, as DeleteActivity does; then the activity is gone.
+    for _ in 0..2 {
+        assert_eq!(
+            env.asl(&["activity", "delete", "Approve"]).status.code(),
+            Some(0)
+        );
+    }
+    for args in [
+        &["activity", "describe", "Approve"][..],
+        &["activity", "get-task", "Approve", "--wait-seconds", "0"],
+    ] {
+        let o = env.asl(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(&format!(
+                "ActivityDoesNotExist: Activity Does Not Exist: '{APPROVE}'"
+            )),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // With no task queued, get-task answers without a token once its wait is over.
+    env.asl(&["activity", "create", "Approve"]);
+    let o = env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0.1"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json_of(&o), json!({}));
+}
+
+#[test]
+fn a_worker_in_another_process_takes_and_completes_an_activity_task() {
+    let env = Env::new();
+    env.asl(&["activity", "create", "Approve"]);
+    let def = activity_def(
+        json!({"Parameters": {"order.$": "$.order"}, "TimeoutSeconds": 600,
+                                  "HeartbeatSeconds": 300, "ResultPath": "$.approval"}),
+    );
+    let (g, token, input) =
+        take_activity_task(&env, "act1", def, json!({"order": 7}), Some("desk-1"));
+    // The worker gets the state's effective input (after Parameters), as JSON text.
+    assert_eq!(input, r#"{"order":7}"#);
+    assert_eq!(
+        env.asl(&["task", "heartbeat", &token]).status.code(),
+        Some(0)
+    );
+    let o = env.asl(&["task", "success", &token, "--output", r#"{"ok": true}"#]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = finish(g);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"order": 7, "approval": {"ok": true}}));
+    // As recorded against AWS, event for event.
+    let events = activity_events(&env, "act1");
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivitySucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        events[2]["activityScheduledEventDetails"],
+        json!({"resource": APPROVE, "input": r#"{"order":7}"#, "inputDetails": {"truncated": false},
+               "timeoutInSeconds": 600, "heartbeatInSeconds": 300})
+    );
+    assert_eq!(
+        events[3]["activityStartedEventDetails"],
+        json!({"workerName": "desk-1"})
+    );
+    assert_eq!(
+        events[4]["activitySucceededEventDetails"],
+        json!({"output": r#"{"ok":true}"#, "outputDetails": {"truncated": false}})
+    );
+    for (i, e) in events.iter().enumerate().skip(2) {
+        assert_eq!(e["previousEventId"], json!(i), "{e}");
+    }
+    // The task is done: its token is refused, and no other task is queued.
+    assert_eq!(env.asl(&["task", "success", &token]).status.code(), Some(2));
+    let o = env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]);
+    assert_eq!(json_of(&o), json!({}));
+}
+
+#[test]
+fn an_activity_task_fails_as_its_worker_says() {
+    let env = Env::new();
+    env.asl(&["activity", "create", "Approve"]);
+    let def = activity_def(
+        json!({"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err",
+                                             "Next": "Caught"}]}),
+    );
+    let mut def = def;
+    def["States"]["Approve"]
+        .as_object_mut()
+        .unwrap()
+        .remove("End");
+    def["States"]["Approve"]["Next"] = json!("Caught");
+    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    // With an error and a cause (uncaught names flow as the worker gave them)...
+    let (g, token, _) = take_activity_task(&env, "act2", def.clone(), json!({}), None);
+    let o = env.asl(&[
+        "task",
+        "failure",
+        &token,
+        "--error",
+        "Desk.Rejected",
+        "--cause",
+        "over budget",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = finish(g);
+    assert_eq!(
+        out["output"]["err"],
+        json!({"Error": "Desk.Rejected", "Cause": "over budget"})
+    );
+    let events = activity_events(&env, "act2");
+    // A worker that gave no name: ActivityStarted's details are empty, as recorded.
+    assert_eq!(events[3]["activityStartedEventDetails"], json!({}));
+    assert_eq!(events[4]["type"], "ActivityFailed");
+    assert_eq!(
+        events[4]["activityFailedEventDetails"],
+        json!({"error": "Desk.Rejected", "cause": "over budget"})
+    );
+    // ...and without: neither field, and nulls for the Catcher.
+    let (g, token, _) = take_activity_task(&env, "act3", def, json!({}), Some("w"));
+    assert_eq!(env.asl(&["task", "failure", &token]).status.code(), Some(0));
+    let out = finish(g);
+    assert_eq!(out["output"]["err"], json!({"Error": null, "Cause": null}));
+    assert_eq!(
+        activity_events(&env, "act3")[4]["activityFailedEventDetails"],
+        json!({})
+    );
+}
+
+#[test]
+fn activity_tasks_time_out_whether_or_not_a_worker_took_them() {
+    let env = Env::new();
+    env.asl(&["activity", "create", "Approve"]);
+    // No worker within TimeoutSeconds (1 s at a wait scale of 0.2): States.Timeout, no cause.
+    let wf = env.file(
+        "t1.asl.json",
+        &activity_def(json!({"TimeoutSeconds": 1})).to_string(),
+    );
+    let o = env.asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--name",
+        "act4",
+        "--json",
+        "--wait-scale",
+        "0.2",
+    ]);
+    let out = json_of(&o);
+    assert_eq!(out["status"], "FAILED");
+    assert_eq!(out["error"], "States.Timeout");
+    assert_eq!(out["cause"], Value::Null);
+    let events = activity_events(&env, "act4");
+    assert_eq!(
+        types(&events),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityTimedOut",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(
+        events[3]["activityTimedOutEventDetails"],
+        json!({"error": "States.Timeout"})
+    );
+    // Its task is no longer offered to workers.
+    let o = env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]);
+    assert_eq!(json_of(&o), json!({}));
+
+    // Taken, then silent past HeartbeatSeconds (2 s at 0.2): States.Timeout too, which a
+    // Catcher may name States.HeartbeatTimeout.
+    let mut def = activity_def(json!({"HeartbeatSeconds": 2, "Catch": [
+        {"ErrorEquals": ["States.HeartbeatTimeout"], "ResultPath": "$.err", "Next": "Caught"}]}));
+    def["States"]["Approve"]
+        .as_object_mut()
+        .unwrap()
+        .remove("End");
+    def["States"]["Approve"]["Next"] = json!("Caught");
+    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    let wf = env.file("t2.asl.json", &def.to_string());
+    let child = env
+        .cmd(&[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "act5",
+            "--json",
+            "--wait-scale",
+            "0.2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let g = Guard(child);
+    env.wait_for("the activity task to be taken", || {
+        let v = json_of(&env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]));
+        v.get("taskToken").map(|_| ())
+    });
+    let out = finish(g);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"]["err"]["Error"], "States.Timeout");
+    assert_eq!(
+        types(&activity_events(&env, "act5"))[2..5],
+        ["ActivityScheduled", "ActivityStarted", "ActivityTimedOut"]
+    );
+}
+
+#[test]
+fn a_missing_activity_fails_the_execution_as_aws_does() {
+    // Recorded against AWS: the definition is accepted; at run time nothing is scheduled and
+    // the execution fails with States.Runtime (which no Catcher takes).
+    let env = Env::new();
+    let def = activity_def(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}));
+    let mut def = def;
+    def["States"]["Approve"]
+        .as_object_mut()
+        .unwrap()
+        .remove("End");
+    def["States"]["Approve"]["Next"] = json!("Caught");
+    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    let out = env.run(def.clone(), json!({}), "act6");
+    assert_eq!(out["status"], "FAILED");
+    assert_eq!(out["error"], "States.Runtime");
+    assert_eq!(
+        out["cause"],
+        format!("An error occurred while executing the state 'Approve' (entered at the event id #2). The activity {APPROVE} does not exist.")
+    );
+    assert_eq!(
+        types(&activity_events(&env, "act6")),
+        ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    );
+    // Activities are a STANDARD workflow's: an EXPRESS run is refused before it starts.
+    let wf = env.file("express.asl.json", &def.to_string());
+    let o = env.asl(&["run", wf.to_str().unwrap(), "--type", "EXPRESS"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/States/Approve/Resource"));
+}
+
+#[test]
+fn a_resumed_execution_queues_its_activity_task_again() {
+    let env = Env::new();
+    env.asl(&["activity", "create", "Approve"]);
+    let def = activity_def(json!({}));
+    let (mut g, old, _) = take_activity_task(&env, "act7", def, json!({"n": 1}), None);
+    g.0.kill().unwrap();
+    g.0.wait().unwrap();
+    // Nothing runs the execution: its task is not offered, and its token is refused.
+    let o = env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]);
+    assert_eq!(json_of(&o), json!({}));
+    assert_eq!(env.asl(&["task", "success", &old]).status.code(), Some(2));
+    let resumed = Guard(
+        env.cmd(&["resume", "act7", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let task = env.wait_for("the activity task to be queued again", || {
+        let v = json_of(&env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]));
+        v.get("taskToken").is_some().then_some(v)
+    });
+    let new = task["taskToken"].as_str().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(task["input"], r#"{"n":1}"#);
+    assert_eq!(env.asl(&["task", "success", &old]).status.code(), Some(2));
+    let o = env.asl(&["task", "success", new, "--output", r#""done""#]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let out = finish(resumed);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], "done");
+}
+
+#[test]
+fn a_mocked_activity_answers_with_its_mock() {
+    // As any mocked Task: the mock is the answer, no worker or activity is needed; the history
+    // is an activity's.
+    let env = Env::new();
+    let wf = env.file(
+        "mocked.asl.json",
+        &activity_def(json!({"ResultPath": "$.r"})).to_string(),
+    );
+    let mocks = env.file(
+        "mocks.json",
+        &json!({"StateMachines": {"M": {"TestCases": {"T": {"Approve": "Ok"}}}},
+                "MockedResponses": {"Ok": {"0": {"Return": {"approved": true}}}}})
+        .to_string(),
+    );
+    let o = env.asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--state-machine-name",
+        "M",
+        "--name",
+        "act8",
+        "--mock-config",
+        mocks.to_str().unwrap(),
+        "--test-case",
+        "T",
+        "--json",
+    ]);
+    let out = json_of(&o);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert_eq!(out["output"], json!({"r": {"approved": true}}));
+    let events = activity_events(&env, "act8");
+    assert_eq!(
+        types(&events)[2..5],
+        ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
+    );
+    assert_eq!(
+        events[4]["activitySucceededEventDetails"]["output"],
+        r#"{"approved":true}"#
     );
 }

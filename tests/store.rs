@@ -1325,9 +1325,16 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
     let hello = sb.write("hello.asl.json", HELLO);
     ok(sb.asl(&["run", &hello, "--input", r#"{"who": "a"}"#, "--name", "old"]));
     let conn = rusqlite::Connection::open(&sb.db).unwrap();
-    // As version 3 left it: without what versions 5 and 7 added (the definition in the row).
+    // As version 3 left it: without what versions 5, 7 and 8 added (the definition in the
+    // row, no activities).
     conn.execute_batch(
-        "UPDATE executions SET definition =
+        "DROP INDEX task_tokens_by_activity;
+         DROP TABLE activities;
+         ALTER TABLE task_tokens DROP COLUMN activity_arn;
+         ALTER TABLE task_tokens DROP COLUMN input;
+         ALTER TABLE task_tokens DROP COLUMN worker_name;
+         ALTER TABLE task_tokens DROP COLUMN started_ms;
+         UPDATE executions SET definition =
             (SELECT text FROM definitions WHERE hash = executions.definition_hash);
          ALTER TABLE executions DROP COLUMN definition_hash;
          DROP TABLE definitions;

@@ -48,6 +48,60 @@ pub enum Command {
     /// Complete a callback task (`.waitForTaskToken`) by its task token, from any process
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Create and list activities, and take their tasks as a worker (GetActivityTask)
+    #[command(subcommand)]
+    Activity(ActivityCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ActivityCommand {
+    /// Create an activity (CreateActivity; the same name again gives the same activity)
+    Create {
+        /// The activity's name
+        name: String,
+        /// Print CreateActivity's answer as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the activities (ListActivities)
+    List {
+        /// Print ListActivities' answer as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe an activity (DescribeActivity)
+    Describe {
+        /// The activity: its ARN or its name
+        activity: String,
+        /// Print DescribeActivity's answer as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an activity (DeleteActivity); tasks already queued stay until they end
+    Delete {
+        /// The activity: its ARN or its name
+        activity: String,
+    },
+    /// Take the oldest task queued for an activity (GetActivityTask): prints its taskToken
+    /// and input as JSON, or `{}` when none came within --wait-seconds. Complete it with
+    /// `asl task success|failure|heartbeat TOKEN`
+    GetTask {
+        /// The activity: its ARN or its name
+        activity: String,
+        /// The worker's name, recorded in the ActivityStarted event
+        #[arg(long)]
+        worker_name: Option<String>,
+        /// How long to wait for a task (AWS's long poll: 60 s)
+        #[arg(long, default_value_t = 60.0, value_parser = wait_seconds)]
+        wait_seconds: f64,
+    },
+}
+
+fn wait_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=60.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds from 0 to 60")),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -154,12 +208,13 @@ pub enum TaskCommand {
     Failure {
         /// The task token (`$$.Task.Token`, as the task sent it)
         token: String,
-        /// The error name, which Retry and Catch match (at most 256 characters)
-        #[arg(long, default_value = "")]
-        error: String,
-        /// What went wrong (at most 32,768 characters)
-        #[arg(long, default_value = "")]
-        cause: String,
+        /// The error name, which Retry and Catch match (at most 256 characters); left out,
+        /// the task's failure has none (a Catcher's output gives `"Error": null`), as in AWS
+        #[arg(long)]
+        error: Option<String>,
+        /// What went wrong (at most 32,768 characters); left out, as for --error
+        #[arg(long)]
+        cause: Option<String>,
     },
     /// The task is still alive (SendTaskHeartbeat), resetting its HeartbeatSeconds
     Heartbeat {

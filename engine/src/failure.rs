@@ -22,6 +22,11 @@ pub struct Failure {
     /// The failure ends a Map or Parallel state that had started (`MapStateStarted`): its
     /// `MapStateFailed`/`ParallelStateFailed` is recorded once no Retrier takes it.
     pub started: bool,
+    /// The task's worker gave no error (SendTaskFailure without `error`): the failure's event
+    /// has no `error` field and a Catcher's output `"Error": null`, as recorded against AWS.
+    pub error_absent: bool,
+    /// Likewise for the cause.
+    pub cause_absent: bool,
 }
 
 /// The error names Step Functions defines.
@@ -73,6 +78,8 @@ impl Failure {
             heartbeat: false,
             location: None,
             started: false,
+            error_absent: false,
+            cause_absent: false,
         }
     }
 
@@ -89,6 +96,26 @@ impl Failure {
         Failure {
             from_task: true,
             ..Failure::new(error, cause)
+        }
+    }
+
+    /// A failure a worker sent for its task token, where `None` is a field it left out.
+    pub fn from_worker(error: Option<String>, cause: Option<String>) -> Self {
+        Failure {
+            error_absent: error.is_none(),
+            cause_absent: cause.is_none(),
+            ..Failure::from_task(error.unwrap_or_default(), cause.unwrap_or_default())
+        }
+    }
+
+    /// The failure's `error` and `cause` as an event's details hold them: each left out when
+    /// the task gave none.
+    pub fn event_fields(&self, d: &mut serde_json::Map<String, Value>) {
+        if !self.error_absent {
+            d.insert("error".into(), json!(self.error));
+        }
+        if !self.cause_absent {
+            d.insert("cause".into(), json!(self.cause));
         }
     }
 
@@ -130,7 +157,9 @@ impl Failure {
 
     /// The error output a Catcher hands on: `{"Error": ..., "Cause": ...}`.
     pub fn to_output(&self) -> Value {
-        json!({"Error": self.error, "Cause": self.cause})
+        let field = |absent: bool, v: &str| if absent { Value::Null } else { json!(v) };
+        json!({"Error": field(self.error_absent, &self.error),
+               "Cause": field(self.cause_absent, &self.cause)})
     }
 }
 

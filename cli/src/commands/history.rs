@@ -120,6 +120,9 @@ fn detail(e: &Value) -> String {
     if let Some(l) = d.get("length") {
         return format!("{l} items");
     }
+    if let Some(w) = d.get("workerName").and_then(|v| v.as_str()) {
+        return shorten(&format!("worker {w}"));
+    }
     String::new()
 }
 

@@ -1,5 +1,6 @@
 //! One command per file; each returns the process exit status.
 
+mod activity;
 mod describe;
 mod executions;
 mod history;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Redrive(a) => resume::run(a, std::sync::Arc::new(db::open(db_flag)?), true),
         Command::Prune(a) => prune::run(a, &db::open(db_flag)?),
         Command::Task(c) => task::run(c, &db::open(db_flag)?),
+        Command::Activity(c) => activity::run(c, &db::open(db_flag)?),
         Command::Report(a) => report::run(a, &db::open(db_flag)?),
         Command::Load(a) => load::run(a, db_flag),
         Command::Jsonata(a) => jsonata::run(a),

@@ -32,8 +32,8 @@ pub fn run(c: TaskCommand, store: &Store) -> anyhow::Result<i32> {
             error,
             cause,
         } => {
-            within("error", &error, 256)?;
-            within("cause", &cause, 32_768)?;
+            within("error", error.as_deref().unwrap_or(""), 256)?;
+            within("cause", cause.as_deref().unwrap_or(""), 32_768)?;
             (token, TokenOutcome::Failure { error, cause })
         }
         TaskCommand::Heartbeat { token } => (token, TokenOutcome::Heartbeat),

@@ -111,7 +111,8 @@ pub fn express_refusals(def: &serde_json::Value) -> Vec<(String, String)> {
                     if m.get("Type").and_then(|t| t.as_str()) == Some("Task")
                         && (r.ends_with(".sync")
                             || r.ends_with(".sync:2")
-                            || r.ends_with(".waitForTaskToken"))
+                            || r.ends_with(".waitForTaskToken")
+                            || crate::history::activities::activity_name(r).is_some())
                     {
                         out.push((format!("{ptr}/Resource"), r.clone()));
                     }

@@ -112,9 +112,15 @@ pub trait ChildHost {
 /// What happens to a task token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TokenEvent {
+    /// A worker took the activity task (GetActivityTask), with the name it gave.
+    Started(Option<String>),
     Heartbeat,
     Success(Value),
-    Failure { error: String, cause: String },
+    /// SendTaskFailure; `None` where the worker left the field out.
+    Failure {
+        error: Option<String>,
+        cause: Option<String>,
+    },
 }
 
 /// Task tokens: registered before the task is sent, completed by someone else
@@ -129,6 +135,17 @@ pub trait Callbacks {
 
     /// The task no longer waits on `token` (it ended one way or another).
     fn close(&self, token: &str);
+
+    /// Queues an activity task (its input as JSON text) under `token` for a worker to take;
+    /// `Ok(None)` when the activity does not exist.
+    fn queue_activity(
+        &self,
+        token: &str,
+        execution_arn: &str,
+        state_name: &str,
+        activity_arn: &str,
+        input: &str,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>>, crate::Failure>;
 }
 
 /// A request to stop an execution, raised from any thread and awaited by the scheduler.

@@ -94,10 +94,10 @@ pub(super) async fn invoke(
             }
         };
         match event {
-            Some(TokenEvent::Heartbeat) => continue,
+            Some(TokenEvent::Heartbeat | TokenEvent::Started(_)) => continue,
             Some(TokenEvent::Success(v)) => return Ok(v),
             Some(TokenEvent::Failure { error, cause }) => {
-                return Err(Failure::from_task(error, cause))
+                return Err(Failure::from_worker(error, cause))
             }
             None => {
                 return Err(Failure::new(
@@ -109,7 +109,7 @@ pub(super) async fn invoke(
     }
 }
 
-struct CloseOnDrop<'a>(&'a dyn super::Callbacks, &'a str);
+pub(super) struct CloseOnDrop<'a>(pub &'a dyn super::Callbacks, pub &'a str);
 
 impl Drop for CloseOnDrop<'_> {
     fn drop(&mut self) {

@@ -2,6 +2,8 @@
 //! (InputPath → Parameters → work → ResultSelector → ResultPath → OutputPath), with
 //! Retry and Catch around the work, and the events it reports.
 
+mod activity;
+
 use super::context::{ExecutionContext, StateContext};
 use super::{execution_arn, state_machine_arn, Outcome, Resume, Services, StartRequest, Status};
 use crate::definition::model::*;
@@ -1114,6 +1116,9 @@ impl<'a> Run<'a> {
         prev: &mut u64,
         token: Option<String>,
     ) -> Result<Value, Failure> {
+        if crate::history::activities::activity_name(&task.resource).is_some() {
+            return self.run_activity(st, task, params, env, prev).await;
+        }
         let (resource_type, resource) = resource_parts(&task.resource);
         let timeout = resolve_seconds(task.timeout.as_ref(), env)?;
         let heartbeat = resolve_seconds(task.heartbeat.as_ref(), env)?;
@@ -1270,13 +1275,15 @@ impl<'a> Run<'a> {
                     ("TaskFailed", "taskFailedEventDetails")
                 };
                 self.emit(prev, || {
-                    let mut d = json!({"resourceType": resource_type, "resource": resource,
-                                       "error": f.error, "cause": f.cause});
+                    let mut d = serde_json::Map::new();
+                    d.insert("resourceType".into(), json!(resource_type));
+                    d.insert("resource".into(), json!(resource));
+                    f.event_fields(&mut d);
                     // As recorded against AWS: a time-out's event carries no cause.
                     if timed_out && f.cause.is_empty() {
-                        d.as_object_mut().map(|o| o.remove("cause"));
+                        d.remove("cause");
                     }
-                    EventKind::with_details(ty.0, ty.1, d)
+                    EventKind::with_details(ty.0, ty.1, Value::Object(d))
                 });
             }
         }

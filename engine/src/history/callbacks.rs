@@ -18,6 +18,20 @@ impl StoreCallbacks {
     }
 }
 
+impl StoreCallbacks {
+    /// Has the writer report what happens to `token`.
+    fn watch(&self, token: &str) -> tokio::sync::mpsc::UnboundedReceiver<TokenEvent> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.writer.watch_token(
+            token.to_string(),
+            Box::new(move |event| {
+                let _ = tx.send(event);
+            }),
+        );
+        rx
+    }
+}
+
 impl Callbacks for StoreCallbacks {
     fn register(
         &self,
@@ -33,14 +47,27 @@ impl Callbacks for StoreCallbacks {
                     format!("cannot record the task token: {e}"),
                 )
             })?;
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        self.writer.watch_token(
-            token.to_string(),
-            Box::new(move |event| {
-                let _ = tx.send(event);
-            }),
-        );
-        Ok(rx)
+        Ok(self.watch(token))
+    }
+
+    fn queue_activity(
+        &self,
+        token: &str,
+        execution_arn: &str,
+        state_name: &str,
+        activity_arn: &str,
+        input: &str,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>>, Failure> {
+        let queued = self
+            .store
+            .queue_activity_task(token, execution_arn, state_name, activity_arn, input)
+            .map_err(|e| {
+                Failure::new(
+                    names::TASK_FAILED,
+                    format!("cannot queue the activity task: {e}"),
+                )
+            })?;
+        Ok(queued.then(|| self.watch(token)))
     }
 
     fn close(&self, token: &str) {

@@ -1,6 +1,7 @@
 //! History events in the shape of AWS's GetExecutionHistory, and the narrow interface through
 //! which the engine reports them.
 
+pub mod activities;
 pub mod callbacks;
 pub mod codec;
 mod durable;

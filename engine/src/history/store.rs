@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -96,6 +96,19 @@ const MIGRATIONS: &[&str] = &[
     // `executions.definition`; newer ones leave it empty and name the hash.
     "CREATE TABLE definitions (hash TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
      ALTER TABLE executions ADD COLUMN definition_hash TEXT;",
+    // 8: activities (CreateActivity), and activity tasks as task tokens a worker takes
+    // (GetActivityTask): the activity, the input it gets, who took it and when.
+    "CREATE TABLE activities (
+        arn TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+     );
+     ALTER TABLE task_tokens ADD COLUMN activity_arn TEXT;
+     ALTER TABLE task_tokens ADD COLUMN input TEXT;
+     ALTER TABLE task_tokens ADD COLUMN worker_name TEXT;
+     ALTER TABLE task_tokens ADD COLUMN started_ms INTEGER;
+     CREATE INDEX task_tokens_by_activity ON task_tokens(activity_arn, created_ms)
+        WHERE activity_arn IS NOT NULL;",
 ];
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -174,6 +187,10 @@ pub enum StoreError {
     Interrupted(String),
     #[error("the history writer stopped")]
     WriterGone,
+    #[error("ActivityDoesNotExist: Activity Does Not Exist: '{0}'")]
+    ActivityDoesNotExist(String),
+    #[error("InvalidName: Invalid Name: '{0}'")]
+    InvalidName(String),
     #[error("{0} was resumed or redriven by another process meanwhile")]
     TakenOver(String),
     #[error("the stored history of {arn} is damaged: {why}")]
@@ -281,7 +298,11 @@ pub type TokenHook = Box<dyn FnMut(crate::exec::TokenEvent) + Send>;
 pub enum TokenOutcome {
     Heartbeat,
     Success(Value),
-    Failure { error: String, cause: String },
+    /// `None` where SendTaskFailure left the field out (stored as NULL).
+    Failure {
+        error: Option<String>,
+        cause: Option<String>,
+    },
 }
 
 /// What the engine records beside an event so that a resumed run can skip the work: the state
@@ -305,7 +326,7 @@ pub type Memo = HashMap<
     ),
 >;
 
-fn ms(t: DateTime<Utc>) -> i64 {
+pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
@@ -342,7 +363,7 @@ fn connect(path: &Path) -> Result<Connection> {
 }
 
 /// Runs `f` again while SQLite answers "busy", for up to the busy timeout.
-fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+pub(super) fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
     let deadline = std::time::Instant::now() + busy_timeout();
     loop {
         match f() {
@@ -370,7 +391,7 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn sql(e: rusqlite::Error) -> StoreError {
+pub(super) fn sql(e: rusqlite::Error) -> StoreError {
     locked_or(e, StoreError::Sql)
 }
 
@@ -428,7 +449,7 @@ impl Store {
         &self.path
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&conn)
     }
@@ -1290,6 +1311,7 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
                     token,
                     hook,
                     heartbeats: 0,
+                    started: false,
                 }),
                 Msg::CloseToken(token) => {
                     tokens.retain(|w| w.token != token);
@@ -1362,30 +1384,55 @@ fn poll_stops(conn: &Connection, watched: &mut Vec<(Arc<str>, StopHook)>) {
     });
 }
 
-/// status, output, error, cause, heartbeats
-type TokenRow = (String, Option<String>, Option<String>, Option<String>, i64);
+/// status, output, error, cause, heartbeats, started (an activity task a worker took), worker
+type TokenRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    bool,
+    Option<String>,
+);
 
 /// A watched token: its hook and the heartbeats already reported.
 struct WatchedToken {
     token: String,
     hook: TokenHook,
     heartbeats: i64,
+    /// Whether a worker's taking it (an activity task) was reported.
+    started: bool,
 }
 
 fn poll_tokens(conn: &Connection, tokens: &mut Vec<WatchedToken>) {
     tokens.retain_mut(|w| {
         let row: Option<TokenRow> = conn
             .query_row(
-                "SELECT status, output, error, cause, heartbeats FROM task_tokens WHERE token = ?1",
+                "SELECT status, output, error, cause, heartbeats, started_ms IS NOT NULL, worker_name
+                 FROM task_tokens WHERE token = ?1",
                 [&w.token],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
             )
             .optional()
             .ok()
             .flatten();
-        let Some((status, output, error, cause, heartbeats)) = row else {
+        let Some((status, output, error, cause, heartbeats, started, worker)) = row else {
             return true;
         };
+        if started && !w.started {
+            w.started = true;
+            (w.hook)(crate::exec::TokenEvent::Started(worker));
+        }
         if heartbeats > w.heartbeats {
             w.heartbeats = heartbeats;
             (w.hook)(crate::exec::TokenEvent::Heartbeat);
@@ -1399,10 +1446,7 @@ fn poll_tokens(conn: &Connection, tokens: &mut Vec<WatchedToken>) {
                 false
             }
             "FAILED" => {
-                (w.hook)(crate::exec::TokenEvent::Failure {
-                    error: error.unwrap_or_default(),
-                    cause: cause.unwrap_or_default(),
-                });
+                (w.hook)(crate::exec::TokenEvent::Failure { error, cause });
                 false
             }
             _ => true,
