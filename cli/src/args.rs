@@ -51,6 +51,28 @@ pub enum Command {
     /// Create and list activities, and take their tasks as a worker (GetActivityTask)
     #[command(subcommand)]
     Activity(ActivityCommand),
+    /// Serve the Step Functions API (AWS's JSON protocol) for the AWS CLI and SDKs
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The port to listen on (0: any free one; the first line printed names it)
+    #[arg(long, default_value_t = 8083)]
+    pub port: u16,
+    /// The address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The resources file (functions, state machines, connections) executions run with
+    #[arg(long, value_name = "FILE", env = "ASL_RESOURCES")]
+    pub resources: Option<PathBuf>,
+    /// A MockConfigFile: StartExecution on `STATE_MACHINE_ARN#TestCase` runs that test case,
+    /// as Step Functions Local does
+    #[arg(long, value_name = "FILE")]
+    pub mock_config: Option<PathBuf>,
+    /// Multiply Wait states and retry back-off by F (0: no waiting)
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub wait_scale: f64,
 }
 
 #[derive(Subcommand, Debug)]

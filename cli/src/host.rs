@@ -50,7 +50,28 @@ pub struct Job {
     pub express: Option<(String, asl::history::level::LogLevel)>,
 }
 
+/// Where a nested execution's state machine comes from.
+enum Source {
+    /// The resources file's `stateMachines`.
+    File(String, asl::resources::config::Machine),
+    /// Created through the API (`asl serve`'s CreateStateMachine).
+    Stored(asl::history::machines::StateMachine),
+}
+
 impl Host {
+    /// A state machine created through the API (not one `asl run` merely recorded).
+    fn stored_machine(&self, name_or_arn: &str) -> Option<asl::history::machines::StateMachine> {
+        let arn = if name_or_arn.starts_with("arn:") {
+            name_or_arn.to_string()
+        } else {
+            exec::state_machine_arn(name_or_arn)
+        };
+        self.store
+            .get_state_machine(&arn)
+            .ok()
+            .filter(|m| m.created_by_api)
+    }
+
     pub fn new(
         store: Arc<Store>,
         resources: Arc<Resources>,
@@ -190,20 +211,39 @@ impl Host {
             Some((m, case)) => (m, Some(case)),
             None => (req.state_machine.as_str(), None),
         };
-        let Some((name, machine)) = self.resources.config.machine(machine_ref) else {
-            let arn = if machine_ref.starts_with("arn:") {
-                machine_ref.to_string()
-            } else {
-                exec::state_machine_arn(machine_ref)
-            };
-            return Err(Failure::from_task(
-                "StepFunctions.StateMachineDoesNotExistException",
-                format!(
-                    "State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist): register it in the resources file (stateMachines)"
-                ),
-            ));
+        // The resources file's machines, else those created through the API (`asl serve`).
+        let source = match self.resources.config.machine(machine_ref) {
+            Some((name, m)) => Source::File(name.to_string(), m.clone()),
+            None => match self.stored_machine(machine_ref) {
+                Some(m) => Source::Stored(m),
+                None => {
+                    let arn = if machine_ref.starts_with("arn:") {
+                        machine_ref.to_string()
+                    } else {
+                        exec::state_machine_arn(machine_ref)
+                    };
+                    return Err(Failure::from_task(
+                        "StepFunctions.StateMachineDoesNotExistException",
+                        format!(
+                            "State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist): register it in the resources file (stateMachines)"
+                        ),
+                    ));
+                }
+            },
         };
-        let name = name.to_string();
+        let (name, origin, express) = match &source {
+            Source::File(name, m) => (name.clone(), m.definition.display().to_string(), m.express),
+            Source::Stored(m) => (
+                m.name.clone(),
+                m.arn.clone(),
+                (m.kind == "EXPRESS").then(|| {
+                    m.log_level
+                        .as_deref()
+                        .and_then(asl::history::level::LogLevel::parse)
+                        .unwrap_or(asl::history::level::LogLevel::Off)
+                }),
+            ),
+        };
         let resources = if test_case.is_none() && self.resources.mocks.is_none() {
             None
         } else {
@@ -217,14 +257,19 @@ impl Host {
         let loaded = match loaded {
             Some(l) => l,
             None => {
-                let text = std::fs::read_to_string(&machine.definition).map_err(|e| {
-                    Failure::from_task(
-                        "StepFunctions.StateMachineDoesNotExistException",
-                        format!("cannot read {}: {e}", machine.definition.display()),
-                    )
-                })?;
-                let text = asl::definition::substitute(&text, &machine.subs);
-                let text = asl::definition::substitute(&text, &self.resources.config.run_subs);
+                let text = match &source {
+                    Source::File(_, machine) => {
+                        let text = std::fs::read_to_string(&machine.definition).map_err(|e| {
+                            Failure::from_task(
+                                "StepFunctions.StateMachineDoesNotExistException",
+                                format!("cannot read {}: {e}", machine.definition.display()),
+                            )
+                        })?;
+                        let text = asl::definition::substitute(&text, &machine.subs);
+                        asl::definition::substitute(&text, &self.resources.config.run_subs)
+                    }
+                    Source::Stored(m) => m.definition.clone(),
+                };
                 let def = Definition::from_json(&text).map_err(|e| {
                     let detail = match e {
                         asl::definition::Error::Invalid(d) => d
@@ -236,13 +281,16 @@ impl Host {
                     };
                     Failure::from_task(
                         "StepFunctions.InvalidDefinitionException",
-                        format!("{}: {detail}", machine.definition.display()),
+                        format!("{origin}: {detail}"),
                     )
                 })?;
                 let l = Rc::new((def, text));
-                self.definitions
-                    .borrow_mut()
-                    .insert(name.clone(), l.clone());
+                // A stored machine may be updated meanwhile: only files are kept.
+                if matches!(source, Source::File(..)) {
+                    self.definitions
+                        .borrow_mut()
+                        .insert(name.clone(), l.clone());
+                }
                 l
             }
         };
@@ -252,15 +300,13 @@ impl Host {
             .unwrap_or_else(crate::commands::random_uuid);
         // An EXPRESS state machine of the resources file: AWS's express ARN, its log level's
         // history, five minutes; what it refuses to contain is refused when it would start.
-        let express = machine.express;
         if express.is_some() {
             let refused = asl::definition::express_refusals(&loaded.0.source);
             if let Some((pointer, resource)) = refused.first() {
                 return Err(Failure::from_task(
                     "StepFunctions.InvalidDefinitionException",
                     format!(
-                        "{}: {pointer}: an EXPRESS state machine does not support the service integration pattern of {resource:?}",
-                        machine.definition.display()
+                        "{origin}: {pointer}: an EXPRESS state machine does not support the service integration pattern of {resource:?}"
                     ),
                 ));
             }

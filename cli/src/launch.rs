@@ -95,6 +95,17 @@ impl Options {
         Ok(cfg)
     }
 
+    /// The whole MockConfigFile, when one is given.
+    pub fn mock_config_file(&self) -> Result<Option<Arc<Value>>> {
+        let Some(f) = &self.mock_config else {
+            return Ok(None);
+        };
+        let text = crate::load::read(Path::new(f))?;
+        let cfg: Value =
+            serde_json::from_str(&text).with_context(|| format!("{f} is not valid JSON"))?;
+        Ok(Some(Arc::new(cfg)))
+    }
+
     /// The mocks of `machine`'s test case, and the whole MockConfigFile (for nested executions).
     pub fn mocks(&self, machine: &str) -> Result<Option<(MockSet, Arc<Value>)>> {
         let Some(f) = &self.mock_config else {

@@ -24,6 +24,7 @@ macro_rules! out {
     }};
 }
 
+mod api;
 mod args;
 mod commands;
 mod db;
@@ -32,6 +33,7 @@ mod html;
 mod launch;
 mod load;
 mod render;
+mod serve;
 
 use clap::Parser;
 

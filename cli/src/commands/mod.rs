@@ -10,6 +10,7 @@ mod prune;
 pub mod report;
 mod resume;
 mod run;
+mod serve;
 
 pub use run::random_uuid;
 pub mod stop;
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Prune(a) => prune::run(a, &db::open(db_flag)?),
         Command::Task(c) => task::run(c, &db::open(db_flag)?),
         Command::Activity(c) => activity::run(c, &db::open(db_flag)?),
+        Command::Serve(a) => serve::run(a, db::open(db_flag)?),
         Command::Report(a) => report::run(a, &db::open(db_flag)?),
         Command::Load(a) => load::run(a, db_flag),
         Command::Jsonata(a) => jsonata::run(a),

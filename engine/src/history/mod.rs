@@ -6,6 +6,7 @@ pub mod callbacks;
 pub mod codec;
 mod durable;
 pub mod level;
+pub mod machines;
 mod memory;
 pub mod store;
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -109,6 +109,11 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE task_tokens ADD COLUMN started_ms INTEGER;
      CREATE INDEX task_tokens_by_activity ON task_tokens(activity_arn, created_ms)
         WHERE activity_arn IS NOT NULL;",
+    // 9: state machines as CreateStateMachine makes them (`asl serve`): their type, role and
+    // log level. Rows `asl run` stored have none: STANDARD.
+    "ALTER TABLE state_machines ADD COLUMN type TEXT;
+     ALTER TABLE state_machines ADD COLUMN role_arn TEXT;
+     ALTER TABLE state_machines ADD COLUMN log_level TEXT;",
 ];
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -191,6 +196,10 @@ pub enum StoreError {
     ActivityDoesNotExist(String),
     #[error("InvalidName: Invalid Name: '{0}'")]
     InvalidName(String),
+    #[error("StateMachineDoesNotExist: State Machine Does Not Exist: '{0}'")]
+    StateMachineDoesNotExist(String),
+    #[error("StateMachineAlreadyExists: State Machine Already Exists: '{0}'")]
+    StateMachineAlreadyExists(String),
     #[error("{0} was resumed or redriven by another process meanwhile")]
     TakenOver(String),
     #[error("the stored history of {arn} is damaged: {why}")]

@@ -1,0 +1,624 @@
+//! The Step Functions API's actions for `asl serve`: each takes the request's JSON and gives
+//! the response's, in AWS's shapes (dates as epoch seconds, payloads as JSON text), or an error
+//! named as AWS names it.
+
+use crate::launch::Options;
+use crate::render;
+use crate::serve::{Server, Start};
+use asl::exec::{self, Outcome};
+use asl::history::activities::Activity;
+use asl::history::machines::{NewStateMachine, StateMachine};
+use asl::history::store::{
+    owner_alive, ExecutionFilter, ExecutionRecord, Store, StoreError, TokenOutcome,
+};
+use asl::resources::Resources;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// An error as the API returns it: `{"__type": code, "message": message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// 400 for what the caller asked wrongly, 500 for what went wrong here.
+    pub fn status(&self) -> axum::http::StatusCode {
+        match self.code.as_str() {
+            "InternalFailure" => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            _ => axum::http::StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let code = match &e {
+            StoreError::NotFound(_) => "ExecutionDoesNotExist",
+            StoreError::Exists(_) => "ExecutionAlreadyExists",
+            StoreError::ActivityDoesNotExist(_) => "ActivityDoesNotExist",
+            StoreError::InvalidName(_) => "InvalidName",
+            StoreError::StateMachineDoesNotExist(_) => "StateMachineDoesNotExist",
+            StoreError::StateMachineAlreadyExists(_) => "StateMachineAlreadyExists",
+            StoreError::InvalidToken(_) => "InvalidToken",
+            StoreError::TaskDone(_) | StoreError::Interrupted(_) => "TaskTimedOut",
+            StoreError::Ambiguous { .. } => "ValidationException",
+            _ => "InternalFailure",
+        };
+        let text = match &e {
+            StoreError::NotFound(key) => format!("Execution Does Not Exist: '{key}'"),
+            other => other.to_string(),
+        };
+        // The store's messages start with the code for the command line; the API has its own.
+        let message = text
+            .strip_prefix(code)
+            .and_then(|t| t.strip_prefix(": "))
+            .unwrap_or(&text)
+            .to_string();
+        ApiError::new(code, message)
+    }
+}
+
+type Answer = Result<Value, ApiError>;
+
+/// Dates in the JSON protocol: seconds since the epoch.
+pub fn epoch(t: DateTime<Utc>) -> Value {
+    json!(t.timestamp_millis() as f64 / 1000.0)
+}
+
+/// An ISO 8601 date of the stored shapes, as epoch seconds.
+fn epoch_of_iso(v: &Value) -> Value {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| epoch(t.to_utc()))
+        .unwrap_or(Value::Null)
+}
+
+fn validation(field: &str) -> ApiError {
+    ApiError::new(
+        "ValidationException",
+        format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"),
+    )
+}
+
+fn required<'a>(r: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    r.get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| validation(field))
+}
+
+fn optional<'a>(r: &'a Value, field: &str) -> Option<&'a str> {
+    r.get(field).and_then(Value::as_str)
+}
+
+/// `maxResults` (0 or absent: the default, as AWS takes it) and the offset a `nextToken` of
+/// this listing (`tag`) points at.
+fn page(r: &Value, tag: &str, default: usize) -> Result<(usize, usize), ApiError> {
+    let max = match r.get("maxResults").and_then(Value::as_u64) {
+        None | Some(0) => default,
+        Some(n) if n <= 1000 => n as usize,
+        Some(n) => {
+            return Err(ApiError::new(
+                "ValidationException",
+                format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"),
+            ))
+        }
+    };
+    let offset = match optional(r, "nextToken") {
+        None => 0,
+        Some(t) => t
+            .rsplit_once('.')
+            .filter(|(_, g)| *g == tag)
+            .and_then(|(n, _)| n.parse().ok())
+            .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{t}'")))?,
+    };
+    Ok((max, offset))
+}
+
+/// Cuts `items` to one page; the token of the next one, if any.
+fn paged<T>(mut items: Vec<T>, max: usize, offset: usize, tag: &str) -> (Vec<T>, Option<String>) {
+    let rest = items.split_off(offset.min(items.len()));
+    let more = rest.len() > max;
+    let mut rest = rest;
+    rest.truncate(max);
+    (rest, more.then(|| format!("{}.{tag}", offset + max)))
+}
+
+fn with_token(mut v: Value, token: Option<String>) -> Value {
+    if let Some(t) = token {
+        v["nextToken"] = json!(t);
+    }
+    v
+}
+
+pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
+    let store = &*server.store;
+    match action {
+        "CreateStateMachine" => create_state_machine(store, r),
+        "DescribeStateMachine" => Ok(describe_machine(
+            &store.get_state_machine(required(r, "stateMachineArn")?)?,
+        )),
+        "DescribeStateMachineForExecution" => {
+            let e = store.get_execution(required(r, "executionArn")?)?;
+            Ok(
+                json!({"stateMachineArn": e.state_machine_arn, "name": e.state_machine_name,
+                      "definition": e.definition, "roleArn": ROLE, "updateDate": epoch(e.start)}),
+            )
+        }
+        "ListStateMachines" => {
+            let (max, offset) = page(r, "machines", 100)?;
+            let (items, next) = paged(store.list_state_machines()?, max, offset, "machines");
+            let items: Vec<Value> = items
+                .iter()
+                .map(|m| {
+                    json!({"stateMachineArn": m.arn, "name": m.name, "type": m.kind,
+                                "creationDate": epoch(m.created)})
+                })
+                .collect();
+            Ok(with_token(json!({"stateMachines": items}), next))
+        }
+        "UpdateStateMachine" => {
+            let arn = required(r, "stateMachineArn")?;
+            let current = store.get_state_machine(arn)?;
+            let definition = optional(r, "definition");
+            if let Some(d) = definition {
+                check_definition(d, &current.kind).map_err(|e| e.0)?;
+            }
+            let m = store.update_state_machine(arn, definition, optional(r, "roleArn"))?;
+            Ok(json!({"updateDate": epoch(m.updated)}))
+        }
+        "DeleteStateMachine" => {
+            store.delete_state_machine(required(r, "stateMachineArn")?)?;
+            Ok(json!({}))
+        }
+        "ValidateStateMachineDefinition" => {
+            let kind = optional(r, "type").unwrap_or("STANDARD");
+            Ok(match check_definition(required(r, "definition")?, kind) {
+                Ok(()) => json!({"result": "OK", "diagnostics": []}),
+                Err(problems) => json!({"result": "FAIL", "diagnostics": problems.1}),
+            })
+        }
+        "StartExecution" => start(server, r, false),
+        "StartSyncExecution" => start(server, r, true),
+        "DescribeExecution" => {
+            let e = store.get_execution(required(r, "executionArn")?)?;
+            Ok(describe_execution(&e))
+        }
+        "ListExecutions" => list_executions(store, r),
+        "GetExecutionHistory" => history(store, r),
+        "StopExecution" => stop(store, r),
+        "SendTaskSuccess" => {
+            let output = required(r, "output")?;
+            let v: Value = serde_json::from_str(output)
+                .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")))?;
+            complete(store, r, TokenOutcome::Success(v))
+        }
+        "SendTaskFailure" => complete(
+            store,
+            r,
+            TokenOutcome::Failure {
+                error: optional(r, "error").map(String::from),
+                cause: optional(r, "cause").map(String::from),
+            },
+        ),
+        "SendTaskHeartbeat" => complete(store, r, TokenOutcome::Heartbeat),
+        "CreateActivity" => {
+            let a = store.create_activity(required(r, "name")?)?;
+            Ok(json!({"activityArn": a.arn, "creationDate": epoch(a.created)}))
+        }
+        "DescribeActivity" => Ok(activity(
+            &store.describe_activity(required(r, "activityArn")?)?,
+        )),
+        "ListActivities" => {
+            let (max, offset) = page(r, "activities", 100)?;
+            let (items, next) = paged(store.list_activities()?, max, offset, "activities");
+            let items: Vec<Value> = items.iter().map(activity).collect();
+            Ok(with_token(json!({"activities": items}), next))
+        }
+        "DeleteActivity" => {
+            store.delete_activity(required(r, "activityArn")?)?;
+            Ok(json!({}))
+        }
+        "GetActivityTask" => get_activity_task(store, r),
+        other => Err(ApiError::new(
+            "UnknownOperationException",
+            format!("asl serve does not implement {other}"),
+        )),
+    }
+}
+
+/// The role an execution runs with, when the state machine names none.
+const ROLE: &str = "arn:aws:iam::123456789012:role/asl-local";
+
+fn activity(a: &Activity) -> Value {
+    json!({"activityArn": a.arn, "name": a.name, "creationDate": epoch(a.created)})
+}
+
+/// Problems with a definition, as InvalidDefinition's message and ValidateStateMachine-
+/// Definition's diagnostics.
+fn check_definition(text: &str, kind: &str) -> Result<(), (ApiError, Vec<Value>)> {
+    let problems: Vec<(String, String)> = match asl::Definition::from_json(text) {
+        Ok(def) if kind == "EXPRESS" => asl::definition::express_refusals(&def.source)
+            .into_iter()
+            .map(|(p, r)| {
+                (
+                    p,
+                    format!("an EXPRESS state machine does not support the service integration pattern of {r:?}"),
+                )
+            })
+            .collect(),
+        Ok(_) => Vec::new(),
+        Err(asl::definition::Error::Invalid(d)) => {
+            d.into_iter().map(|d| (d.pointer, d.message)).collect()
+        }
+        Err(e) => vec![(String::new(), e.to_string())],
+    };
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let text: Vec<String> = problems
+        .iter()
+        .map(|(p, m)| {
+            if p.is_empty() {
+                m.clone()
+            } else {
+                format!("{m} at {p}")
+            }
+        })
+        .collect();
+    let diagnostics = problems
+        .iter()
+        .map(|(p, m)| {
+            json!({"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED",
+                             "message": m, "location": p})
+        })
+        .collect();
+    Err((
+        ApiError::new(
+            "InvalidDefinition",
+            format!("Invalid State Machine Definition: '{}'", text.join(", ")),
+        ),
+        diagnostics,
+    ))
+}
+
+fn create_state_machine(store: &Store, r: &Value) -> Answer {
+    let name = required(r, "name")?;
+    let definition = required(r, "definition")?;
+    if exec::name_problem(name).is_some() {
+        return Err(ApiError::new(
+            "InvalidName",
+            format!("Invalid Name: '{name}'"),
+        ));
+    }
+    let kind = optional(r, "type").unwrap_or("STANDARD");
+    if kind != "STANDARD" && kind != "EXPRESS" {
+        return Err(ApiError::new(
+            "ValidationException",
+            format!("1 validation error detected: Value '{kind}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"),
+        ));
+    }
+    let level = r
+        .pointer("/loggingConfiguration/level")
+        .and_then(Value::as_str);
+    if let Some(l) = level {
+        if asl::history::level::LogLevel::parse(l).is_none() {
+            return Err(ApiError::new(
+                "InvalidLoggingConfiguration",
+                format!("Invalid Logging Configuration: unknown level '{l}'"),
+            ));
+        }
+    }
+    check_definition(definition, kind).map_err(|e| e.0)?;
+    let m = store.create_state_machine(
+        &exec::state_machine_arn(name),
+        &NewStateMachine {
+            name,
+            definition,
+            kind,
+            role_arn: optional(r, "roleArn"),
+            log_level: level,
+        },
+    )?;
+    Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)}))
+}
+
+fn describe_machine(m: &StateMachine) -> Value {
+    json!({
+        "stateMachineArn": m.arn,
+        "name": m.name,
+        "status": "ACTIVE",
+        "definition": m.definition,
+        "roleArn": m.role_arn.as_deref().unwrap_or(ROLE),
+        "type": m.kind,
+        "creationDate": epoch(m.created),
+        "loggingConfiguration": {"level": m.log_level.as_deref().unwrap_or("OFF"),
+                                 "includeExecutionData": false},
+        "revisionId": m.revision.to_string(),
+    })
+}
+
+/// DescribeExecution's shape with the dates as epoch seconds.
+fn describe_execution(e: &ExecutionRecord) -> Value {
+    let mut v = render::describe(e);
+    for k in ["startDate", "stopDate", "redriveDate"] {
+        if let Some(d) = v.get(k).map(epoch_of_iso) {
+            v[k] = d;
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        // Not a DescribeExecution field (the CLI's own).
+        o.remove("parentExecutionArn");
+    }
+    v
+}
+
+fn start(server: &Server, r: &Value, sync: bool) -> Answer {
+    let given = required(r, "stateMachineArn")?;
+    // Step Functions Local's way to pick a mock config test case: `ARN#TestCase`.
+    let (arn, test_case) = match given.split_once('#') {
+        Some((a, c)) => (a, Some(c.to_string())),
+        None => (given, None),
+    };
+    let machine = server.store.get_state_machine(arn)?;
+    if sync != (machine.kind == "EXPRESS") {
+        return Err(ApiError::new(
+            "StateMachineTypeNotSupported",
+            if sync {
+                "This operation is not supported by this type of state machine"
+            } else {
+                "asl serve runs EXPRESS state machines through StartSyncExecution"
+            },
+        ));
+    }
+    let name = match optional(r, "name") {
+        Some(n) => {
+            if exec::name_problem(n).is_some() {
+                return Err(ApiError::new("InvalidName", format!("Invalid Name: '{n}'")));
+            }
+            n.to_string()
+        }
+        None => crate::commands::random_uuid(),
+    };
+    let text = optional(r, "input").unwrap_or("{}");
+    if text.len() > 262_144 {
+        return Err(ApiError::new(
+            "InvalidExecutionInput",
+            "Invalid State Machine Execution Input: 'the input is over 262144 bytes'",
+        ));
+    }
+    let input: Value = serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            "InvalidExecutionInput",
+            format!("Invalid State Machine Execution Input: '{e}'"),
+        )
+    })?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    server
+        .engine
+        .send(Start {
+            machine,
+            test_case,
+            name,
+            input,
+            sync,
+            reply,
+        })
+        .map_err(|_| ApiError::new("InternalFailure", "the engine's thread stopped"))?;
+    answer
+        .blocking_recv()
+        .map_err(|_| ApiError::new("InternalFailure", "the engine's thread stopped"))?
+}
+
+/// Stores a new execution's record and gives the job that runs it (on the engine thread).
+pub fn prepare_start(
+    store: &Store,
+    resources: &Arc<Resources>,
+    options: &Value,
+    s: &Start,
+) -> Result<(crate::host::Job, ExecutionRecord), ApiError> {
+    let def = asl::Definition::from_json(&s.machine.definition).map_err(|e| {
+        ApiError::new(
+            "InvalidDefinition",
+            format!("Invalid State Machine Definition: '{e}'"),
+        )
+    })?;
+    let child = match &s.test_case {
+        None => None,
+        Some(case) => Some(Arc::new(
+            resources
+                .for_child(&s.machine.name, Some(case))
+                .map_err(|e| ApiError::new("ValidationException", e))?,
+        )),
+    };
+    let express = (s.machine.kind == "EXPRESS").then(|| {
+        let level = s
+            .machine
+            .log_level
+            .as_deref()
+            .and_then(asl::history::level::LogLevel::parse)
+            .unwrap_or(asl::history::level::LogLevel::Off);
+        (exec::express_execution_arn(&s.machine.name, &s.name), level)
+    });
+    let mut opts = Options::from_json(options);
+    opts.test_case = s.test_case.clone();
+    let record = crate::launch::new_record(
+        &s.machine.definition,
+        &s.machine.name,
+        &s.name,
+        &s.input,
+        &opts,
+        express.as_ref().map(|(a, _)| a.as_str()),
+    );
+    store.insert_execution(&record).map_err(|e| match e {
+        StoreError::Exists(_) => ApiError::new(
+            "ExecutionAlreadyExists",
+            format!("Execution Already Exists: '{}'", record.arn),
+        ),
+        other => other.into(),
+    })?;
+    let job = crate::serve::job(def, s, child, record.start, express);
+    Ok((job, record))
+}
+
+/// StartSyncExecution's answer.
+pub fn sync_answer(o: &Outcome) -> Value {
+    let mut m = Map::new();
+    m.insert("executionArn".into(), json!(o.execution_arn));
+    m.insert("stateMachineArn".into(), json!(o.state_machine_arn));
+    m.insert("name".into(), json!(o.name));
+    m.insert("startDate".into(), epoch(o.start_date));
+    m.insert("stopDate".into(), epoch(o.stop_date));
+    m.insert("status".into(), json!(o.status.as_str()));
+    m.insert("input".into(), json!(o.input.to_string()));
+    m.insert("inputDetails".into(), json!({"included": true}));
+    if let Some(out) = &o.output {
+        m.insert("output".into(), json!(out.to_string()));
+        m.insert("outputDetails".into(), json!({"included": true}));
+    }
+    if let Some(e) = &o.error {
+        m.insert("error".into(), json!(e));
+    }
+    if let Some(c) = &o.cause {
+        m.insert("cause".into(), json!(c));
+    }
+    Value::Object(m)
+}
+
+fn list_executions(store: &Store, r: &Value) -> Answer {
+    let machine = optional(r, "stateMachineArn");
+    let map_run = optional(r, "mapRunArn");
+    if machine.is_none() && map_run.is_none() {
+        return Err(ApiError::new(
+            "ValidationException",
+            "Must provide a StateMachine ARN or MapRun ARN",
+        ));
+    }
+    let status = optional(r, "statusFilter");
+    let tag = format!("executions-{}", status.unwrap_or(""));
+    let (max, offset) = page(r, &tag, 100)?;
+    let machine_name = match machine {
+        Some(arn) => Some(store.get_state_machine(arn)?.name),
+        None => None,
+    };
+    let mut list = store.list_executions(&ExecutionFilter {
+        status: status.map(String::from),
+        state_machine: machine_name,
+        parent_arn: None,
+        limit: Some(max.saturating_add(1)),
+        map_run_arn: map_run.map(String::from),
+        without_map_run_children: map_run.is_none(),
+        offset,
+    })?;
+    let more = list.len() > max;
+    list.truncate(max);
+    let items: Vec<Value> = list
+        .iter()
+        .map(|e| {
+            let mut v = json!({"executionArn": e.arn, "stateMachineArn": e.state_machine_arn,
+                               "name": e.name, "status": e.status, "startDate": epoch(e.start),
+                               "redriveCount": e.redrive_count});
+            if let Some(s) = e.stop {
+                v["stopDate"] = epoch(s);
+            }
+            if let Some(m) = e.options.get("mapRunArn") {
+                v["mapRunArn"] = m.clone();
+            }
+            v
+        })
+        .collect();
+    let next = more.then(|| format!("{}.{tag}", offset + max));
+    Ok(with_token(json!({"executions": items}), next))
+}
+
+fn history(store: &Store, r: &Value) -> Answer {
+    let arn = required(r, "executionArn")?;
+    let e = store.get_execution(arn)?;
+    let reverse = r.get("reverseOrder").and_then(Value::as_bool) == Some(true);
+    let tag = if reverse { "history-r" } else { "history" };
+    let (max, offset) = page(r, tag, 100)?;
+    let mut events = store.events(&e.arn)?;
+    if reverse {
+        events.reverse();
+    }
+    let with_data = r.get("includeExecutionData").and_then(Value::as_bool) != Some(false);
+    let (events, next) = paged(events, max, offset, tag);
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|mut ev| {
+            ev["timestamp"] = epoch_of_iso(&ev["timestamp"]);
+            if !with_data {
+                strip_data(&mut ev);
+            }
+            ev
+        })
+        .collect();
+    Ok(with_token(json!({"events": events}), next))
+}
+
+/// `includeExecutionData: false`: the events without their payloads.
+fn strip_data(ev: &mut Value) {
+    let Some(m) = ev.as_object_mut() else {
+        return;
+    };
+    for (k, d) in m.iter_mut() {
+        if let (true, Some(d)) = (k.ends_with("EventDetails"), d.as_object_mut()) {
+            for f in ["input", "output", "parameters"] {
+                d.remove(f);
+            }
+        }
+    }
+}
+
+fn stop(store: &Store, r: &Value) -> Answer {
+    let arn = required(r, "executionArn")?;
+    let e = store.get_execution(arn)?;
+    let error = optional(r, "error");
+    let cause = optional(r, "cause");
+    if e.status != "RUNNING" {
+        // AWS answers a stop of an ended execution with its stop date.
+        return Ok(json!({"stopDate": e.stop.map(epoch).unwrap_or(Value::Null)}));
+    }
+    if !crate::commands::stop::owned(&e) {
+        store.abort_orphan(&e.arn, error, cause)?;
+    } else {
+        store.request_stop(&e.arn, error.unwrap_or(""), cause.unwrap_or(""))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.get_execution(&e.arn)?.status == "RUNNING" && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let now = store.get_execution(&e.arn)?;
+    Ok(json!({"stopDate": epoch(now.stop.unwrap_or_else(Utc::now))}))
+}
+
+fn complete(store: &Store, r: &Value, outcome: TokenOutcome) -> Answer {
+    store.complete_token(required(r, "taskToken")?, outcome, owner_alive)?;
+    Ok(json!({}))
+}
+
+/// GetActivityTask: waits up to 60 s for a task, as AWS's long poll does.
+fn get_activity_task(store: &Store, r: &Value) -> Answer {
+    let arn = required(r, "activityArn")?;
+    let worker = optional(r, "workerName");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(t) = store.take_activity_task(arn, worker, owner_alive)? {
+            return Ok(json!({"taskToken": t.token, "input": t.input}));
+        }
+        if Instant::now() >= deadline {
+            return Ok(json!({}));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,215 @@
+//! `asl serve`: the Step Functions API (AWS's JSON 1.0 protocol: `POST /` with
+//! `X-Amz-Target: AWSStepFunctions.<Action>`) on 127.0.0.1, so that the AWS CLI and SDKs work
+//! against asl (`--endpoint-url http://127.0.0.1:8083`). Reads and the task and activity calls
+//! go to the store from the HTTP threads; executions run on one engine thread (the host's
+//! LocalSet), which StartExecution hands them to.
+
+use crate::api::{self, ApiError};
+use crate::host::{Host, Job};
+use crate::launch::Options;
+use anyhow::Context;
+use asl::exec::{Clock, SystemClock};
+use asl::history::machines::StateMachine;
+use asl::history::store::Store;
+use asl::resources::Resources;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// An execution for the engine thread to start.
+pub struct Start {
+    pub machine: StateMachine,
+    /// Step Functions Local's `stateMachineArn#TestCase`: the mock config's test case to run.
+    pub test_case: Option<String>,
+    pub name: String,
+    pub input: Value,
+    /// StartSyncExecution: answer when it ends.
+    pub sync: bool,
+    pub reply: tokio::sync::oneshot::Sender<Result<Value, ApiError>>,
+}
+
+/// What the HTTP side holds.
+pub struct Server {
+    pub store: Arc<Store>,
+    pub engine: tokio::sync::mpsc::UnboundedSender<Start>,
+}
+
+pub struct ServeConfig {
+    pub host: String,
+    pub port: u16,
+    pub options: Options,
+}
+
+pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
+    let store = Arc::new(store);
+    let mut resources = Resources::new(None, cfg.options.resources()?);
+    resources.mock_config = cfg.options.mock_config_file()?;
+    let resources = Arc::new(resources);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock {
+        scale: cfg.options.wait_scale,
+    });
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine_store = store.clone();
+    let options = cfg.options.to_json();
+    // The host lives on the engine thread (it is not Send); it starts the store's writer there.
+    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("asl-engine".into())
+        // Nested `.sync` executions run inside their parent's poll (see launch.rs).
+        .stack_size(256 << 20)
+        .spawn(
+            move || match Host::new(engine_store.clone(), resources.clone(), clock) {
+                Ok(host) => {
+                    let _ = ready_tx.send(Ok(()));
+                    engine_thread(host, engine_store, resources, options, rx)
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            },
+        )
+        .context("cannot start the engine's thread")?;
+    ready_rx.recv().context("the engine's thread stopped")??;
+    // The engine thread runs as long as the process: were its channel closed at the end, its
+    // LocalSet would drop the executions in flight and record them ABORTED.
+    std::mem::forget(tx.clone());
+    let server = Arc::new(Server {
+        store: store.clone(),
+        engine: tx,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", cfg.host, cfg.port))?;
+        let addr = listener.local_addr()?;
+        outln!("asl serve: the Step Functions API on http://{addr}");
+        let app = axum::Router::new()
+            .route("/", axum::routing::post(handle))
+            .with_state(server);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the server stopped")?;
+        anyhow::Ok(())
+    })?;
+    // Stopped (Ctrl-C): what the executions recorded is committed before the process ends;
+    // those still running stay RUNNING, for `asl resume`.
+    store
+        .writer()?
+        .flush()
+        .context("cannot store the executions' histories")?;
+    Ok(0)
+}
+
+async fn handle(
+    axum::extract::State(server): axum::extract::State<Arc<Server>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        let Some(action) = target.strip_prefix("AWSStepFunctions.") else {
+            return Err(ApiError::new(
+                "UnknownOperationException",
+                format!("no X-Amz-Target: AWSStepFunctions.<Action> header (got {target:?})"),
+            ));
+        };
+        let request: Value = if body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(&body).map_err(|e| {
+                ApiError::new(
+                    "SerializationException",
+                    format!("the body is not JSON: {e}"),
+                )
+            })?
+        };
+        api::dispatch(&server, action, &request)
+    })
+    .await
+    .unwrap_or_else(|e| Err(ApiError::new("InternalFailure", e.to_string())));
+    let (status, v) = match answer {
+        Ok(v) => (axum::http::StatusCode::OK, v),
+        Err(e) => (e.status(), json!({"__type": e.code, "message": e.message})),
+    };
+    axum::response::Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(axum::body::Body::from(v.to_string()))
+        .unwrap_or_default()
+}
+
+/// Runs the executions StartExecution hands over, each on the host's LocalSet.
+fn engine_thread(
+    host: Arc<Host>,
+    store: Arc<Store>,
+    resources: Arc<Resources>,
+    options: Value,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Start>,
+) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        while let Some(s) = rx.recv().await {
+            let prepared = api::prepare_start(&store, &resources, &options, &s);
+            let (job, record) = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = s.reply.send(Err(e));
+                    continue;
+                }
+            };
+            let host = host.clone();
+            if s.sync {
+                tokio::task::spawn_local(async move {
+                    let outcome = host.execute(job).await;
+                    let _ = s.reply.send(Ok(api::sync_answer(&outcome)));
+                });
+            } else {
+                let _ = s.reply.send(Ok(json!({
+                    "executionArn": record.arn,
+                    "startDate": api::epoch(record.start),
+                })));
+                tokio::task::spawn_local(async move {
+                    host.execute(job).await;
+                });
+            }
+        }
+    });
+}
+
+/// The job for a new execution of a stored state machine.
+pub fn job(
+    def: asl::Definition,
+    s: &Start,
+    resources: Option<Arc<Resources>>,
+    start: chrono::DateTime<chrono::Utc>,
+    express: Option<(String, asl::history::level::LogLevel)>,
+) -> Job {
+    Job {
+        def: std::rc::Rc::new(def),
+        machine_name: s.machine.name.clone(),
+        execution_name: s.name.clone(),
+        input: s.input.clone(),
+        start_time: Some(start),
+        resume: None,
+        parent_stop: None,
+        resources,
+        express,
+    }
+}

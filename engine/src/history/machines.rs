@@ -1,0 +1,165 @@
+//! State machines as CreateStateMachine, DescribeStateMachine, ListStateMachines,
+//! UpdateStateMachine and DeleteStateMachine keep them (`asl serve`). `asl run` records the
+//! machines it runs in the same table (as STANDARD ones).
+
+use super::store::{ms, retry_busy, sql, Result, Store, StoreError};
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, OptionalExtension};
+
+/// A stored state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMachine {
+    pub arn: String,
+    pub name: String,
+    pub definition: String,
+    /// `STANDARD` or `EXPRESS`.
+    pub kind: String,
+    pub role_arn: Option<String>,
+    /// An EXPRESS machine's log level (`ALL`, `ERROR`, `FATAL`, `OFF`).
+    pub log_level: Option<String>,
+    pub revision: u32,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Made by CreateStateMachine (`asl serve`), not merely recorded by `asl run`.
+    pub created_by_api: bool,
+}
+
+/// What CreateStateMachine (or UpdateStateMachine) is given.
+pub struct NewStateMachine<'a> {
+    pub name: &'a str,
+    pub definition: &'a str,
+    pub kind: &'a str,
+    pub role_arn: Option<&'a str>,
+    pub log_level: Option<&'a str>,
+}
+
+const COLUMNS: &str =
+    "arn, name, definition, COALESCE(type, 'STANDARD'), role_arn, log_level, revision, created_ms, updated_ms, type IS NOT NULL";
+
+fn machine_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StateMachine> {
+    let time = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
+    Ok(StateMachine {
+        arn: r.get(0)?,
+        name: r.get(1)?,
+        definition: r.get(2)?,
+        kind: r.get(3)?,
+        role_arn: r.get(4)?,
+        log_level: r.get(5)?,
+        revision: r.get(6)?,
+        created: time(r.get(7)?),
+        updated: time(r.get(8)?),
+        created_by_api: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// CreateStateMachine under `arn`: a machine of that name with the same definition, type
+    /// and role is given back as it is (AWS's idempotent create); another is refused.
+    pub fn create_state_machine(&self, arn: &str, m: &NewStateMachine<'_>) -> Result<StateMachine> {
+        self.with(|c| {
+            let tx = retry_busy(|| {
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+            })
+            .map_err(sql)?;
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
+                    [arn],
+                    machine_of,
+                )
+                .optional()
+                .map_err(sql)?;
+            if let Some(e) = existing {
+                let same = e.definition == m.definition
+                    && e.kind == m.kind
+                    && e.role_arn.as_deref() == m.role_arn;
+                return if same {
+                    Ok(e)
+                } else {
+                    Err(StoreError::StateMachineAlreadyExists(arn.to_string()))
+                };
+            }
+            let now = ms(Utc::now());
+            tx.execute(
+                "INSERT INTO state_machines
+                    (arn, name, definition, revision, created_ms, updated_ms, type, role_arn, log_level)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6, ?7)",
+                params![arn, m.name, m.definition, now, m.kind, m.role_arn, m.log_level],
+            )
+            .map_err(sql)?;
+            let created = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
+                    [arn],
+                    machine_of,
+                )
+                .map_err(sql)?;
+            tx.commit().map_err(sql)?;
+            Ok(created)
+        })
+    }
+
+    /// DescribeStateMachine.
+    pub fn get_state_machine(&self, arn: &str) -> Result<StateMachine> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
+                [arn],
+                machine_of,
+            )
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| StoreError::StateMachineDoesNotExist(arn.to_string()))
+        })
+    }
+
+    /// ListStateMachines: by name.
+    pub fn list_state_machines(&self) -> Result<Vec<StateMachine>> {
+        self.with(|c| {
+            let mut q = c
+                .prepare(&format!(
+                    "SELECT {COLUMNS} FROM state_machines ORDER BY name, arn"
+                ))
+                .map_err(sql)?;
+            let rows = q.query_map([], machine_of).map_err(sql)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
+        })
+    }
+
+    /// UpdateStateMachine: a new definition and/or role (each `None` keeps what is there);
+    /// the revision goes up when the definition changes.
+    pub fn update_state_machine(
+        &self,
+        arn: &str,
+        definition: Option<&str>,
+        role_arn: Option<&str>,
+    ) -> Result<StateMachine> {
+        self.with(|c| {
+            let n = c
+                .execute(
+                    "UPDATE state_machines SET
+                        revision = revision + (?2 IS NOT NULL AND ?2 != definition),
+                        definition = COALESCE(?2, definition),
+                        role_arn = COALESCE(?3, role_arn),
+                        updated_ms = ?4
+                     WHERE arn = ?1",
+                    params![arn, definition, role_arn, ms(Utc::now())],
+                )
+                .map_err(sql)?;
+            if n == 0 {
+                return Err(StoreError::StateMachineDoesNotExist(arn.to_string()));
+            }
+            Ok(())
+        })?;
+        self.get_state_machine(arn)
+    }
+
+    /// DeleteStateMachine: succeeds whether or not it exists; its executions stay.
+    pub fn delete_state_machine(&self, arn: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM state_machines WHERE arn = ?1", [arn])
+                .map_err(sql)?;
+            Ok(())
+        })
+    }
+}

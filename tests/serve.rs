@@ -1,0 +1,475 @@
+//! `asl serve`: the Step Functions API over AWS's JSON 1.0 protocol, driven as an SDK drives
+//! it (`POST /`, `X-Amz-Target: AWSStepFunctions.<Action>`), on 127.0.0.1.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/tests";
+const MACHINES: &str = "arn:aws:states:us-east-1:123456789012:stateMachine";
+
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// `asl serve --port 0` on a fresh database; `extra` files are written beside it first.
+    fn start(extra: &[(&str, &str)], args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in extra {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_asl"))
+            .current_dir(dir.path())
+            .env("ASL_DB", dir.path().join("asl.db"))
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Its first line names where it listens.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Server {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// One API call: the HTTP status and the JSON answer.
+    fn call(&self, action: &str, body: Value) -> (u16, Value) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let body = body.to_string();
+        write!(
+            s,
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n\
+             X-Amz-Target: AWSStepFunctions.{action}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/x-amz-json-1.0"),
+            "{head}"
+        );
+        (status, serde_json::from_str(body).unwrap())
+    }
+
+    /// A call that must succeed.
+    fn ok(&self, action: &str, body: Value) -> Value {
+        let (status, v) = self.call(action, body);
+        assert_eq!(status, 200, "{action}: {v}");
+        v
+    }
+
+    /// A call that must fail with `code`; its message.
+    fn err(&self, action: &str, body: Value, code: &str) -> String {
+        let (status, v) = self.call(action, body);
+        assert_eq!(
+            (status, v["__type"].as_str()),
+            (400, Some(code)),
+            "{action}: {v}"
+        );
+        v["message"].as_str().unwrap().to_string()
+    }
+
+    fn create(&self, name: &str, kind: &str, def: Value) -> String {
+        let v = self.ok(
+            "CreateStateMachine",
+            json!({"name": name, "type": kind, "roleArn": ROLE, "definition": def.to_string()}),
+        );
+        v["stateMachineArn"].as_str().unwrap().to_string()
+    }
+
+    /// DescribeExecution until the execution has ended (bounded).
+    fn ended(&self, arn: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let d = self.ok("DescribeExecution", json!({"executionArn": arn}));
+            if d["status"] != "RUNNING" {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "{arn} still running: {d}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn hello() -> Value {
+    json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"hi": 1}, "ResultPath": "$.r", "End": true}}})
+}
+
+#[test]
+fn state_machines_and_executions_through_the_api() {
+    let s = Server::start(&[], &[]);
+    let created = s.ok(
+        "CreateStateMachine",
+        json!({"name": "Hello", "roleArn": ROLE, "definition": hello().to_string()}),
+    );
+    let arn = format!("{MACHINES}:Hello");
+    assert_eq!(created["stateMachineArn"], arn);
+    // Dates are epoch seconds in the JSON protocol.
+    assert!(
+        created["creationDate"].as_f64().unwrap() > 1.6e9,
+        "{created}"
+    );
+    // Creating it again as it is gives it back; another definition under the name is refused.
+    assert_eq!(
+        s.ok(
+            "CreateStateMachine",
+            json!({"name": "Hello", "roleArn": ROLE, "definition": hello().to_string()})
+        ),
+        created
+    );
+    s.err(
+        "CreateStateMachine",
+        json!({"name": "Hello", "roleArn": ROLE, "definition": json!({"StartAt": "X", "States": {"X": {"Type": "Succeed"}}}).to_string()}),
+        "StateMachineAlreadyExists",
+    );
+    let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": arn}));
+    assert_eq!(
+        (&d["name"], &d["type"], &d["status"], &d["roleArn"]),
+        (
+            &json!("Hello"),
+            &json!("STANDARD"),
+            &json!("ACTIVE"),
+            &json!(ROLE)
+        )
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(d["definition"].as_str().unwrap()).unwrap(),
+        hello()
+    );
+    let listed = s.ok("ListStateMachines", json!({}));
+    assert_eq!(listed["stateMachines"][0]["stateMachineArn"], arn);
+
+    let started = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "e1", "input": "{\"a\": 1}"}),
+    );
+    let exec = "arn:aws:states:us-east-1:123456789012:execution:Hello:e1";
+    assert_eq!(started["executionArn"], exec);
+    let d = s.ended(exec);
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["input"], r#"{"a":1}"#);
+    assert_eq!(d["output"], r#"{"a":1,"r":{"hi":1}}"#);
+    assert!(d["stopDate"].as_f64().unwrap() >= d["startDate"].as_f64().unwrap());
+    s.err(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "e1"}),
+        "ExecutionAlreadyExists",
+    );
+    // The history, a page at a time, newest first on request.
+    let first = s.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": exec, "maxResults": 2}),
+    );
+    let types: Vec<&str> = first["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["ExecutionStarted", "PassStateEntered"]);
+    assert!(first["events"][0]["timestamp"].as_f64().is_some());
+    let rest = s.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": exec, "maxResults": 100, "nextToken": first["nextToken"]}),
+    );
+    assert_eq!(rest["events"].as_array().unwrap().len(), 2);
+    assert_eq!(rest.get("nextToken"), None);
+    let reversed = s.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": exec, "reverseOrder": true, "includeExecutionData": false}),
+    );
+    assert_eq!(reversed["events"][0]["type"], "ExecutionSucceeded");
+    assert_eq!(
+        reversed["events"][0]["executionSucceededEventDetails"].get("output"),
+        None
+    );
+    let listed = s.ok(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "statusFilter": "SUCCEEDED"}),
+    );
+    assert_eq!(listed["executions"][0]["executionArn"], exec);
+    assert!(s.ok(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "statusFilter": "FAILED"})
+    )["executions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Stopped while it waits: ABORTED with the error and cause given.
+    let waits = s.create(
+        "Waits",
+        "STANDARD",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}),
+    );
+    let w = s.ok("StartExecution", json!({"stateMachineArn": waits}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stopped = s.ok(
+        "StopExecution",
+        json!({"executionArn": w, "error": "Ops.Stop", "cause": "by the test"}),
+    );
+    assert!(stopped["stopDate"].as_f64().is_some());
+    let d = s.ended(&w);
+    assert_eq!(
+        (&d["status"], &d["error"], &d["cause"]),
+        (&json!("ABORTED"), &json!("Ops.Stop"), &json!("by the test"))
+    );
+
+    // Interrupted (Ctrl-C) while one waits: the server ends cleanly, what the execution recorded
+    // is stored, and it stays RUNNING for `asl resume`.
+    let w2 = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": waits, "name": "w2"}),
+    );
+    let _ = w2;
+    s.ok("DeleteStateMachine", json!({"stateMachineArn": waits}));
+    let m = s.err(
+        "DescribeStateMachine",
+        json!({"stateMachineArn": waits}),
+        "StateMachineDoesNotExist",
+    );
+    assert_eq!(m, format!("State Machine Does Not Exist: '{waits}'"));
+    let mut s = s;
+    let pid = s.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", s._dir.path().join("asl.db"))
+        .args(["history", "w2", "--json"])
+        .output()
+        .unwrap();
+    let h: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["ExecutionStarted", "WaitStateEntered"]);
+}
+
+#[test]
+fn the_api_refuses_what_aws_refuses() {
+    let s = Server::start(&[], &[]);
+    s.err(
+        "DescribeStateMachines",
+        json!({}),
+        "UnknownOperationException",
+    );
+    let m = s.err("StartExecution", json!({}), "ValidationException");
+    assert!(m.contains("'stateMachineArn'"), "{m}");
+    let m = s.err(
+        "CreateStateMachine",
+        json!({"name": "Bad", "roleArn": ROLE,
+               "definition": json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Q"}}}).to_string()}),
+        "InvalidDefinition",
+    );
+    assert!(m.contains("/States/P/Next"), "{m}");
+    s.err(
+        "CreateStateMachine",
+        json!({"name": "a b", "roleArn": ROLE, "definition": hello().to_string()}),
+        "InvalidName",
+    );
+    let v = s.ok(
+        "ValidateStateMachineDefinition",
+        json!({"definition": json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Q"}}}).to_string()}),
+    );
+    assert_eq!(v["result"], "FAIL");
+    assert_eq!(v["diagnostics"][0]["location"], "/States/P/Next");
+    assert_eq!(
+        s.ok(
+            "ValidateStateMachineDefinition",
+            json!({"definition": hello().to_string()})
+        )["result"],
+        "OK"
+    );
+    let m = s.err(
+        "DescribeExecution",
+        json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:No:pe"}),
+        "ExecutionDoesNotExist",
+    );
+    assert_eq!(
+        m,
+        "Execution Does Not Exist: 'arn:aws:states:us-east-1:123456789012:execution:No:pe'"
+    );
+    let arn = s.create("Hello", "STANDARD", hello());
+    s.err(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "input": "not json"}),
+        "InvalidExecutionInput",
+    );
+    // StartSyncExecution is for EXPRESS state machines.
+    s.err(
+        "StartSyncExecution",
+        json!({"stateMachineArn": arn}),
+        "StateMachineTypeNotSupported",
+    );
+    s.err(
+        "SendTaskSuccess",
+        json!({"taskToken": "nope", "output": "{}"}),
+        "InvalidToken",
+    );
+    s.err(
+        "GetExecutionHistory",
+        json!({"executionArn": "x", "nextToken": "garbage"}),
+        "ExecutionDoesNotExist",
+    );
+}
+
+#[test]
+fn express_activities_and_mocks_through_the_api() {
+    let mocks = json!({"StateMachines": {"Caller": {"TestCases": {"Happy": {"Call": "Ok"}}}},
+        "MockedResponses": {"Ok": {"0": {"Return": {"StatusCode": 200, "Payload": {"n": 42}}}}}});
+    let s = Server::start(
+        &[("mocks.json", &mocks.to_string())],
+        &["--mock-config", "mocks.json"],
+    );
+    // EXPRESS: StartSyncExecution answers with how it ended.
+    let ex = s.create(
+        "Ex",
+        "EXPRESS",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 7, "End": true}}}),
+    );
+    let r = s.ok(
+        "StartSyncExecution",
+        json!({"stateMachineArn": ex, "input": "{}"}),
+    );
+    assert_eq!(
+        (&r["status"], &r["output"]),
+        (&json!("SUCCEEDED"), &json!("7"))
+    );
+    assert!(r["executionArn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:states:us-east-1:123456789012:express:Ex:"));
+
+    // An activity: its task taken and completed through the API.
+    let act = s.ok("CreateActivity", json!({"name": "Approve"}))["activityArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        s.ok("ListActivities", json!({}))["activities"][0]["activityArn"],
+        act
+    );
+    let m = s.create(
+        "Act",
+        "STANDARD",
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": act, "End": true}}}),
+    );
+    let e = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": m, "input": "{\"q\": 1}"}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = s.ok(
+        "GetActivityTask",
+        json!({"activityArn": act, "workerName": "w"}),
+    );
+    assert_eq!(t["input"], r#"{"q":1}"#);
+    let token = t["taskToken"].as_str().unwrap();
+    s.ok("SendTaskHeartbeat", json!({"taskToken": token}));
+    s.ok(
+        "SendTaskSuccess",
+        json!({"taskToken": token, "output": "{\"done\": true}"}),
+    );
+    let d = s.ended(&e);
+    assert_eq!(
+        (&d["status"], &d["output"]),
+        (&json!("SUCCEEDED"), &json!(r#"{"done":true}"#))
+    );
+    s.err(
+        "SendTaskSuccess",
+        json!({"taskToken": token, "output": "{}"}),
+        "TaskTimedOut",
+    );
+
+    // A state machine created through the API starts another (`.sync:2`).
+    s.create(
+        "Child",
+        "STANDARD",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"got.$": "$.n"}, "End": true}}}),
+    );
+    let parent = s.create(
+        "Parent",
+        "STANDARD",
+        json!({"StartAt": "S", "States": {"S": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": format!("{MACHINES}:Child"), "Input": {"n": 5}},
+            "OutputPath": "$.Output", "End": true}}}),
+    );
+    let e = s.ok("StartExecution", json!({"stateMachineArn": parent}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = s.ended(&e);
+    assert_eq!(
+        (&d["status"], &d["output"]),
+        (&json!("SUCCEEDED"), &json!(r#"{"got":5}"#))
+    );
+
+    // Step Functions Local's `ARN#TestCase` runs the mock config's test case.
+    let caller = s.create(
+        "Caller",
+        "STANDARD",
+        json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"},
+            "OutputPath": "$.Payload", "End": true}}}),
+    );
+    let e = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": format!("{caller}#Happy")}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = s.ended(&e);
+    assert_eq!(
+        (&d["status"], &d["output"]),
+        (&json!("SUCCEEDED"), &json!(r#"{"n":42}"#))
+    );
+    s.err(
+        "StartExecution",
+        json!({"stateMachineArn": format!("{caller}#NoSuchCase")}),
+        "ValidationException",
+    );
+}
