@@ -473,3 +473,66 @@ fn express_activities_and_mocks_through_the_api() {
         "ValidationException",
     );
 }
+
+#[test]
+fn a_failed_execution_is_redriven_through_the_api() {
+    let s = Server::start(&[], &[]);
+    let act = s.ok("CreateActivity", json!({"name": "Flaky"}))["activityArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = s.create(
+        "Redo",
+        "STANDARD",
+        json!({"StartAt": "First", "States": {
+            "First": {"Type": "Pass", "Result": "kept", "ResultPath": "$.first", "Next": "Work"},
+            "Work": {"Type": "Task", "Resource": act, "ResultPath": "$.work", "End": true}}}),
+    );
+    let e = s.ok("StartExecution", json!({"stateMachineArn": m}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let take = || {
+        let t = s.ok("GetActivityTask", json!({"activityArn": act}));
+        t["taskToken"].as_str().unwrap().to_string()
+    };
+    s.ok(
+        "SendTaskFailure",
+        json!({"taskToken": take(), "error": "Flaky.Down", "cause": "try later"}),
+    );
+    let d = s.ended(&e);
+    assert_eq!(
+        (&d["status"], &d["error"]),
+        (&json!("FAILED"), &json!("Flaky.Down"))
+    );
+    assert_eq!(d["redriveStatus"], "REDRIVABLE");
+    let r = s.ok("RedriveExecution", json!({"executionArn": e}));
+    assert!(r["redriveDate"].as_f64().is_some(), "{r}");
+    // The Task runs again (its activity task is queued anew); the Pass before it does not.
+    s.ok(
+        "SendTaskSuccess",
+        json!({"taskToken": take(), "output": "\"fine\""}),
+    );
+    let d = s.ended(&e);
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["output"], r#"{"first":"kept","work":"fine"}"#);
+    assert_eq!(d["redriveCount"], 1);
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": e}));
+    let types: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types.iter().filter(|t| **t == "PassStateEntered").count(),
+        1
+    );
+    assert!(types.contains(&"ExecutionRedriven"), "{types:?}");
+    let m = s.err(
+        "RedriveExecution",
+        json!({"executionArn": e}),
+        "ExecutionNotRedrivable",
+    );
+    assert!(m.contains("SUCCEEDED"), "{m}");
+}

@@ -197,6 +197,7 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
         "ListExecutions" => list_executions(store, r),
         "GetExecutionHistory" => history(store, r),
         "StopExecution" => stop(store, r),
+        "RedriveExecution" => redrive(server, r),
         "SendTaskSuccess" => {
             let output = required(r, "output")?;
             let v: Value = serde_json::from_str(output)
@@ -406,14 +407,14 @@ fn start(server: &Server, r: &Value, sync: bool) -> Answer {
     let (reply, answer) = tokio::sync::oneshot::channel();
     server
         .engine
-        .send(Start {
+        .send(crate::serve::Cmd::Start(Box::new(Start {
             machine,
             test_case,
             name,
             input,
             sync,
             reply,
-        })
+        })))
         .map_err(|_| ApiError::new("InternalFailure", "the engine's thread stopped"))?;
     answer
         .blocking_recv()
@@ -469,6 +470,71 @@ pub fn prepare_start(
     })?;
     let job = crate::serve::job(def, s, child, record.start, express);
     Ok((job, record))
+}
+
+fn redrive(server: &Server, r: &Value) -> Answer {
+    let e = server.store.get_execution(required(r, "executionArn")?)?;
+    let not = |why: String| ApiError::new("ExecutionNotRedrivable", why);
+    if e.arn.contains(":express:") {
+        return Err(not(format!(
+            "Execution {} is an EXPRESS execution and cannot be redriven",
+            e.arn
+        )));
+    }
+    match e.redrive_status(Utc::now()) {
+        ("REDRIVABLE", _) => {}
+        (_, reason) => return Err(not(reason.unwrap_or_else(|| e.arn.clone()))),
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    server
+        .engine
+        .send(crate::serve::Cmd::Redrive {
+            record: Box::new(e),
+            reply,
+        })
+        .map_err(|_| ApiError::new("InternalFailure", "the engine's thread stopped"))?;
+    answer
+        .blocking_recv()
+        .map_err(|_| ApiError::new("InternalFailure", "the engine's thread stopped"))?
+}
+
+/// The job that redrives a stored execution from what did not succeed, and when.
+pub fn prepare_redrive(
+    store: &Store,
+    resources: &Arc<Resources>,
+    e: &ExecutionRecord,
+) -> Result<(crate::host::Job, DateTime<Utc>), ApiError> {
+    let def = asl::Definition::from_json(&e.definition).map_err(|err| {
+        ApiError::new(
+            "InvalidDefinition",
+            format!("Invalid State Machine Definition: '{err}'"),
+        )
+    })?;
+    let input: Value = serde_json::from_str(&e.input)
+        .map_err(|err| ApiError::new("InternalFailure", format!("the stored input: {err}")))?;
+    let test_case = Options::from_json(&e.options).test_case;
+    let child = match &test_case {
+        None => None,
+        Some(case) => Some(Arc::new(
+            resources
+                .for_child(&e.state_machine_name, Some(case))
+                .map_err(|err| ApiError::new("ValidationException", err))?,
+        )),
+    };
+    let resume = crate::host::take_over(store, e, true)?;
+    let at = resume.redrive_time.unwrap_or_else(Utc::now);
+    let job = crate::host::Job {
+        def: std::rc::Rc::new(def),
+        machine_name: e.state_machine_name.clone(),
+        execution_name: e.name.clone(),
+        input,
+        start_time: None,
+        resume: Some(resume),
+        parent_stop: None,
+        resources: child,
+        express: None,
+    };
+    Ok((job, at))
 }
 
 /// StartSyncExecution's answer.

@@ -27,10 +27,20 @@ pub struct Start {
     pub reply: tokio::sync::oneshot::Sender<Result<Value, ApiError>>,
 }
 
+/// What the engine thread is asked to do.
+pub enum Cmd {
+    Start(Box<Start>),
+    /// RedriveExecution of a stored execution (checked as redrivable).
+    Redrive {
+        record: Box<asl::history::store::ExecutionRecord>,
+        reply: tokio::sync::oneshot::Sender<Result<Value, ApiError>>,
+    },
+}
+
 /// What the HTTP side holds.
 pub struct Server {
     pub store: Arc<Store>,
-    pub engine: tokio::sync::mpsc::UnboundedSender<Start>,
+    pub engine: tokio::sync::mpsc::UnboundedSender<Cmd>,
 }
 
 pub struct ServeConfig {
@@ -155,7 +165,7 @@ fn engine_thread(
     store: Arc<Store>,
     resources: Arc<Resources>,
     options: Value,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<Start>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Cmd>,
 ) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -165,7 +175,25 @@ fn engine_thread(
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
-        while let Some(s) = rx.recv().await {
+        while let Some(cmd) = rx.recv().await {
+            let s = match cmd {
+                Cmd::Start(s) => *s,
+                Cmd::Redrive { record, reply } => {
+                    match api::prepare_redrive(&store, &resources, &record) {
+                        Ok((job, at)) => {
+                            let _ = reply.send(Ok(json!({"redriveDate": api::epoch(at)})));
+                            let host = host.clone();
+                            tokio::task::spawn_local(async move {
+                                host.execute(job).await;
+                            });
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                    continue;
+                }
+            };
             let prepared = api::prepare_start(&store, &resources, &options, &s);
             let (job, record) = match prepared {
                 Ok(p) => p,
