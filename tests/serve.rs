@@ -198,6 +198,11 @@ fn state_machines_and_executions_through_the_api() {
         .collect();
     assert_eq!(types, ["ExecutionStarted", "PassStateEntered"]);
     assert!(first["events"][0]["timestamp"].as_f64().is_some());
+    // Run with the state machine's role, as AWS records it.
+    assert_eq!(
+        first["events"][0]["executionStartedEventDetails"]["roleArn"],
+        ROLE
+    );
     let rest = s.ok(
         "GetExecutionHistory",
         json!({"executionArn": exec, "maxResults": 100, "nextToken": first["nextToken"]}),

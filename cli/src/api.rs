@@ -533,6 +533,10 @@ pub fn prepare_redrive(
         parent_stop: None,
         resources: child,
         express: None,
+        role_arn: store
+            .get_state_machine(&e.state_machine_arn)
+            .ok()
+            .and_then(|m| m.role_arn),
     };
     Ok((job, at))
 }

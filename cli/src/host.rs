@@ -48,6 +48,8 @@ pub struct Job {
     pub resources: Option<Arc<Resources>>,
     /// An EXPRESS execution: its ARN, and the log level its history keeps.
     pub express: Option<(String, asl::history::level::LogLevel)>,
+    /// The state machine's role, when it has one (machines created through the API).
+    pub role_arn: Option<String>,
 }
 
 /// Where a nested execution's state machine comes from.
@@ -156,6 +158,7 @@ impl Host {
             start_time: job.start_time,
             resume: job.resume,
             express_arn: job.express.map(|(arn, _)| arn),
+            role_arn: job.role_arn,
         };
         // If this future is dropped half-way (its parent was aborted), the record still ends.
         let mut guard = AbortGuard {
@@ -367,6 +370,10 @@ impl Host {
                 parent_stop: req.parent_stop.clone(),
                 resources,
                 express: express.map(|level| (arn.clone(), level)),
+                role_arn: match &source {
+                    Source::Stored(m) => m.role_arn.clone(),
+                    Source::File(..) => None,
+                },
             },
             arn,
         ))
@@ -436,6 +443,7 @@ impl Host {
             start_time: Some(start),
             resume,
             express_arn: None,
+            role_arn: None,
         };
         let mut guard = AbortGuard {
             writer: self.writer.clone(),

@@ -233,6 +233,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 parent_stop: None,
                 resources: None,
                 express: l.express.clone(),
+                role_arn: None,
             };
             let outcome = local.block_on(&rt, async {
                 let outcome = host.execute(job).await;
@@ -262,6 +263,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 start_time: l.start_time,
                 resume: l.resume,
                 express_arn: l.express.map(|(arn, _)| arn),
+                role_arn: None,
             };
             local.block_on(&rt, exec::execute(&l.def, req, &services))
         }

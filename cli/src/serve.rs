@@ -239,5 +239,6 @@ pub fn job(
         parent_stop: None,
         resources,
         express,
+        role_arn: s.machine.role_arn.clone(),
     }
 }

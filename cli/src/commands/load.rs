@@ -271,6 +271,7 @@ pub fn run(a: LoadArgs, db_flag: Option<&Path>) -> Result<i32> {
                 parent_stop: None,
                 resources: None,
                 express: None,
+                role_arn: None,
             })
             .await;
         host.wait_for_children().await;

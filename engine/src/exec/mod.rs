@@ -216,6 +216,9 @@ pub struct StartRequest {
     /// An EXPRESS execution: its ARN (`...:express:MACHINE:NAME:ID`); it runs five minutes at
     /// most, as AWS's do.
     pub express_arn: Option<String>,
+    /// The state machine's role (`$$.Execution.RoleArn`, ExecutionStarted's `roleArn`); none:
+    /// a stand-in of this account.
+    pub role_arn: Option<String>,
 }
 
 /// "Express Workflows can run for up to five minutes."

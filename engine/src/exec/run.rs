@@ -117,7 +117,9 @@ impl<'a> Run<'a> {
                 .unwrap_or_else(|| execution_arn(&req.state_machine_name, &req.execution_name)),
             execution_name: req.execution_name,
             input: req.input,
-            role_arn: format!("arn:aws:iam::{}:role/asl-local", super::ACCOUNT),
+            role_arn: req
+                .role_arn
+                .unwrap_or_else(|| format!("arn:aws:iam::{}:role/asl-local", super::ACCOUNT)),
             start_time,
             redrive_count,
             redrive_time: resume.as_ref().and_then(|r| r.redrive_time),
