@@ -168,6 +168,25 @@ fn state_machines_and_executions_through_the_api() {
     );
     let listed = s.ok("ListStateMachines", json!({}));
     assert_eq!(listed["stateMachines"][0]["stateMachineArn"], arn);
+    // `asl run` of a file of the same name records its execution but leaves the API's machine.
+    let file = s._dir.path().join("Hello.asl.json");
+    std::fs::write(
+        &file,
+        json!({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}).to_string(),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .env("ASL_DB", s._dir.path().join("asl.db"))
+        .args(["run", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": arn}));
+    assert_eq!(
+        serde_json::from_str::<Value>(d["definition"].as_str().unwrap()).unwrap(),
+        hello()
+    );
+    assert_eq!(d["revisionId"], "1");
 
     let started = s.ok(
         "StartExecution",
@@ -259,15 +278,78 @@ fn state_machines_and_executions_through_the_api() {
         json!({"stateMachineArn": waits, "name": "w2"}),
     );
     let _ = w2;
+    // Deleted while w2 runs: DELETING until it ends, as AWS has it; no new executions, and
+    // its executions are still listed.
     s.ok("DeleteStateMachine", json!({"stateMachineArn": waits}));
+    let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": waits}));
+    assert_eq!(d["status"], "DELETING");
+    s.err(
+        "StartExecution",
+        json!({"stateMachineArn": waits}),
+        "StateMachineDeleting",
+    );
+    let listed = s.ok(
+        "ListExecutions",
+        json!({"stateMachineArn": waits, "statusFilter": "RUNNING"}),
+    );
+    assert_eq!(listed["executions"][0]["name"], "w2");
+    // Without executions running, a deleted machine is gone at once.
+    let gone = s.create("Gone", "STANDARD", hello());
+    s.ok("DeleteStateMachine", json!({"stateMachineArn": gone}));
     let m = s.err(
         "DescribeStateMachine",
-        json!({"stateMachineArn": waits}),
+        json!({"stateMachineArn": gone}),
         "StateMachineDoesNotExist",
     );
-    assert_eq!(m, format!("State Machine Does Not Exist: '{waits}'"));
+    assert_eq!(m, format!("State Machine Does Not Exist: '{gone}'"));
+    // A worker's long poll is answered at once when the server stops, with no task: the
+    // server does not wait out the poll's 60 s.
+    let act = s.ok("CreateActivity", json!({"name": "Idle"}))["activityArn"].clone();
+    let port = s.port;
+    let (sent, polling) = std::sync::mpsc::channel();
+    let poll = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        // A first request on the connection, answered: the server is serving it.
+        let send = |c: &mut TcpStream, action: &str, body: &str, close: bool| {
+            write!(
+                c,
+                "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.{action}\r\n\
+                 Content-Length: {}\r\n{}\r\n{body}",
+                body.len(),
+                if close { "Connection: close\r\n" } else { "" }
+            )
+            .unwrap();
+        };
+        send(&mut c, "ListActivities", "{}", false);
+        let mut r = BufReader::new(c.try_clone().unwrap());
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        r.read_exact(&mut body).unwrap();
+        send(
+            &mut c,
+            "GetActivityTask",
+            &json!({"activityArn": act}).to_string(),
+            true,
+        );
+        sent.send(()).unwrap();
+        let mut text = String::new();
+        let _ = r.read_to_string(&mut text);
+        text
+    });
+    polling.recv_timeout(Duration::from_secs(20)).unwrap();
     let mut s = s;
     let pid = s.child.id().to_string();
+    let interrupted = Instant::now();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
         .status()
@@ -275,6 +357,10 @@ fn state_machines_and_executions_through_the_api() {
         .success());
     let status = s.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+    assert!(interrupted.elapsed() < Duration::from_secs(10));
+    // Answered with no task (or, had the poll not been read yet, its connection closed).
+    let answer = poll.join().unwrap();
+    assert!(answer.is_empty() || answer.ends_with("{}"), "{answer}");
     let out = Command::new(env!("CARGO_BIN_EXE_asl"))
         .env("ASL_DB", s._dir.path().join("asl.db"))
         .args(["history", "w2", "--json"])
@@ -351,10 +437,28 @@ fn the_api_refuses_what_aws_refuses() {
         json!({"taskToken": "nope", "output": "{}"}),
         "InvalidToken",
     );
+    let m = s.err(
+        "DescribeExecution",
+        json!({"executionArn": "nope"}),
+        "InvalidArn",
+    );
+    assert_eq!(m, "Invalid Arn: 'Invalid ARN prefix: nope'");
+    s.err(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "statusFilter": "BOGUS"}),
+        "ValidationException",
+    );
+    let e = s.ok("StartExecution", json!({"stateMachineArn": arn}))["executionArn"].clone();
     s.err(
         "GetExecutionHistory",
-        json!({"executionArn": "x", "nextToken": "garbage"}),
-        "ExecutionDoesNotExist",
+        json!({"executionArn": e, "nextToken": "garbage"}),
+        "InvalidToken",
+    );
+    // SendTaskFailure's limits.
+    s.err(
+        "SendTaskFailure",
+        json!({"taskToken": "t", "error": "e".repeat(257)}),
+        "ValidationException",
     );
 }
 
@@ -540,4 +644,91 @@ fn a_failed_execution_is_redriven_through_the_api() {
         "ExecutionNotRedrivable",
     );
     assert!(m.contains("SUCCEEDED"), "{m}");
+}
+
+#[test]
+fn idempotent_calls_and_stable_pages_as_aws_has_them() {
+    let s = Server::start(&[], &[]);
+    let waits =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let arn = s.create("Slow", "STANDARD", waits.clone());
+    // CreateStateMachine again: another role changes nothing; another logging is a conflict.
+    let again = s.ok(
+        "CreateStateMachine",
+        json!({"name": "Slow", "roleArn": "arn:aws:iam::123456789012:role/other",
+               "definition": waits.to_string()}),
+    );
+    assert_eq!(again["stateMachineArn"], arn);
+    s.err(
+        "CreateStateMachine",
+        json!({"name": "Slow", "roleArn": ROLE, "definition": waits.to_string(),
+               "loggingConfiguration": {"level": "ALL", "includeExecutionData": true}}),
+        "StateMachineAlreadyExists",
+    );
+    s.ok(
+        "UpdateStateMachine",
+        json!({"stateMachineArn": arn, "loggingConfiguration": {"level": "ERROR", "includeExecutionData": true}}),
+    );
+    assert_eq!(
+        s.ok("DescribeStateMachine", json!({"stateMachineArn": arn}))["loggingConfiguration"],
+        json!({"level": "ERROR", "includeExecutionData": true})
+    );
+    // StartExecution again with the same name and input while it runs: the same execution.
+    let first = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "once", "input": "{\"a\": 1}"}),
+    );
+    let again = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "once", "input": "{\"a\":1}"}),
+    );
+    assert_eq!(again, first);
+    s.err(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "once", "input": "{\"a\": 2}"}),
+        "ExecutionAlreadyExists",
+    );
+    // Pages of ListExecutions stay where they were when executions start meanwhile.
+    for n in ["a", "b", "c"] {
+        s.ok("StartExecution", json!({"stateMachineArn": arn, "name": n}));
+    }
+    let names = |v: &Value| -> Vec<String> {
+        v["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let p1 = s.ok(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "maxResults": 2}),
+    );
+    assert_eq!(names(&p1), ["c", "b"]);
+    s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "d"}),
+    );
+    let p2 = s.ok(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "maxResults": 2, "nextToken": p1["nextToken"]}),
+    );
+    assert_eq!(names(&p2), ["a", "once"]);
+    // A token is its listing's only.
+    s.err(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "statusFilter": "RUNNING", "nextToken": p1["nextToken"]}),
+        "InvalidToken",
+    );
+    // An EXPRESS machine also starts asynchronously.
+    let ex = s.create(
+        "Quick",
+        "EXPRESS",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let e = s.ok("StartExecution", json!({"stateMachineArn": ex}));
+    assert!(e["executionArn"]
+        .as_str()
+        .unwrap()
+        .contains(":express:Quick:"));
 }

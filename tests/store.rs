@@ -1330,7 +1330,8 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
     conn.execute_batch(
         "ALTER TABLE state_machines DROP COLUMN type;
          ALTER TABLE state_machines DROP COLUMN role_arn;
-         ALTER TABLE state_machines DROP COLUMN log_level;
+         ALTER TABLE state_machines DROP COLUMN logging;
+         ALTER TABLE state_machines DROP COLUMN deleting;
          DROP INDEX task_tokens_by_activity;
          DROP TABLE activities;
          ALTER TABLE task_tokens DROP COLUMN activity_arn;

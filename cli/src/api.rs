@@ -92,9 +92,29 @@ fn validation(field: &str) -> ApiError {
 }
 
 fn required<'a>(r: &'a Value, field: &str) -> Result<&'a str, ApiError> {
-    r.get(field)
+    let v = r
+        .get(field)
         .and_then(Value::as_str)
-        .ok_or_else(|| validation(field))
+        .ok_or_else(|| validation(field))?;
+    // An ARN field takes ARNs only, as AWS's do.
+    if field.ends_with("Arn") && !v.starts_with("arn:") {
+        return Err(ApiError::new(
+            "InvalidArn",
+            format!("Invalid Arn: 'Invalid ARN prefix: {v}'"),
+        ));
+    }
+    Ok(v)
+}
+
+/// A field's length limit, refused as AWS's validation refuses it.
+fn within(r: &Value, field: &str, max: usize) -> Result<(), ApiError> {
+    match optional(r, field).map(|v| v.chars().count()) {
+        Some(n) if n > max => Err(ApiError::new(
+            "ValidationException",
+            format!("1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {max}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn optional<'a>(r: &'a Value, field: &str) -> Option<&'a str> {
@@ -104,16 +124,7 @@ fn optional<'a>(r: &'a Value, field: &str) -> Option<&'a str> {
 /// `maxResults` (0 or absent: the default, as AWS takes it) and the offset a `nextToken` of
 /// this listing (`tag`) points at.
 fn page(r: &Value, tag: &str, default: usize) -> Result<(usize, usize), ApiError> {
-    let max = match r.get("maxResults").and_then(Value::as_u64) {
-        None | Some(0) => default,
-        Some(n) if n <= 1000 => n as usize,
-        Some(n) => {
-            return Err(ApiError::new(
-                "ValidationException",
-                format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"),
-            ))
-        }
-    };
+    let max = max_results(r, default)?;
     let offset = match optional(r, "nextToken") {
         None => 0,
         Some(t) => t
@@ -150,10 +161,14 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
         )),
         "DescribeStateMachineForExecution" => {
             let e = store.get_execution(required(r, "executionArn")?)?;
-            Ok(
-                json!({"stateMachineArn": e.state_machine_arn, "name": e.state_machine_name,
-                      "definition": e.definition, "roleArn": ROLE, "updateDate": epoch(e.start)}),
-            )
+            let m = store.get_state_machine(&e.state_machine_arn).ok();
+            Ok(json!({
+                "stateMachineArn": e.state_machine_arn,
+                "name": e.state_machine_name,
+                "definition": e.definition,
+                "roleArn": m.as_ref().and_then(|m| m.role_arn.clone()).unwrap_or_else(|| ROLE.into()),
+                "updateDate": epoch(m.map_or(e.start, |m| m.updated)),
+            }))
         }
         "ListStateMachines" => {
             let (max, offset) = page(r, "machines", 100)?;
@@ -174,7 +189,13 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
             if let Some(d) = definition {
                 check_definition(d, &current.kind).map_err(|e| e.0)?;
             }
-            let m = store.update_state_machine(arn, definition, optional(r, "roleArn"))?;
+            let logging = logging_of(r)?;
+            let m = store.update_state_machine(
+                arn,
+                definition,
+                optional(r, "roleArn"),
+                logging.as_deref(),
+            )?;
             Ok(json!({"updateDate": epoch(m.updated)}))
         }
         "DeleteStateMachine" => {
@@ -204,14 +225,18 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                 .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")))?;
             complete(store, r, TokenOutcome::Success(v))
         }
-        "SendTaskFailure" => complete(
-            store,
-            r,
-            TokenOutcome::Failure {
-                error: optional(r, "error").map(String::from),
-                cause: optional(r, "cause").map(String::from),
-            },
-        ),
+        "SendTaskFailure" => {
+            within(r, "error", 256)?;
+            within(r, "cause", 32_768)?;
+            complete(
+                store,
+                r,
+                TokenOutcome::Failure {
+                    error: optional(r, "error").map(String::from),
+                    cause: optional(r, "cause").map(String::from),
+                },
+            )
+        }
         "SendTaskHeartbeat" => complete(store, r, TokenOutcome::Heartbeat),
         "CreateActivity" => {
             let a = store.create_activity(required(r, "name")?)?;
@@ -230,7 +255,7 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
             store.delete_activity(required(r, "activityArn")?)?;
             Ok(json!({}))
         }
-        "GetActivityTask" => get_activity_task(store, r),
+        "GetActivityTask" => get_activity_task(server, r),
         other => Err(ApiError::new(
             "UnknownOperationException",
             format!("asl serve does not implement {other}"),
@@ -309,17 +334,7 @@ fn create_state_machine(store: &Store, r: &Value) -> Answer {
             format!("1 validation error detected: Value '{kind}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]"),
         ));
     }
-    let level = r
-        .pointer("/loggingConfiguration/level")
-        .and_then(Value::as_str);
-    if let Some(l) = level {
-        if asl::history::level::LogLevel::parse(l).is_none() {
-            return Err(ApiError::new(
-                "InvalidLoggingConfiguration",
-                format!("Invalid Logging Configuration: unknown level '{l}'"),
-            ));
-        }
-    }
+    let logging = logging_of(r)?;
     check_definition(definition, kind).map_err(|e| e.0)?;
     let m = store.create_state_machine(
         &exec::state_machine_arn(name),
@@ -328,23 +343,38 @@ fn create_state_machine(store: &Store, r: &Value) -> Answer {
             definition,
             kind,
             role_arn: optional(r, "roleArn"),
-            log_level: level,
+            logging: logging.as_deref(),
         },
     )?;
     Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)}))
+}
+
+/// The request's loggingConfiguration, as JSON text, checked.
+fn logging_of(r: &Value) -> Result<Option<String>, ApiError> {
+    let Some(l) = r.get("loggingConfiguration") else {
+        return Ok(None);
+    };
+    if let Some(level) = l.get("level").and_then(Value::as_str) {
+        if asl::history::level::LogLevel::parse(level).is_none() {
+            return Err(ApiError::new(
+                "InvalidLoggingConfiguration",
+                format!("Invalid Logging Configuration: unknown level '{level}'"),
+            ));
+        }
+    }
+    Ok(Some(l.to_string()))
 }
 
 fn describe_machine(m: &StateMachine) -> Value {
     json!({
         "stateMachineArn": m.arn,
         "name": m.name,
-        "status": "ACTIVE",
+        "status": if m.deleting { "DELETING" } else { "ACTIVE" },
         "definition": m.definition,
         "roleArn": m.role_arn.as_deref().unwrap_or(ROLE),
         "type": m.kind,
         "creationDate": epoch(m.created),
-        "loggingConfiguration": {"level": m.log_level.as_deref().unwrap_or("OFF"),
-                                 "includeExecutionData": false},
+        "loggingConfiguration": m.logging_configuration(),
         "revisionId": m.revision.to_string(),
     })
 }
@@ -372,14 +402,16 @@ fn start(server: &Server, r: &Value, sync: bool) -> Answer {
         None => (given, None),
     };
     let machine = server.store.get_state_machine(arn)?;
-    if sync != (machine.kind == "EXPRESS") {
+    if machine.deleting {
+        return Err(ApiError::new(
+            "StateMachineDeleting",
+            format!("State Machine is being deleted: '{arn}'"),
+        ));
+    }
+    if sync && machine.kind != "EXPRESS" {
         return Err(ApiError::new(
             "StateMachineTypeNotSupported",
-            if sync {
-                "This operation is not supported by this type of state machine"
-            } else {
-                "asl serve runs EXPRESS state machines through StartSyncExecution"
-            },
+            "This operation is not supported by this type of state machine",
         ));
     }
     let name = match optional(r, "name") {
@@ -421,13 +453,21 @@ fn start(server: &Server, r: &Value, sync: bool) -> Answer {
         .map_err(|_| ApiError::new("InternalFailure", "the engine's thread stopped"))?
 }
 
+/// What StartExecution comes to.
+pub enum Prepared {
+    /// A new execution: its job, for the engine thread, and its record.
+    New(Box<crate::host::Job>, ExecutionRecord),
+    /// The same name and input as an execution still running: that one, as AWS answers.
+    Running(ExecutionRecord),
+}
+
 /// Stores a new execution's record and gives the job that runs it (on the engine thread).
 pub fn prepare_start(
     store: &Store,
     resources: &Arc<Resources>,
     options: &Value,
     s: &Start,
-) -> Result<(crate::host::Job, ExecutionRecord), ApiError> {
+) -> Result<Prepared, ApiError> {
     let def = asl::Definition::from_json(&s.machine.definition).map_err(|e| {
         ApiError::new(
             "InvalidDefinition",
@@ -443,11 +483,7 @@ pub fn prepare_start(
         )),
     };
     let express = (s.machine.kind == "EXPRESS").then(|| {
-        let level = s
-            .machine
-            .log_level
-            .as_deref()
-            .and_then(asl::history::level::LogLevel::parse)
+        let level = asl::history::level::LogLevel::parse(&s.machine.log_level())
             .unwrap_or(asl::history::level::LogLevel::Off);
         (exec::express_execution_arn(&s.machine.name, &s.name), level)
     });
@@ -461,15 +497,25 @@ pub fn prepare_start(
         &opts,
         express.as_ref().map(|(a, _)| a.as_str()),
     );
-    store.insert_execution(&record).map_err(|e| match e {
-        StoreError::Exists(_) => ApiError::new(
-            "ExecutionAlreadyExists",
-            format!("Execution Already Exists: '{}'", record.arn),
-        ),
-        other => other.into(),
-    })?;
+    match store.insert_execution(&record) {
+        Ok(()) => {}
+        // "Executions with the same name and input are considered idempotent" while it runs.
+        Err(StoreError::Exists(_)) => {
+            let open = store.get_execution(&record.arn)?;
+            let same_input =
+                serde_json::from_str::<Value>(&open.input).ok() == Some(s.input.clone());
+            if open.status == "RUNNING" && same_input {
+                return Ok(Prepared::Running(open));
+            }
+            return Err(ApiError::new(
+                "ExecutionAlreadyExists",
+                format!("Execution Already Exists: '{}'", record.arn),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let job = crate::serve::job(def, s, child, record.start, express);
-    Ok((job, record))
+    Ok(Prepared::New(Box::new(job), record))
 }
 
 fn redrive(server: &Server, r: &Value) -> Answer {
@@ -565,6 +611,42 @@ pub fn sync_answer(o: &Outcome) -> Value {
     Value::Object(m)
 }
 
+/// What a page token of a listing is tied to: its parameters (FNV-1a, in hex).
+fn listing_tag(parts: &[&str]) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for part in parts {
+        for b in part.bytes().chain([0xff]) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    format!("{h:08x}")
+}
+
+/// Where the page a `nextToken` asks for starts: the last item of the page before (`KEY|TAG`),
+/// for the listing `tag` only. Items added meanwhile shift nothing.
+fn cursor<'a>(r: &'a Value, tag: &str) -> Result<Option<&'a str>, ApiError> {
+    match optional(r, "nextToken") {
+        None => Ok(None),
+        Some(t) => match t.rsplit_once('|') {
+            Some((key, g)) if g == tag && !key.is_empty() => Ok(Some(key)),
+            _ => Err(ApiError::new(
+                "InvalidToken",
+                format!("Invalid Token: '{t}'"),
+            )),
+        },
+    }
+}
+
+const STATUSES: &[&str] = &[
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "ABORTED",
+    "PENDING_REDRIVE",
+];
+
 fn list_executions(store: &Store, r: &Value) -> Answer {
     let machine = optional(r, "stateMachineArn");
     let map_run = optional(r, "mapRunArn");
@@ -574,22 +656,40 @@ fn list_executions(store: &Store, r: &Value) -> Answer {
             "Must provide a StateMachine ARN or MapRun ARN",
         ));
     }
+    if machine.is_some() {
+        // Checked as an ARN.
+        required(r, "stateMachineArn")?;
+    }
     let status = optional(r, "statusFilter");
-    let tag = format!("executions-{}", status.unwrap_or(""));
-    let (max, offset) = page(r, &tag, 100)?;
-    let machine_name = match machine {
-        Some(arn) => Some(store.get_state_machine(arn)?.name),
-        None => None,
-    };
+    if let Some(s) = status.filter(|s| !STATUSES.contains(s)) {
+        return Err(ApiError::new(
+            "ValidationException",
+            format!("1 validation error detected: Value '{s}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [{}]", STATUSES.join(", ")),
+        ));
+    }
+    let tag = listing_tag(&[
+        machine.unwrap_or(""),
+        map_run.unwrap_or(""),
+        status.unwrap_or(""),
+    ]);
+    let max = max_results(r, 100)?;
+    let after = cursor(r, &tag)?;
     let mut list = store.list_executions(&ExecutionFilter {
         status: status.map(String::from),
-        state_machine: machine_name,
+        // By the ARN: the executions of a machine deleted meanwhile are still listed.
+        state_machine: machine.map(String::from),
         parent_arn: None,
         limit: Some(max.saturating_add(1)),
         map_run_arn: map_run.map(String::from),
         without_map_run_children: map_run.is_none(),
-        offset,
+        after_arn: after.map(String::from),
     })?;
+    if let Some(m) = machine {
+        if list.is_empty() && after.is_none() {
+            // No executions: the machine must exist.
+            store.get_state_machine(m)?;
+        }
+    }
     let more = list.len() > max;
     list.truncate(max);
     let items: Vec<Value> = list
@@ -607,24 +707,57 @@ fn list_executions(store: &Store, r: &Value) -> Answer {
             v
         })
         .collect();
-    let next = more.then(|| format!("{}.{tag}", offset + max));
+    let next = more
+        .then(|| list.last().map(|e| format!("{}|{tag}", e.arn)))
+        .flatten();
     Ok(with_token(json!({"executions": items}), next))
+}
+
+/// `maxResults`: 0 or absent is the default, as AWS takes it; at most 1000.
+fn max_results(r: &Value, default: usize) -> Result<usize, ApiError> {
+    match r.get("maxResults").and_then(Value::as_u64) {
+        None | Some(0) => Ok(default),
+        Some(n) if n <= 1000 => Ok(n as usize),
+        Some(n) => Err(ApiError::new(
+            "ValidationException",
+            format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"),
+        )),
+    }
 }
 
 fn history(store: &Store, r: &Value) -> Answer {
     let arn = required(r, "executionArn")?;
     let e = store.get_execution(arn)?;
     let reverse = r.get("reverseOrder").and_then(Value::as_bool) == Some(true);
-    let tag = if reverse { "history-r" } else { "history" };
-    let (max, offset) = page(r, tag, 100)?;
+    let tag = listing_tag(&[&e.arn, if reverse { "reverse" } else { "" }]);
+    let max = max_results(r, 100)?;
+    // A page starts after the event id the last one ended with: in a running execution's
+    // history, events added meanwhile shift nothing.
+    let after: Option<u64> =
+        match cursor(r, &tag)? {
+            None => None,
+            Some(k) => Some(k.parse().map_err(|_| {
+                ApiError::new("InvalidToken", format!("Invalid Token: '{k}|{tag}'"))
+            })?),
+        };
     let mut events = store.events(&e.arn)?;
     if reverse {
         events.reverse();
     }
-    let with_data = r.get("includeExecutionData").and_then(Value::as_bool) != Some(false);
-    let (events, next) = paged(events, max, offset, tag);
+    let id = |ev: &Value| ev["id"].as_u64().unwrap_or(0);
     let events: Vec<Value> = events
         .into_iter()
+        .filter(|ev| match after {
+            None => true,
+            Some(a) if reverse => id(ev) < a,
+            Some(a) => id(ev) > a,
+        })
+        .collect();
+    let with_data = r.get("includeExecutionData").and_then(Value::as_bool) != Some(false);
+    let more = events.len() > max;
+    let events: Vec<Value> = events
+        .into_iter()
+        .take(max)
         .map(|mut ev| {
             ev["timestamp"] = epoch_of_iso(&ev["timestamp"]);
             if !with_data {
@@ -633,6 +766,9 @@ fn history(store: &Store, r: &Value) -> Answer {
             ev
         })
         .collect();
+    let next = more
+        .then(|| events.last().map(|ev| format!("{}|{tag}", id(ev))))
+        .flatten();
     Ok(with_token(json!({"events": events}), next))
 }
 
@@ -677,12 +813,17 @@ fn complete(store: &Store, r: &Value, outcome: TokenOutcome) -> Answer {
     Ok(json!({}))
 }
 
-/// GetActivityTask: waits up to 60 s for a task, as AWS's long poll does.
-fn get_activity_task(store: &Store, r: &Value) -> Answer {
+/// GetActivityTask: waits up to 60 s for a task, as AWS's long poll does (less when the
+/// server is stopping: no task is handed out then).
+fn get_activity_task(server: &Server, r: &Value) -> Answer {
+    let store = &*server.store;
     let arn = required(r, "activityArn")?;
     let worker = optional(r, "workerName");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
+        if server.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(json!({}));
+        }
         if let Some(t) = store.take_activity_task(arn, worker, owner_alive)? {
             return Ok(json!({"taskToken": t.token, "input": t.input}));
         }

@@ -240,9 +240,7 @@ impl Host {
                 m.name.clone(),
                 m.arn.clone(),
                 (m.kind == "EXPRESS").then(|| {
-                    m.log_level
-                        .as_deref()
-                        .and_then(asl::history::level::LogLevel::parse)
+                    asl::history::level::LogLevel::parse(&m.log_level())
                         .unwrap_or(asl::history::level::LogLevel::Off)
                 }),
             ),

@@ -41,6 +41,8 @@ pub enum Cmd {
 pub struct Server {
     pub store: Arc<Store>,
     pub engine: tokio::sync::mpsc::UnboundedSender<Cmd>,
+    /// Set on Ctrl-C: long polls answer at once, and no activity task is handed out.
+    pub stopping: std::sync::atomic::AtomicBool,
 }
 
 pub struct ServeConfig {
@@ -85,7 +87,9 @@ pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
     let server = Arc::new(Server {
         store: store.clone(),
         engine: tx,
+        stopping: Default::default(),
     });
+    let stopping = server.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -101,8 +105,11 @@ pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
             .route("/", axum::routing::post(handle))
             .with_state(server);
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
+            .with_graceful_shutdown(async move {
                 let _ = tokio::signal::ctrl_c().await;
+                stopping
+                    .stopping
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
             })
             .await
             .context("the server stopped")?;
@@ -196,7 +203,14 @@ fn engine_thread(
             };
             let prepared = api::prepare_start(&store, &resources, &options, &s);
             let (job, record) = match prepared {
-                Ok(p) => p,
+                Ok(api::Prepared::New(job, record)) => (*job, record),
+                Ok(api::Prepared::Running(open)) => {
+                    let _ = s.reply.send(Ok(json!({
+                        "executionArn": open.arn,
+                        "startDate": api::epoch(open.start),
+                    })));
+                    continue;
+                }
                 Err(e) => {
                     let _ = s.reply.send(Err(e));
                     continue;

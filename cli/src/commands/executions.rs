@@ -13,16 +13,20 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
         .min(i64::MAX as usize - 1);
     // A token is for the listing it was given with (the same filters), as AWS's are.
     let tag = listing_tag(&a);
-    let offset = match &a.next_token {
-        None => 0,
-        Some(t) => match parse_token(t) {
-            Some((offset, g)) if g == tag => offset,
-            Some(_) => anyhow::bail!(
-                "InvalidToken: --next-token {t:?} was given for another listing (--status, --state-machine, --map-run)"
-            ),
-            None => anyhow::bail!(
-                "InvalidToken: --next-token {t:?} is not a token asl executions gave"
-            ),
+    // A token names the last execution of the page before: executions started meanwhile
+    // shift nothing.
+    let after = match &a.next_token {
+        None => None,
+        Some(t) => match t.rsplit_once('|') {
+            Some((arn, g)) if g == tag && !arn.is_empty() => Some(arn.to_string()),
+            Some((_, g)) if g.len() == tag.len() && g.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                anyhow::bail!(
+                    "InvalidToken: --next-token {t:?} was given for another listing (--status, --state-machine, --map-run)"
+                )
+            }
+            _ => {
+                anyhow::bail!("InvalidToken: --next-token {t:?} is not a token asl executions gave")
+            }
         },
     };
     let mut list = store.list_executions(&ExecutionFilter {
@@ -33,12 +37,14 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
         limit: Some(limit.saturating_add(1)),
         map_run_arn: a.map_run.clone(),
         without_map_run_children: a.map_run.is_none(),
-        offset,
+        after_arn: after,
     })?;
     let more = list.len() > limit;
     list.truncate(limit);
     // ListExecutions' nextToken: where the next page starts.
-    let next = more.then(|| format!("{}.{tag}", offset + limit));
+    let next = more
+        .then(|| list.last().map(|r| format!("{}|{tag}", r.arn)))
+        .flatten();
     if a.json {
         let executions: Vec<_> = list
             .iter()
@@ -136,8 +142,7 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// What a page token is tied to: the filters of the listing (FNV-1a, in hex). A token counts
-/// rows from the newest, so executions started meanwhile shift the pages that follow.
+/// What a page token is tied to: the filters of the listing (FNV-1a, in hex).
 fn listing_tag(a: &ExecutionsArgs) -> String {
     let mut h: u32 = 0x811c_9dc5;
     for part in [&a.status, &a.state_machine, &a.map_run] {
@@ -147,9 +152,4 @@ fn listing_tag(a: &ExecutionsArgs) -> String {
         }
     }
     format!("{h:08x}")
-}
-
-fn parse_token(t: &str) -> Option<(usize, &str)> {
-    let (n, tag) = t.split_once('.')?;
-    Some((n.parse().ok()?, tag))
 }

@@ -26,13 +26,24 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
                 .is_some_and(|t| a.types.iter().any(|w| w == t))
         });
     }
-    // A token names where the next page starts, for the same order and types only.
+    // A token names the last event of the page before (its id), for the same order and types
+    // only: events a running execution adds meanwhile shift nothing.
     let tag = token_tag(&r.arn, a.reverse, &a.types);
+    let id = |e: &Value| e["id"].as_u64().unwrap_or(0);
     let start = match &a.next_token {
         None => 0,
         Some(t) => match t.split_once('.') {
-            Some((n, g)) if g == tag => match n.parse::<usize>() {
-                Ok(n) if n <= events.len() => n,
+            Some((n, g)) if g == tag => match n.parse::<u64>() {
+                Ok(last) => events
+                    .iter()
+                    .position(|e| {
+                        if a.reverse {
+                            id(e) < last
+                        } else {
+                            id(e) > last
+                        }
+                    })
+                    .unwrap_or(events.len()),
                 _ => bail!("InvalidToken: --next-token {t:?} is not a token this history gave"),
             },
             // A token of ours (a position, a tag in hex) for another listing.
@@ -53,7 +64,8 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
         .filter(|m| *m > 0)
         .map(|m| (start + m).min(events.len()))
         .unwrap_or(events.len());
-    let next_token = (end < events.len()).then(|| format!("{end}.{tag}"));
+    let next_token =
+        (end < events.len() && end > start).then(|| format!("{}.{tag}", id(&events[end - 1])));
     let page = &events[start..end];
     if a.json {
         // As GetExecutionHistory: `nextToken` only when there is a next page.

@@ -186,6 +186,19 @@ impl Store {
     ) -> Result<Option<ActivityTask>> {
         self.describe_activity(activity_arn)?;
         self.with(|c| {
+            // Read first: a worker polling an idle activity takes no write lock.
+            let queued = c
+                .query_row(
+                    "SELECT 1 FROM task_tokens
+                     WHERE activity_arn = ?1 AND status = 'WAITING' AND started_ms IS NULL LIMIT 1",
+                    [activity_arn],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(sql)?;
+            if queued.is_none() {
+                return Ok(None);
+            }
             let tx = retry_busy(|| {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })

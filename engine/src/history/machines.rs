@@ -15,8 +15,10 @@ pub struct StateMachine {
     /// `STANDARD` or `EXPRESS`.
     pub kind: String,
     pub role_arn: Option<String>,
-    /// An EXPRESS machine's log level (`ALL`, `ERROR`, `FATAL`, `OFF`).
-    pub log_level: Option<String>,
+    /// The loggingConfiguration it was given (JSON text), if any.
+    pub logging: Option<String>,
+    /// DeleteStateMachine was called while executions ran: `DELETING` until they end.
+    pub deleting: bool,
     pub revision: u32,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
@@ -30,11 +32,47 @@ pub struct NewStateMachine<'a> {
     pub definition: &'a str,
     pub kind: &'a str,
     pub role_arn: Option<&'a str>,
-    pub log_level: Option<&'a str>,
+    /// loggingConfiguration as given (JSON text).
+    pub logging: Option<&'a str>,
+}
+
+impl StateMachine {
+    /// The loggingConfiguration as DescribeStateMachine gives it (defaults filled in).
+    pub fn logging_configuration(&self) -> serde_json::Value {
+        normal_logging(self.logging.as_deref())
+    }
+
+    /// An EXPRESS machine's log level (`ALL`, `ERROR`, `FATAL`, `OFF`).
+    pub fn log_level(&self) -> String {
+        self.logging_configuration()["level"]
+            .as_str()
+            .unwrap_or("OFF")
+            .to_string()
+    }
+}
+
+/// `{"level", "includeExecutionData"}` with AWS's defaults (OFF, false), and the destinations
+/// when given.
+fn normal_logging(text: Option<&str>) -> serde_json::Value {
+    let given: serde_json::Value = text
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let mut v = serde_json::json!({
+        "level": given.get("level").cloned().unwrap_or_else(|| "OFF".into()),
+        "includeExecutionData": given.get("includeExecutionData").cloned().unwrap_or(false.into()),
+    });
+    if let Some(d) = given.get("destinations") {
+        v["destinations"] = d.clone();
+    }
+    v
 }
 
 const COLUMNS: &str =
-    "arn, name, definition, COALESCE(type, 'STANDARD'), role_arn, log_level, revision, created_ms, updated_ms, type IS NOT NULL";
+    "arn, name, definition, COALESCE(type, 'STANDARD'), role_arn, logging, revision, created_ms, updated_ms, type IS NOT NULL, deleting";
+
+/// Ends the deletions that waited for their executions (DeleteStateMachine while they ran).
+const END_DELETIONS: &str = "DELETE FROM state_machines WHERE deleting = 1 AND NOT EXISTS
+    (SELECT 1 FROM executions e WHERE e.state_machine_arn = state_machines.arn AND e.status = 'RUNNING')";
 
 fn machine_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StateMachine> {
     let time = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
@@ -44,23 +82,26 @@ fn machine_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StateMachine> {
         definition: r.get(2)?,
         kind: r.get(3)?,
         role_arn: r.get(4)?,
-        log_level: r.get(5)?,
+        logging: r.get(5)?,
         revision: r.get(6)?,
         created: time(r.get(7)?),
         updated: time(r.get(8)?),
         created_by_api: r.get(9)?,
+        deleting: r.get(10)?,
     })
 }
 
 impl Store {
     /// CreateStateMachine under `arn`: a machine of that name with the same definition, type
-    /// and role is given back as it is (AWS's idempotent create); another is refused.
+    /// and logging is given back as it is (AWS's idempotent create, which another role does not
+    /// change); another is refused.
     pub fn create_state_machine(&self, arn: &str, m: &NewStateMachine<'_>) -> Result<StateMachine> {
         self.with(|c| {
             let tx = retry_busy(|| {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })
             .map_err(sql)?;
+            tx.execute(END_DELETIONS, []).map_err(sql)?;
             let existing = tx
                 .query_row(
                     &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
@@ -72,8 +113,8 @@ impl Store {
             if let Some(e) = existing {
                 let same = e.definition == m.definition
                     && e.kind == m.kind
-                    && e.role_arn.as_deref() == m.role_arn;
-                return if same {
+                    && e.logging_configuration() == normal_logging(m.logging);
+                return if same && !e.deleting {
                     Ok(e)
                 } else {
                     Err(StoreError::StateMachineAlreadyExists(arn.to_string()))
@@ -82,9 +123,9 @@ impl Store {
             let now = ms(Utc::now());
             tx.execute(
                 "INSERT INTO state_machines
-                    (arn, name, definition, revision, created_ms, updated_ms, type, role_arn, log_level)
+                    (arn, name, definition, revision, created_ms, updated_ms, type, role_arn, logging)
                  VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6, ?7)",
-                params![arn, m.name, m.definition, now, m.kind, m.role_arn, m.log_level],
+                params![arn, m.name, m.definition, now, m.kind, m.role_arn, m.logging],
             )
             .map_err(sql)?;
             let created = tx
@@ -102,6 +143,7 @@ impl Store {
     /// DescribeStateMachine.
     pub fn get_state_machine(&self, arn: &str) -> Result<StateMachine> {
         self.with(|c| {
+            c.execute(END_DELETIONS, []).map_err(sql)?;
             c.query_row(
                 &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
                 [arn],
@@ -116,6 +158,7 @@ impl Store {
     /// ListStateMachines: by name.
     pub fn list_state_machines(&self) -> Result<Vec<StateMachine>> {
         self.with(|c| {
+            c.execute(END_DELETIONS, []).map_err(sql)?;
             let mut q = c
                 .prepare(&format!(
                     "SELECT {COLUMNS} FROM state_machines ORDER BY name, arn"
@@ -126,13 +169,14 @@ impl Store {
         })
     }
 
-    /// UpdateStateMachine: a new definition and/or role (each `None` keeps what is there);
-    /// the revision goes up when the definition changes.
+    /// UpdateStateMachine: a new definition, role and/or loggingConfiguration (each `None`
+    /// keeps what is there); the revision goes up when the definition changes.
     pub fn update_state_machine(
         &self,
         arn: &str,
         definition: Option<&str>,
         role_arn: Option<&str>,
+        logging: Option<&str>,
     ) -> Result<StateMachine> {
         self.with(|c| {
             let n = c
@@ -141,9 +185,10 @@ impl Store {
                         revision = revision + (?2 IS NOT NULL AND ?2 != definition),
                         definition = COALESCE(?2, definition),
                         role_arn = COALESCE(?3, role_arn),
+                        logging = COALESCE(?5, logging),
                         updated_ms = ?4
-                     WHERE arn = ?1",
-                    params![arn, definition, role_arn, ms(Utc::now())],
+                     WHERE arn = ?1 AND deleting = 0",
+                    params![arn, definition, role_arn, ms(Utc::now()), logging],
                 )
                 .map_err(sql)?;
             if n == 0 {
@@ -154,11 +199,17 @@ impl Store {
         self.get_state_machine(arn)
     }
 
-    /// DeleteStateMachine: succeeds whether or not it exists; its executions stay.
+    /// DeleteStateMachine: succeeds whether or not it exists. A machine whose executions
+    /// still run is `DELETING` (no new executions) until they end, as AWS has it; the records
+    /// of its executions stay.
     pub fn delete_state_machine(&self, arn: &str) -> Result<()> {
         self.with(|c| {
-            c.execute("DELETE FROM state_machines WHERE arn = ?1", [arn])
-                .map_err(sql)?;
+            c.execute(
+                "UPDATE state_machines SET deleting = 1 WHERE arn = ?1",
+                [arn],
+            )
+            .map_err(sql)?;
+            c.execute(END_DELETIONS, []).map_err(sql)?;
             Ok(())
         })
     }

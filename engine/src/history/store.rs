@@ -109,11 +109,13 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE task_tokens ADD COLUMN started_ms INTEGER;
      CREATE INDEX task_tokens_by_activity ON task_tokens(activity_arn, created_ms)
         WHERE activity_arn IS NOT NULL;",
-    // 9: state machines as CreateStateMachine makes them (`asl serve`): their type, role and
-    // log level. Rows `asl run` stored have none: STANDARD.
+    // 9: state machines as CreateStateMachine makes them (`asl serve`): their type, role,
+    // loggingConfiguration (JSON) and whether DeleteStateMachine waits for their executions to
+    // end. Rows `asl run` stored have no type: STANDARD.
     "ALTER TABLE state_machines ADD COLUMN type TEXT;
      ALTER TABLE state_machines ADD COLUMN role_arn TEXT;
-     ALTER TABLE state_machines ADD COLUMN log_level TEXT;",
+     ALTER TABLE state_machines ADD COLUMN logging TEXT;
+     ALTER TABLE state_machines ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -292,8 +294,9 @@ pub struct ExecutionFilter {
     pub map_run_arn: Option<String>,
     /// Leave out the children of Map Runs (as ListExecutions by state machine does).
     pub without_map_run_children: bool,
-    /// Skip this many (the newest), for a page after the first.
-    pub offset: usize,
+    /// Only executions listed after this one (older, or as old and stored before it): the next
+    /// page after one that ended with it. Executions started meanwhile shift nothing.
+    pub after_arn: Option<String>,
 }
 
 /// Called from the writer thread when a stop is requested, with the error and cause given.
@@ -481,17 +484,20 @@ impl Store {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })
             .map_err(sql)?;
-            let existing: Option<(String, u32)> = tx
+            let existing: Option<(String, u32, bool)> = tx
                 .query_row(
-                    "SELECT definition, revision FROM state_machines WHERE arn = ?1",
+                    "SELECT definition, revision, type IS NOT NULL FROM state_machines WHERE arn = ?1",
                     [arn],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()
                 .map_err(sql)?;
             let rev = match existing {
-                Some((d, rev)) if d == definition => rev,
-                Some((_, rev)) => {
+                Some((d, rev, _)) if d == definition => rev,
+                // Created through the API: a run of a file by that name records its execution
+                // (with the file's definition) but leaves the API's machine as it is.
+                Some((_, rev, true)) => rev,
+                Some((_, rev, false)) => {
                     tx.execute(
                         "UPDATE state_machines SET definition = ?2, revision = ?3, updated_ms = ?4 WHERE arn = ?1",
                         params![arn, definition, rev + 1, now],
@@ -682,12 +688,16 @@ impl Store {
             } else if f.without_map_run_children {
                 q.push_str(" AND json_extract(options, '$.mapRunArn') IS NULL");
             }
+            if let Some(a) = &f.after_arn {
+                args.push(a.clone());
+                q.push_str(&format!(
+                    " AND (start_ms, rowid) < (SELECT start_ms, rowid FROM executions WHERE arn = ?{})",
+                    args.len()
+                ));
+            }
             q.push_str(" ORDER BY start_ms DESC, rowid DESC");
-            match (f.limit, f.offset) {
-                (Some(l), 0) => q.push_str(&format!(" LIMIT {l}")),
-                (Some(l), o) => q.push_str(&format!(" LIMIT {l} OFFSET {o}")),
-                (None, 0) => {}
-                (None, o) => q.push_str(&format!(" LIMIT -1 OFFSET {o}")),
+            if let Some(l) = f.limit {
+                q.push_str(&format!(" LIMIT {l}"));
             }
             let mut stmt = c.prepare(&q).map_err(sql)?;
             let rows = stmt
