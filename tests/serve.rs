@@ -720,6 +720,31 @@ fn idempotent_calls_and_stable_pages_as_aws_has_them() {
         json!({"stateMachineArn": arn, "statusFilter": "RUNNING", "nextToken": p1["nextToken"]}),
         "InvalidToken",
     );
+    // Tags, as deployment tools set them.
+    let tagged = s.ok(
+        "CreateStateMachine",
+        json!({"name": "Tagged", "roleArn": ROLE, "definition": hello().to_string(),
+               "tags": [{"key": "team", "value": "pizza"}]}),
+    )["stateMachineArn"]
+        .clone();
+    s.ok(
+        "TagResource",
+        json!({"resourceArn": tagged, "tags": [{"key": "env", "value": "local"}, {"key": "team", "value": "ovens"}]}),
+    );
+    s.ok(
+        "UntagResource",
+        json!({"resourceArn": tagged, "tagKeys": ["env"]}),
+    );
+    assert_eq!(
+        s.ok("ListTagsForResource", json!({"resourceArn": tagged}))["tags"],
+        json!([{"key": "team", "value": "ovens"}])
+    );
+    s.ok("DeleteStateMachine", json!({"stateMachineArn": tagged}));
+    s.err(
+        "ListTagsForResource",
+        json!({"resourceArn": tagged}),
+        "ResourceNotFound",
+    );
     // An EXPRESS machine also starts asynchronously.
     let ex = s.create(
         "Quick",

@@ -1332,6 +1332,7 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
          ALTER TABLE state_machines DROP COLUMN role_arn;
          ALTER TABLE state_machines DROP COLUMN logging;
          ALTER TABLE state_machines DROP COLUMN deleting;
+         DROP TABLE tags;
          DROP INDEX task_tokens_by_activity;
          DROP TABLE activities;
          ALTER TABLE task_tokens DROP COLUMN activity_arn;

@@ -50,6 +50,7 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidName(_) => "InvalidName",
             StoreError::StateMachineDoesNotExist(_) => "StateMachineDoesNotExist",
             StoreError::StateMachineAlreadyExists(_) => "StateMachineAlreadyExists",
+            StoreError::ResourceNotFound(_) => "ResourceNotFound",
             StoreError::InvalidToken(_) => "InvalidToken",
             StoreError::TaskDone(_) | StoreError::Interrupted(_) => "TaskTimedOut",
             StoreError::Ambiguous { .. } => "ValidationException",
@@ -239,7 +240,11 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
         }
         "SendTaskHeartbeat" => complete(store, r, TokenOutcome::Heartbeat),
         "CreateActivity" => {
+            let tags = tags_of(r)?;
             let a = store.create_activity(required(r, "name")?)?;
+            if !tags.is_empty() {
+                store.tag_resource(&a.arn, &tags)?;
+            }
             Ok(json!({"activityArn": a.arn, "creationDate": epoch(a.created)}))
         }
         "DescribeActivity" => Ok(activity(
@@ -256,6 +261,30 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
             Ok(json!({}))
         }
         "GetActivityTask" => get_activity_task(server, r),
+        "TagResource" => {
+            let tags = tags_of(r)?;
+            store.tag_resource(required(r, "resourceArn")?, &tags)?;
+            Ok(json!({}))
+        }
+        "UntagResource" => {
+            let keys: Vec<String> = r
+                .get("tagKeys")
+                .and_then(Value::as_array)
+                .ok_or_else(|| validation("tagKeys"))?
+                .iter()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect();
+            store.untag_resource(required(r, "resourceArn")?, &keys)?;
+            Ok(json!({}))
+        }
+        "ListTagsForResource" => {
+            let tags: Vec<Value> = store
+                .list_tags(required(r, "resourceArn")?)?
+                .into_iter()
+                .map(|(key, value)| json!({"key": key, "value": value}))
+                .collect();
+            Ok(json!({"tags": tags}))
+        }
         other => Err(ApiError::new(
             "UnknownOperationException",
             format!("asl serve does not implement {other}"),
@@ -346,7 +375,38 @@ fn create_state_machine(store: &Store, r: &Value) -> Answer {
             logging: logging.as_deref(),
         },
     )?;
+    let tags = tags_of(r)?;
+    if !tags.is_empty() {
+        store.tag_resource(&m.arn, &tags)?;
+    }
     Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)}))
+}
+
+/// A request's `tags` (`[{"key", "value"}]`), within AWS's limits (50 tags; keys up to 128
+/// characters, values up to 256).
+fn tags_of(r: &Value) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(list) = r.get("tags").and_then(Value::as_array) else {
+        return Ok(Vec::new());
+    };
+    if list.len() > 50 {
+        return Err(ApiError::new(
+            "TooManyTags",
+            format!("Too many tags: {} (at most 50)", list.len()),
+        ));
+    }
+    list.iter()
+        .map(|t| {
+            let key = t.get("key").and_then(Value::as_str).unwrap_or("");
+            let value = t.get("value").and_then(Value::as_str).unwrap_or("");
+            if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+                return Err(ApiError::new(
+                    "ValidationException",
+                    format!("1 validation error detected: tag {key:?}: a key of 1 to 128 characters and a value of at most 256"),
+                ));
+            }
+            Ok((key.to_string(), value.to_string()))
+        })
+        .collect()
 }
 
 /// The request's loggingConfiguration, as JSON text, checked.

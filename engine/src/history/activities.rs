@@ -125,6 +125,8 @@ impl Store {
         self.with(|c| {
             c.execute("DELETE FROM activities WHERE arn = ?1", [arn])
                 .map_err(sql)?;
+            c.execute_batch(super::machines::END_DELETIONS)
+                .map_err(sql)?;
             Ok(())
         })
     }

@@ -70,9 +70,12 @@ fn normal_logging(text: Option<&str>) -> serde_json::Value {
 const COLUMNS: &str =
     "arn, name, definition, COALESCE(type, 'STANDARD'), role_arn, logging, revision, created_ms, updated_ms, type IS NOT NULL, deleting";
 
-/// Ends the deletions that waited for their executions (DeleteStateMachine while they ran).
-const END_DELETIONS: &str = "DELETE FROM state_machines WHERE deleting = 1 AND NOT EXISTS
-    (SELECT 1 FROM executions e WHERE e.state_machine_arn = state_machines.arn AND e.status = 'RUNNING')";
+/// Ends the deletions that waited for their executions (DeleteStateMachine while they ran),
+/// and drops the tags of what no longer exists.
+pub(super) const END_DELETIONS: &str = "DELETE FROM state_machines WHERE deleting = 1 AND NOT EXISTS
+    (SELECT 1 FROM executions e WHERE e.state_machine_arn = state_machines.arn AND e.status = 'RUNNING');
+    DELETE FROM tags WHERE resource_arn NOT IN
+    (SELECT arn FROM state_machines UNION ALL SELECT arn FROM activities);";
 
 fn machine_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StateMachine> {
     let time = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
@@ -101,7 +104,7 @@ impl Store {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })
             .map_err(sql)?;
-            tx.execute(END_DELETIONS, []).map_err(sql)?;
+            tx.execute_batch(END_DELETIONS).map_err(sql)?;
             let existing = tx
                 .query_row(
                     &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
@@ -143,7 +146,7 @@ impl Store {
     /// DescribeStateMachine.
     pub fn get_state_machine(&self, arn: &str) -> Result<StateMachine> {
         self.with(|c| {
-            c.execute(END_DELETIONS, []).map_err(sql)?;
+            c.execute_batch(END_DELETIONS).map_err(sql)?;
             c.query_row(
                 &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
                 [arn],
@@ -158,7 +161,7 @@ impl Store {
     /// ListStateMachines: by name.
     pub fn list_state_machines(&self) -> Result<Vec<StateMachine>> {
         self.with(|c| {
-            c.execute(END_DELETIONS, []).map_err(sql)?;
+            c.execute_batch(END_DELETIONS).map_err(sql)?;
             let mut q = c
                 .prepare(&format!(
                     "SELECT {COLUMNS} FROM state_machines ORDER BY name, arn"
@@ -209,8 +212,84 @@ impl Store {
                 [arn],
             )
             .map_err(sql)?;
-            c.execute(END_DELETIONS, []).map_err(sql)?;
+            c.execute_batch(END_DELETIONS).map_err(sql)?;
             Ok(())
+        })
+    }
+}
+
+impl Store {
+    /// TagResource: adds or replaces tags of a state machine or an activity.
+    pub fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
+        self.with(|c| {
+            let tx = retry_busy(|| {
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+            })
+            .map_err(sql)?;
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM state_machines WHERE arn = ?1 AND type IS NOT NULL
+                     UNION ALL SELECT 1 FROM activities WHERE arn = ?1",
+                    [arn],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(sql)?
+                .is_some();
+            if !exists {
+                return Err(StoreError::ResourceNotFound(arn.to_string()));
+            }
+            for (k, v) in tags {
+                tx.execute(
+                    "INSERT INTO tags (resource_arn, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(resource_arn, key) DO UPDATE SET value = excluded.value",
+                    params![arn, k, v],
+                )
+                .map_err(sql)?;
+            }
+            tx.commit().map_err(sql)?;
+            Ok(())
+        })
+    }
+
+    /// UntagResource.
+    pub fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<()> {
+        self.list_tags(arn)?;
+        self.with(|c| {
+            for k in keys {
+                c.execute(
+                    "DELETE FROM tags WHERE resource_arn = ?1 AND key = ?2",
+                    params![arn, k],
+                )
+                .map_err(sql)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// ListTagsForResource: by key.
+    pub fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>> {
+        self.with(|c| {
+            let exists = c
+                .query_row(
+                    "SELECT 1 FROM state_machines WHERE arn = ?1 AND type IS NOT NULL
+                     UNION ALL SELECT 1 FROM activities WHERE arn = ?1",
+                    [arn],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(sql)?
+                .is_some();
+            if !exists {
+                return Err(StoreError::ResourceNotFound(arn.to_string()));
+            }
+            let mut q = c
+                .prepare("SELECT key, value FROM tags WHERE resource_arn = ?1 ORDER BY key")
+                .map_err(sql)?;
+            let rows = q
+                .query_map([arn], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql)
         })
     }
 }

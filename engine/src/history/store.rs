@@ -111,11 +111,18 @@ const MIGRATIONS: &[&str] = &[
         WHERE activity_arn IS NOT NULL;",
     // 9: state machines as CreateStateMachine makes them (`asl serve`): their type, role,
     // loggingConfiguration (JSON) and whether DeleteStateMachine waits for their executions to
-    // end. Rows `asl run` stored have no type: STANDARD.
+    // end. Rows `asl run` stored have no type: STANDARD. And the tags of state machines and
+    // activities (TagResource).
     "ALTER TABLE state_machines ADD COLUMN type TEXT;
      ALTER TABLE state_machines ADD COLUMN role_arn TEXT;
      ALTER TABLE state_machines ADD COLUMN logging TEXT;
-     ALTER TABLE state_machines ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;",
+     ALTER TABLE state_machines ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE tags (
+        resource_arn TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (resource_arn, key)
+     ) WITHOUT ROWID;",
 ];
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -202,6 +209,8 @@ pub enum StoreError {
     StateMachineDoesNotExist(String),
     #[error("StateMachineAlreadyExists: State Machine Already Exists: '{0}'")]
     StateMachineAlreadyExists(String),
+    #[error("ResourceNotFound: Resource not found: '{0}'")]
+    ResourceNotFound(String),
     #[error("{0} was resumed or redriven by another process meanwhile")]
     TakenOver(String),
     #[error("the stored history of {arn} is damaged: {why}")]
