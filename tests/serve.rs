@@ -745,6 +745,32 @@ fn idempotent_calls_and_stable_pages_as_aws_has_them() {
         json!({"resourceArn": tagged}),
         "ResourceNotFound",
     );
+    // A DISTRIBUTED Map's Map Run, as ListMapRuns and DescribeMapRun give it.
+    let fan = s.create(
+        "Fan",
+        "STANDARD",
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "Label": "Each",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                              "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}}),
+    );
+    let e = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": fan, "input": "{\"items\": [1, 2, 3]}"}),
+    )["executionArn"]
+        .clone();
+    assert_eq!(s.ended(e.as_str().unwrap())["status"], "SUCCEEDED");
+    let runs = s.ok("ListMapRuns", json!({"executionArn": e}));
+    let run = &runs["mapRuns"][0];
+    assert_eq!(run["executionArn"], e);
+    assert!(run["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":stateMachine:Fan/Each"));
+    let d = s.ok("DescribeMapRun", json!({"mapRunArn": run["mapRunArn"]}));
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["itemCounts"]["succeeded"], 3);
+    assert!(d["startDate"].as_f64().is_some());
     // An EXPRESS machine also starts asynchronously.
     let ex = s.create(
         "Quick",

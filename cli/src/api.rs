@@ -261,6 +261,40 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
             Ok(json!({}))
         }
         "GetActivityTask" => get_activity_task(server, r),
+        "ListMapRuns" => {
+            let e = store.get_execution(required(r, "executionArn")?)?;
+            let (max, offset) = page(r, "maprun", 100)?;
+            let (runs, next) = paged(store.map_runs(&e.arn)?, max, offset, "maprun");
+            let runs: Vec<Value> = runs
+                .iter()
+                .map(|m| {
+                    let arn = m["mapRunArn"].as_str().unwrap_or("");
+                    let mut v = json!({
+                        "executionArn": e.arn,
+                        "mapRunArn": arn,
+                        "stateMachineArn": map_run_machine(arn),
+                        "startDate": epoch_of_iso(&m["startDate"]),
+                    });
+                    if m.get("stopDate").is_some() {
+                        v["stopDate"] = epoch_of_iso(&m["stopDate"]);
+                    }
+                    v
+                })
+                .collect();
+            Ok(with_token(json!({"mapRuns": runs}), next))
+        }
+        "DescribeMapRun" => {
+            let arn = required(r, "mapRunArn")?;
+            let mut m = store.map_run(arn)?.ok_or_else(|| {
+                ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
+            })?;
+            for k in ["startDate", "stopDate", "redriveDate"] {
+                if let Some(d) = m.get(k).map(epoch_of_iso) {
+                    m[k] = d;
+                }
+            }
+            Ok(m)
+        }
         "TagResource" => {
             let tags = tags_of(r)?;
             store.tag_resource(required(r, "resourceArn")?, &tags)?;
@@ -380,6 +414,13 @@ fn create_state_machine(store: &Store, r: &Value) -> Answer {
         store.tag_resource(&m.arn, &tags)?;
     }
     Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)}))
+}
+
+/// The state machine a Map Run's children run: `...:stateMachine:PARENT/LABEL`, out of the
+/// Map Run's `...:mapRun:PARENT/LABEL:ID`.
+fn map_run_machine(map_run: &str) -> String {
+    let base = map_run.rsplit_once(':').map_or(map_run, |(b, _)| b);
+    base.replacen(":mapRun:", ":stateMachine:", 1)
 }
 
 /// A request's `tags` (`[{"key", "value"}]`), within AWS's limits (50 tags; keys up to 128

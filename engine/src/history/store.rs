@@ -1013,6 +1013,19 @@ impl Store {
         })
     }
 
+    /// One Map Run (DescribeMapRun's shape), by its ARN.
+    pub fn map_run(&self, arn: &str) -> Result<Option<Value>> {
+        self.with(|c| {
+            let body: Option<String> = c
+                .query_row("SELECT body FROM map_runs WHERE arn = ?1", [arn], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql)?;
+            Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+        })
+    }
+
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String> {
         self.with(|c| {
