@@ -24,8 +24,9 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// `asl serve --port 0` on a fresh database; `extra` files are written beside it first.
-    fn start(extra: &[(&str, &str)], args: &[&str]) -> Server {
+    /// `asl serve --port 0` on a fresh database, with `env`; `extra` files are written beside it
+    /// first (its working directory).
+    fn start(extra: &[(&str, &str)], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in extra {
             std::fs::write(dir.path().join(name), text).unwrap();
@@ -34,7 +35,7 @@ impl Server {
             .current_dir(dir.path())
             .env("ASL_DB", dir.path().join("asl.db"))
             .args(["serve", "--port", "0"])
-            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -468,7 +469,8 @@ fn express_activities_and_mocks_through_the_api() {
         "MockedResponses": {"Ok": {"0": {"Return": {"StatusCode": 200, "Payload": {"n": 42}}}}}});
     let s = Server::start(
         &[("mocks.json", &mocks.to_string())],
-        &["--mock-config", "mocks.json"],
+        // Step Functions Local's variable for the mock config.
+        &[("SFN_MOCK_CONFIG", "mocks.json")],
     );
     // EXPRESS: StartSyncExecution answers with how it ended.
     let ex = s.create(

@@ -67,8 +67,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", env = "ASL_RESOURCES")]
     pub resources: Option<PathBuf>,
     /// A MockConfigFile: StartExecution on `STATE_MACHINE_ARN#TestCase` runs that test case,
-    /// as Step Functions Local does
-    #[arg(long, value_name = "FILE")]
+    /// as Step Functions Local does (which reads it from SFN_MOCK_CONFIG too)
+    #[arg(long, value_name = "FILE", env = "SFN_MOCK_CONFIG")]
     pub mock_config: Option<PathBuf>,
     /// Multiply Wait states and retry back-off by F (0: no waiting)
     #[arg(long, value_name = "F", default_value_t = 1.0)]
