@@ -511,3 +511,65 @@ fn a_redrive_killed_midway_resumes_with_its_redrive_count() {
     let d = json_of(&asl(&db, &["describe", "gated", "--json"]));
     assert_eq!(out["output"], json!({"rc": 1, "rt": d["redriveDate"]}));
 }
+
+#[test]
+fn a_resumed_state_goes_on_counting_its_retries() {
+    // A function that always fails, retried once after an hour: killed during the back-off,
+    // the resumed run makes the one attempt left (`$$.State.RetryCount` 1) and goes to its
+    // catcher, as the uninterrupted run would, rather than starting its retries afresh.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let log = dir.path().join("tries.log");
+    let wf = with_python_function(
+        dir.path(),
+        "flaky",
+        &format!(
+            "import json, sys\nt = json.load(sys.stdin)['try']\nopen({:?}, 'a').write(str(t) + '\\n')\nsys.exit(3)\n",
+            log.to_str().unwrap()
+        ),
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+                     "Parameters": {"try.$": "$$.State.RetryCount"},
+                     "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 3600, "MaxAttempts": 1}],
+                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Done"}],
+                     "Next": "Done"},
+            "Done": {"Type": "Succeed"}}}),
+    );
+    let tries = || std::fs::read_to_string(&log).unwrap_or_default();
+    let start = |args: &[&str]| {
+        Guard(
+            Command::new(env!("CARGO_BIN_EXE_asl"))
+                .env("ASL_DB", &db)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut guard = start(&["run", wf.to_str().unwrap(), "--name", "retry"]);
+    // Until the first failure is stored: the run then waits out its back-off.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(tries() == "0\n" && count(&events(&db, "retry"), "LambdaFunctionFailed") == 1) {
+        assert!(Instant::now() < deadline, "no stored failure in time");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    let mut resumed = start(&["resume", "retry", "--json"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while resumed.0.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the resumed run waits: it started its retries afresh"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut resumed.0.stdout.take().unwrap(), &mut out).unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED", "{v}");
+    assert!(v["output"]["err"]["Error"].is_string(), "{v}");
+    assert_eq!(tries(), "0\n1\n");
+    assert_eq!(count(&events(&db, "retry"), "LambdaFunctionFailed"), 2);
+}

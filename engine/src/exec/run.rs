@@ -186,6 +186,59 @@ impl<'a> Run<'a> {
         id
     }
 
+    /// Reports the event of a task attempt's failure; on a durable history, under `mark`
+    /// (the state instance and attempt), with what a resumed run needs to count the retry.
+    fn emit_failure<'k>(
+        &self,
+        prev: &mut u64,
+        mark: Option<(&str, u32)>,
+        f: &Failure,
+        kind: impl FnOnce() -> EventKind<'k>,
+    ) {
+        match mark {
+            Some((key, attempt)) if self.durable => {
+                let k = failure_mark(key, attempt);
+                let what =
+                    json!({"error": f.error, "heartbeat": f.heartbeat, "fromTask": f.from_task});
+                let memo = MemoEntry {
+                    key: &k,
+                    next: None,
+                    output: Some(&what),
+                };
+                *prev = self
+                    .services
+                    .history
+                    .record_with_memo(*prev, self.now(), kind(), memo);
+            }
+            _ => {
+                self.emit(prev, kind);
+            }
+        }
+    }
+
+    /// After a resume: the retries a state instance already made before the interruption
+    /// (from the failures recorded under its marks), counted against its retriers again.
+    fn replayed_retries(&self, st: &State, key: Option<&str>, used: &mut [u32]) -> u32 {
+        let Some(key) = key.filter(|_| !self.memo.is_empty() && !st.retry.is_empty()) else {
+            return 0;
+        };
+        let mut retried = 0;
+        while let Some((what, ..)) = self.memo.get(&failure_mark(key, retried)) {
+            let f = Failure {
+                heartbeat: what["heartbeat"] == true,
+                from_task: what["fromTask"] == true,
+                ..Failure::new(what["error"].as_str().unwrap_or(""), "")
+            };
+            match st.retry.iter().position(|r| f.matches(&r.error_equals)) {
+                Some(i) if used[i] < st.retry[i].max_attempts => used[i] += 1,
+                // A failure no retrier took would have ended the state.
+                _ => break,
+            }
+            retried += 1;
+        }
+        retried
+    }
+
     pub async fn execute(self) -> Outcome {
         let mut prev = self.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
         match &self.resume {
@@ -467,7 +520,7 @@ impl<'a> Run<'a> {
             },
         });
         let mut retries_used = vec![0u32; st.retry.len()];
-        let mut retry_count = 0u32;
+        let mut retry_count = self.replayed_retries(st, key, &mut retries_used);
         loop {
             let attempt = self
                 .attempt(st, &raw, entered_time, retry_count, prev, key, vars)
@@ -793,8 +846,9 @@ impl<'a> Run<'a> {
                     None => effective.clone(),
                 };
                 let token = ctx.task_token.clone();
+                let mark = key.zip(ctx.retry_count);
                 let result = self
-                    .run_task(st, task, &params, env, prev, token)
+                    .run_task(st, task, &params, env, prev, token, mark)
                     .await?;
                 self.select(st, result, env, unselected)
             }
@@ -963,7 +1017,10 @@ impl<'a> Run<'a> {
             Kind::Task(task) => {
                 let params = args(&prepared)?;
                 let token = ctx.task_token.clone();
-                let r = self.run_task(st, task, &params, &env, prev, token).await?;
+                let mark = key.zip(ctx.retry_count);
+                let r = self
+                    .run_task(st, task, &params, &env, prev, token, mark)
+                    .await?;
                 (Some(r), None)
             }
             Kind::Parallel { branches } => {
@@ -1109,6 +1166,9 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Runs a task: `mark` is the state instance and attempt, under which a durable history
+    /// records the attempt's failure so that a resumed run goes on counting its retries.
+    #[allow(clippy::too_many_arguments)]
     async fn run_task(
         &self,
         st: &State,
@@ -1117,9 +1177,10 @@ impl<'a> Run<'a> {
         env: &Env<'_>,
         prev: &mut u64,
         token: Option<String>,
+        mark: Option<(&str, u32)>,
     ) -> Result<Value, Failure> {
         if crate::history::activities::activity_name(&task.resource).is_some() {
-            return self.run_activity(st, task, params, env, prev).await;
+            return self.run_activity(st, task, params, env, prev, mark).await;
         }
         let (resource_type, resource) = resource_parts(&task.resource);
         let timeout = resolve_seconds(task.timeout.as_ref(), env)?;
@@ -1246,7 +1307,7 @@ impl<'a> Run<'a> {
                 } else {
                     ("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails")
                 };
-                self.emit(prev, || {
+                self.emit_failure(prev, mark, f, || {
                     let mut d = json!({"error": f.error, "cause": f.cause});
                     // As recorded against AWS: a time-out's event carries no cause.
                     if f.cause.is_empty() && f.error == names::TIMEOUT {
@@ -1276,7 +1337,7 @@ impl<'a> Run<'a> {
                 } else {
                     ("TaskFailed", "taskFailedEventDetails")
                 };
-                self.emit(prev, || {
+                self.emit_failure(prev, mark, f, || {
                     let mut d = serde_json::Map::new();
                     d.insert("resourceType".into(), json!(resource_type));
                     d.insert("resource".into(), json!(resource));
@@ -1627,6 +1688,14 @@ fn missing_path(path: &crate::expr::path::Path) -> Failure {
 
 /// A state instance's resume key, `{scope}/{state}#{visit}` (built without `format!`, which
 /// costs more than the rest of a Pass state on this path).
+/// The memo key under which a state instance's failed attempt `attempt` is recorded.
+pub(crate) fn failure_mark(key: &str, attempt: u32) -> String {
+    format!("{FAILURE_MARK}{key}:{attempt}")
+}
+
+/// What failure marks start with (instance keys start with `/`).
+pub(crate) const FAILURE_MARK: &str = "fail:";
+
 fn instance_key(scope: &str, state: &str, visit: u32) -> String {
     let mut n = itoa::Buffer::new();
     let visit = n.format(visit);

@@ -795,6 +795,8 @@ impl Store {
     /// succeed runs again from its start (as AWS reruns unsuccessful iterations and branches), so
     /// what happened inside it is forgotten.
     pub fn redrive_memo(mut memo: Memo) -> Memo {
+        // A redriven state starts its retries afresh: the failures a resume would count go.
+        memo.retain(|k, _| !k.starts_with(crate::exec::FAILURE_MARK));
         // Branches that reached their end: some state in them exited with no next state.
         let ended: std::collections::HashSet<String> = memo
             .iter()

@@ -23,6 +23,7 @@ impl Run<'_> {
         params: &Value,
         env: &Env<'_>,
         prev: &mut u64,
+        mark: Option<(&str, u32)>,
     ) -> Result<Value, Failure> {
         let timeout = resolve_seconds(task.timeout.as_ref(), env)?;
         let heartbeat = resolve_seconds(task.heartbeat.as_ref(), env)?;
@@ -140,14 +141,16 @@ impl Run<'_> {
             }
         };
         match &result {
-            Ok(v) => self.emit(prev, || {
-                EventKind::with_details(
-                    "ActivitySucceeded",
-                    "activitySucceededEventDetails",
-                    json!({"output": json_text(v), "outputDetails": {"truncated": false}}),
-                )
-            }),
-            Err(f) => self.emit(prev, || {
+            Ok(v) => {
+                self.emit(prev, || {
+                    EventKind::with_details(
+                        "ActivitySucceeded",
+                        "activitySucceededEventDetails",
+                        json!({"output": json_text(v), "outputDetails": {"truncated": false}}),
+                    )
+                });
+            }
+            Err(f) => self.emit_failure(prev, mark, f, || {
                 let timed_out = f.error == names::TIMEOUT && !f.from_task;
                 let mut d = Map::new();
                 f.event_fields(&mut d);
