@@ -1430,6 +1430,10 @@ fn invocation_types_event_and_dry_run_answer_as_lambda_does() {
     assert_eq!(out["Payload"], "");
     assert_eq!(ran(), 1);
     assert_eq!(
+        invoke("Event", "nobody")["Error"],
+        "Lambda.ResourceNotFoundException"
+    );
+    assert_eq!(
         invoke("Sometimes", "touch")["Error"],
         "Lambda.InvalidParameterValueException"
     );

@@ -130,8 +130,12 @@ impl Resources {
                 None | Some("RequestResponse") => {}
                 // Lambda queues the event and answers 202 with no payload; asl runs the
                 // function before answering (its result and errors are dropped, as Lambda's
-                // caller never sees them).
+                // caller never sees them). A function that does not exist is refused at once,
+                // as Lambda refuses it.
                 Some("Event") => {
+                    if self.config.function(name).is_none() {
+                        return Err(function_not_found(name, &new_request_id()));
+                    }
                     let request_id = match self.call_function(name, &payload, false, &opts).await {
                         Ok((_, id, _)) => id,
                         Err(_) => new_request_id(),
