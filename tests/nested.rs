@@ -1209,6 +1209,15 @@ fn a_failure_without_error_or_cause_has_neither_as_aws_records() {
 
 const APPROVE: &str = "arn:aws:states:us-east-1:123456789012:activity:Approve";
 
+/// The activity state goes on to a Pass state `Caught` (the one its catchers name).
+fn caught(mut def: Value) -> Value {
+    let st = def["States"]["Approve"].as_object_mut().unwrap();
+    st.remove("End");
+    st.insert("Next".into(), json!("Caught"));
+    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    def
+}
+
 fn activity_def(task: Value) -> Value {
     let mut t = json!({"Type": "Task", "Resource": APPROVE, "End": true});
     t.as_object_mut()
@@ -1379,13 +1388,7 @@ fn an_activity_task_fails_as_its_worker_says() {
         json!({"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err",
                                              "Next": "Caught"}]}),
     );
-    let mut def = def;
-    def["States"]["Approve"]
-        .as_object_mut()
-        .unwrap()
-        .remove("End");
-    def["States"]["Approve"]["Next"] = json!("Caught");
-    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    let def = caught(def);
     // With an error and a cause (uncaught names flow as the worker gave them)...
     let (g, token, _) = take_activity_task(&env, "act2", def.clone(), json!({}), None);
     let o = env.asl(&[
@@ -1465,14 +1468,9 @@ fn activity_tasks_time_out_whether_or_not_a_worker_took_them() {
 
     // Taken, then silent past HeartbeatSeconds (2 s at 0.2): States.Timeout too, which a
     // Catcher may name States.HeartbeatTimeout.
-    let mut def = activity_def(json!({"HeartbeatSeconds": 2, "Catch": [
+    let def = activity_def(json!({"HeartbeatSeconds": 2, "Catch": [
         {"ErrorEquals": ["States.HeartbeatTimeout"], "ResultPath": "$.err", "Next": "Caught"}]}));
-    def["States"]["Approve"]
-        .as_object_mut()
-        .unwrap()
-        .remove("End");
-    def["States"]["Approve"]["Next"] = json!("Caught");
-    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    let def = caught(def);
     let wf = env.file("t2.asl.json", &def.to_string());
     let child = env
         .cmd(&[
@@ -1508,13 +1506,7 @@ fn a_missing_activity_fails_the_execution_as_aws_does() {
     // the execution fails with States.Runtime (which no Catcher takes).
     let env = Env::new();
     let def = activity_def(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]}));
-    let mut def = def;
-    def["States"]["Approve"]
-        .as_object_mut()
-        .unwrap()
-        .remove("End");
-    def["States"]["Approve"]["Next"] = json!("Caught");
-    def["States"]["Caught"] = json!({"Type": "Pass", "End": true});
+    let def = caught(def);
     let out = env.run(def.clone(), json!({}), "act6");
     assert_eq!(out["status"], "FAILED");
     assert_eq!(out["error"], "States.Runtime");

@@ -218,6 +218,19 @@ impl Store {
     }
 }
 
+/// A resource tags may go on: a state machine created through the API, or an activity.
+fn taggable(c: &rusqlite::Connection, arn: &str) -> Result<()> {
+    c.query_row(
+        "SELECT 1 FROM state_machines WHERE arn = ?1 AND type IS NOT NULL
+         UNION ALL SELECT 1 FROM activities WHERE arn = ?1",
+        [arn],
+        |_| Ok(()),
+    )
+    .optional()
+    .map_err(sql)?
+    .ok_or_else(|| StoreError::ResourceNotFound(arn.to_string()))
+}
+
 impl Store {
     /// TagResource: adds or replaces tags of a state machine or an activity.
     pub fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
@@ -226,19 +239,7 @@ impl Store {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })
             .map_err(sql)?;
-            let exists = tx
-                .query_row(
-                    "SELECT 1 FROM state_machines WHERE arn = ?1 AND type IS NOT NULL
-                     UNION ALL SELECT 1 FROM activities WHERE arn = ?1",
-                    [arn],
-                    |_| Ok(()),
-                )
-                .optional()
-                .map_err(sql)?
-                .is_some();
-            if !exists {
-                return Err(StoreError::ResourceNotFound(arn.to_string()));
-            }
+            taggable(&tx, arn)?;
             for (k, v) in tags {
                 tx.execute(
                     "INSERT INTO tags (resource_arn, key, value) VALUES (?1, ?2, ?3)
@@ -270,19 +271,7 @@ impl Store {
     /// ListTagsForResource: by key.
     pub fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>> {
         self.with(|c| {
-            let exists = c
-                .query_row(
-                    "SELECT 1 FROM state_machines WHERE arn = ?1 AND type IS NOT NULL
-                     UNION ALL SELECT 1 FROM activities WHERE arn = ?1",
-                    [arn],
-                    |_| Ok(()),
-                )
-                .optional()
-                .map_err(sql)?
-                .is_some();
-            if !exists {
-                return Err(StoreError::ResourceNotFound(arn.to_string()));
-            }
+            taggable(c, arn)?;
             let mut q = c
                 .prepare("SELECT key, value FROM tags WHERE resource_arn = ?1 ORDER BY key")
                 .map_err(sql)?;
