@@ -767,3 +767,150 @@ fn idempotent_calls_and_stable_pages_as_aws_has_them() {
         .unwrap()
         .contains(":express:Quick:"));
 }
+
+#[test]
+fn test_state_runs_one_state_as_aws_does() {
+    let s = Server::start(&[], &[]);
+    let test = |state: Value, input: &str, level: &str| {
+        s.ok(
+            "TestState",
+            json!({"definition": state.to_string(), "roleArn": ROLE, "input": input,
+                   "inspectionLevel": level}),
+        )
+    };
+    // A Pass: its output and where it goes (none at its end).
+    let v = test(
+        json!({"Type": "Pass", "Result": {"a": 1}, "ResultPath": "$.r", "Next": "After"}),
+        r#"{"x": 1}"#,
+        "INFO",
+    );
+    assert_eq!(
+        v,
+        json!({"output": r#"{"x":1,"r":{"a":1}}"#, "nextState": "After", "status": "SUCCEEDED"})
+    );
+    let v = test(json!({"Type": "Succeed"}), r#"{"z": 2}"#, "INFO");
+    assert_eq!(v, json!({"output": r#"{"z":2}"#, "status": "SUCCEEDED"}));
+    // A Choice names the state it chose.
+    let v = test(
+        json!({"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Big"}], "Default": "Small"}),
+        r#"{"n": 5}"#,
+        "INFO",
+    );
+    assert_eq!(v["nextState"], "Big");
+    // A Fail: its error and cause, no output.
+    let v = test(
+        json!({"Type": "Fail", "Error": "E", "Cause": "C"}),
+        "{}",
+        "INFO",
+    );
+    assert_eq!(v, json!({"error": "E", "cause": "C", "status": "FAILED"}));
+    // A Task whose error a retrier takes is RETRIABLE, not retried; DEBUG says which retrier
+    // and the back-off after the retries already made.
+    let missing = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "nope"},
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "BackoffRate": 2, "MaxAttempts": 5}],
+        "End": true});
+    let v = test(missing.clone(), "{}", "INFO");
+    assert_eq!(v["status"], "RETRIABLE");
+    assert_eq!(v["error"], "Lambda.ResourceNotFoundException");
+    assert_eq!(v.get("inspectionData"), None);
+    let v = s.ok(
+        "TestState",
+        json!({"definition": missing.to_string(), "roleArn": ROLE, "inspectionLevel": "DEBUG",
+               "stateConfiguration": {"retrierRetryCount": 4}}),
+    );
+    assert_eq!(
+        v["inspectionData"]["errorDetails"],
+        json!({"retryIndex": 0, "retryBackoffIntervalSeconds": 16})
+    );
+    let v = s.ok(
+        "TestState",
+        json!({"definition": missing.to_string(), "roleArn": ROLE, "inspectionLevel": "DEBUG",
+               "stateConfiguration": {"retrierRetryCount": 5}}),
+    );
+    assert_eq!(v["status"], "FAILED");
+    assert_eq!(
+        v["inspectionData"]["errorDetails"],
+        json!({"retryIndex": 0})
+    );
+    // Caught: the catcher's output and where it goes.
+    let v = test(
+        json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+               "Parameters": {"FunctionName": "nope"},
+               "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Handle"}],
+               "Next": "Ok"}),
+        "{}",
+        "DEBUG",
+    );
+    assert_eq!(v["status"], "CAUGHT_ERROR");
+    assert_eq!(v["nextState"], "Handle");
+    assert_eq!(v["error"], "Lambda.ResourceNotFoundException");
+    let out: Value = serde_json::from_str(v["output"].as_str().unwrap()).unwrap();
+    assert_eq!(out["err"]["Error"], "Lambda.ResourceNotFoundException");
+    assert_eq!(
+        v["inspectionData"]["errorDetails"],
+        json!({"catchIndex": 0})
+    );
+    assert_eq!(
+        v["inspectionData"]["afterParameters"],
+        r#"{"FunctionName":"nope"}"#
+    );
+    // A state of a whole state machine, by name.
+    let machine = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Result": 2, "End": true}}});
+    let v = s.ok(
+        "TestState",
+        json!({"definition": machine.to_string(), "stateName": "B"}),
+    );
+    assert_eq!(v, json!({"output": "2", "status": "SUCCEEDED"}));
+    // What AWS refuses.
+    assert_eq!(
+        s.err(
+            "TestState",
+            json!({"definition": machine.to_string(), "stateName": "Z"}),
+            "ValidationException"
+        ),
+        "State not found in definition"
+    );
+    s.err(
+        "TestState",
+        json!({"definition": json!({"Type": "Map", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}).to_string()}),
+        "InvalidDefinition",
+    );
+    assert_eq!(
+        s.err(
+            "TestState",
+            json!({"definition": missing.to_string()}),
+            "ValidationException"
+        ),
+        "RoleArn must be specified when testing a Task state"
+    );
+    s.err(
+        "TestState",
+        json!({"definition": json!({"Type": "Pass", "Next": 3}).to_string()}),
+        "InvalidDefinition",
+    );
+
+    // The same from the command line.
+    let file = s._dir.path().join("choice.json");
+    std::fs::write(
+        &file,
+        json!({"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Big"}], "Default": "Small"}).to_string(),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .args([
+            "test-state",
+            file.to_str().unwrap(),
+            "--input",
+            r#"{"n": 0}"#,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        json!({"output": r#"{"n":0}"#, "nextState": "Small", "status": "SUCCEEDED"})
+    );
+}

@@ -53,6 +53,35 @@ pub enum Command {
     Activity(ActivityCommand),
     /// Serve the Step Functions API (AWS's JSON protocol) for the AWS CLI and SDKs
     Serve(ServeArgs),
+    /// Run one state on its own with an input, as AWS's TestState does
+    TestState(TestStateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TestStateArgs {
+    /// A file holding the state's definition, or a whole state machine with --state-name
+    pub definition: PathBuf,
+    /// The state to test, in a whole state machine
+    #[arg(long)]
+    pub state_name: Option<String>,
+    /// The input as JSON
+    #[arg(long, conflicts_with = "input_file")]
+    pub input: Option<String>,
+    /// A file holding the input
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+    /// INFO, DEBUG or TRACE (as TestState's inspectionLevel)
+    #[arg(long, default_value = "INFO", value_parser = ["INFO", "DEBUG", "TRACE"])]
+    pub inspection_level: String,
+    /// The retries the state already made (stateConfiguration.retrierRetryCount)
+    #[arg(long, default_value_t = 0)]
+    pub retrier_retry_count: u32,
+    /// The resources file a Task state runs with
+    #[arg(long, value_name = "FILE", env = "ASL_RESOURCES")]
+    pub resources: Option<PathBuf>,
+    /// Multiply a Wait state's time by F (0: no waiting)
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub wait_scale: f64,
 }
 
 #[derive(Args, Debug)]

@@ -34,6 +34,7 @@ mod launch;
 mod load;
 mod render;
 mod serve;
+mod test_state;
 
 use clap::Parser;
 

@@ -40,6 +40,9 @@ pub enum Cmd {
 /// What the HTTP side holds.
 pub struct Server {
     pub store: Arc<Store>,
+    /// What executions (and TestState) run with.
+    pub resources: Arc<Resources>,
+    pub wait_scale: f64,
     pub engine: tokio::sync::mpsc::UnboundedSender<Cmd>,
     /// Set on Ctrl-C: long polls answer at once, and no activity task is handed out.
     pub stopping: std::sync::atomic::AtomicBool,
@@ -56,6 +59,7 @@ pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
     let mut resources = Resources::new(None, cfg.options.resources()?);
     resources.mock_config = cfg.options.mock_config_file()?;
     let resources = Arc::new(resources);
+    let served_resources = resources.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock {
         scale: cfg.options.wait_scale,
     });
@@ -85,6 +89,8 @@ pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
     // LocalSet would drop the executions in flight and record them ABORTED.
     std::mem::forget(tx.clone());
     let server = Arc::new(Server {
+        resources: served_resources,
+        wait_scale: cfg.options.wait_scale,
         store: store.clone(),
         engine: tx,
         stopping: Default::default(),

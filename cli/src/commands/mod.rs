@@ -11,6 +11,7 @@ pub mod report;
 mod resume;
 mod run;
 mod serve;
+mod test_state;
 
 pub use run::random_uuid;
 pub mod stop;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Task(c) => task::run(c, &db::open(db_flag)?),
         Command::Activity(c) => activity::run(c, &db::open(db_flag)?),
         Command::Serve(a) => serve::run(a, db::open(db_flag)?),
+        Command::TestState(a) => test_state::run(a),
         Command::Report(a) => report::run(a, &db::open(db_flag)?),
         Command::Load(a) => load::run(a, db_flag),
         Command::Jsonata(a) => jsonata::run(a),

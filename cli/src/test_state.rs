@@ -1,0 +1,339 @@
+//! TestState (`asl test-state`, and `asl serve`'s action): one state run on its own with an
+//! input, without an execution of record. The state runs inside a one-state machine whose
+//! transitions end in stand-in Succeed states named after their targets, so that where it
+//! went is the state it names; its retriers are not run but reported (`RETRIABLE`), and a
+//! catcher that takes its error is `CAUGHT_ERROR`, as AWS's TestState answers.
+
+use asl::exec::{self, Clock, Services, StartRequest, Status, SystemClock};
+use asl::history::{EventKind, HistorySink, MemoryHistory};
+use asl::resources::Resources;
+use asl::Failure;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// What went wrong with the request itself (not with the state).
+pub struct Refused {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> Refused {
+    Refused {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The state to test: `definition` is one state, or a whole state machine with `state_name`
+/// naming the state (its `QueryLanguage` applies).
+pub struct Request<'a> {
+    pub definition: &'a str,
+    pub state_name: Option<&'a str>,
+    pub input: Value,
+    /// `INFO`, `DEBUG` or `TRACE`.
+    pub inspection_level: &'a str,
+    /// Whether a role was given (AWS asks for one to test a Task state).
+    pub role_given: bool,
+    /// `stateConfiguration.retrierRetryCount`: the retries already made.
+    pub retries_made: u32,
+}
+
+/// Runs the state; TestState's answer.
+pub fn test_state(
+    r: &Request<'_>,
+    resources: Arc<Resources>,
+    wait_scale: f64,
+) -> Result<Value, Refused> {
+    let def: Value = serde_json::from_str(r.definition).map_err(|e| {
+        refused(
+            "InvalidDefinition",
+            format!("Invalid State Definition: '{e}'"),
+        )
+    })?;
+    let (name, mut state, language) = match (def.get("States"), r.state_name) {
+        (Some(states), Some(n)) => {
+            let st = states
+                .get(n)
+                .cloned()
+                .ok_or_else(|| refused("ValidationException", "State not found in definition"))?;
+            (n.to_string(), st, def.get("QueryLanguage").cloned())
+        }
+        (Some(_), None) => {
+            return Err(refused(
+                "ValidationException",
+                "a state machine definition needs stateName: the state to test",
+            ))
+        }
+        (None, _) => (
+            r.state_name.unwrap_or("TestState").to_string(),
+            def.clone(),
+            None,
+        ),
+    };
+    if !state.is_object() || state.get("Type").is_none() {
+        return Err(refused(
+            "InvalidDefinition",
+            "Invalid State Definition: a state is a JSON object with a Type",
+        ));
+    }
+    match state["Type"].as_str() {
+        Some("Map" | "Parallel") => {
+            return Err(refused(
+                "InvalidDefinition",
+                "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
+            ))
+        }
+        Some("Task") if !r.role_given => {
+            return Err(refused(
+                "ValidationException",
+                "RoleArn must be specified when testing a Task state",
+            ))
+        }
+        _ => {}
+    }
+    let jsonata = state
+        .get("QueryLanguage")
+        .or(language.as_ref())
+        .and_then(Value::as_str)
+        == Some("JSONata");
+    // Where it may go, each a stand-in Succeed state; its retriers are kept aside.
+    let mut targets: Vec<String> = Vec::new();
+    let mut add = |v: Option<&Value>| {
+        if let Some(t) = v.and_then(Value::as_str) {
+            if t != name && !targets.iter().any(|x| x == t) {
+                targets.push(t.to_string());
+            }
+        }
+    };
+    add(state.get("Next"));
+    add(state.get("Default"));
+    for key in ["Choices", "Catch"] {
+        for c in state
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            add(c.get("Next"));
+        }
+    }
+    let mut states = Map::new();
+    for t in &targets {
+        states.insert(t.clone(), json!({"Type": "Succeed"}));
+    }
+    let machine_of = |state: &Value, states: &Map<String, Value>| {
+        let mut all = states.clone();
+        all.insert(name.clone(), state.clone());
+        let mut m = json!({"StartAt": name, "States": all});
+        if let Some(l) = &language {
+            m["QueryLanguage"] = l.clone();
+        }
+        m
+    };
+    // Checked as written (its retriers too), then run without its retriers.
+    let checked = machine_of(&state, &states).to_string();
+    if let Err(e) = asl::Definition::from_json(&checked) {
+        let detail = match e {
+            asl::definition::Error::Invalid(d) => d
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        };
+        return Err(refused(
+            "InvalidDefinition",
+            format!("Invalid State Machine Definition: '{detail}'"),
+        ));
+    }
+    let retriers = state
+        .as_object_mut()
+        .and_then(|o| o.remove("Retry"))
+        .and_then(|r| r.as_array().cloned())
+        .unwrap_or_default();
+    let runnable = asl::Definition::from_json(&machine_of(&state, &states).to_string())
+        .map_err(|e| refused("InvalidDefinition", e.to_string()))?;
+
+    let history = Arc::new(MemoryHistory::new());
+    let services = Services {
+        clock: Arc::new(SystemClock { scale: wait_scale }) as Arc<dyn Clock>,
+        resources,
+        history: history.clone() as Arc<dyn HistorySink>,
+        stop: None,
+        children: None,
+        callbacks: None,
+    };
+    let req = StartRequest {
+        state_machine_name: "TestState".into(),
+        execution_name: "test-state".into(),
+        input: r.input.clone(),
+        start_time: None,
+        resume: None,
+        express_arn: None,
+        role_arn: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| refused("InternalFailure", e.to_string()))?;
+    let outcome =
+        tokio::task::LocalSet::new().block_on(&rt, exec::execute(&runnable, req, &services));
+
+    let events = history.events();
+    // Where the state went: the stand-in entered after it, if any.
+    let next = events.iter().find_map(|e| match &e.kind {
+        EventKind::StateEntered { name: n, .. } if *n != name => Some(n.to_string()),
+        _ => None,
+    });
+    // The state's own output, as it exited.
+    let exited = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::StateExited {
+            name: n, output, ..
+        } if *n == name => Some(output.as_ref().clone()),
+        _ => None,
+    });
+    // The error the state met, when one of its catchers took it.
+    let caught = events.iter().find_map(|e| match &e.kind {
+        EventKind::Other {
+            event_type,
+            details: Some((_, d)),
+        } if event_type.ends_with("Failed") || event_type.ends_with("TimedOut") => {
+            let d = d.to_aws();
+            d.get("error").map(|err| {
+                (
+                    err.as_str().unwrap_or("").to_string(),
+                    d.get("cause").and_then(Value::as_str).map(String::from),
+                )
+            })
+        }
+        _ => None,
+    });
+    let debug = r.inspection_level != "INFO";
+    let mut v = Map::new();
+    // DEBUG and TRACE: what the state saw and did (`errorDetails` too).
+    let mut data = Map::new();
+    data.insert("input".into(), json!(r.input.to_string()));
+    for e in &events {
+        if let EventKind::Other {
+            event_type,
+            details: Some((_, d)),
+        } = &e.kind
+        {
+            let d = d.to_aws();
+            match event_type.as_ref() {
+                "TaskScheduled" | "LambdaFunctionScheduled" | "ActivityScheduled" => {
+                    let sent = d.get("parameters").or(d.get("input")).cloned();
+                    let key = if jsonata {
+                        "afterArguments"
+                    } else {
+                        "afterParameters"
+                    };
+                    if let Some(p) = sent {
+                        data.insert(key.into(), p);
+                    }
+                }
+                "TaskSucceeded" | "LambdaFunctionSucceeded" | "ActivitySucceeded" => {
+                    if let Some(o) = d.get("output") {
+                        data.insert("result".into(), o.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    match outcome.status {
+        Status::Succeeded => {
+            let output = exited.or(outcome.output).unwrap_or(Value::Null);
+            v.insert("output".into(), json!(output.to_string()));
+            match (&next, caught) {
+                (Some(n), Some((error, cause))) if is_catch_target(&state, n) => {
+                    v.insert("status".into(), json!("CAUGHT_ERROR"));
+                    v.insert("error".into(), json!(error));
+                    if let Some(c) = cause {
+                        v.insert("cause".into(), json!(c));
+                    }
+                    let f = Failure::from_task(error, "");
+                    if let Some(i) = catch_index(&state, &f) {
+                        data.insert("errorDetails".into(), json!({"catchIndex": i}));
+                    }
+                }
+                _ => {
+                    v.insert("status".into(), json!("SUCCEEDED"));
+                }
+            }
+            if let Some(n) = &next {
+                v.insert("nextState".into(), json!(n));
+            }
+        }
+        _ => {
+            let error = outcome.error.clone().unwrap_or_default();
+            let f = Failure::from_task(error, "");
+            let retry = retriers.iter().enumerate().find(|(_, r)| {
+                let names: Vec<String> = r["ErrorEquals"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n.as_str().map(String::from))
+                    .collect();
+                f.matches(&names)
+            });
+            match retry {
+                // A retrier takes it while it has attempts left: RETRIABLE, with the back-off
+                // the next attempt would wait (IntervalSeconds × BackoffRate^retries made).
+                Some((i, rt))
+                    if u64::from(r.retries_made) < rt["MaxAttempts"].as_u64().unwrap_or(3) =>
+                {
+                    v.insert("status".into(), json!("RETRIABLE"));
+                    let interval = rt["IntervalSeconds"].as_f64().unwrap_or(1.0);
+                    let rate = rt["BackoffRate"].as_f64().unwrap_or(2.0);
+                    let mut backoff = interval * rate.powi(r.retries_made as i32);
+                    if let Some(max) = rt["MaxDelaySeconds"].as_f64() {
+                        backoff = backoff.min(max);
+                    }
+                    data.insert(
+                        "errorDetails".into(),
+                        json!({"retryIndex": i, "retryBackoffIntervalSeconds": backoff as u64}),
+                    );
+                }
+                Some((i, _)) => {
+                    v.insert("status".into(), json!("FAILED"));
+                    data.insert("errorDetails".into(), json!({"retryIndex": i}));
+                }
+                None => {
+                    v.insert("status".into(), json!("FAILED"));
+                }
+            }
+            if let Some(e) = &outcome.error {
+                v.insert("error".into(), json!(e));
+            }
+            if let Some(c) = &outcome.cause {
+                v.insert("cause".into(), json!(c));
+            }
+        }
+    }
+    if debug {
+        v.insert("inspectionData".into(), Value::Object(data));
+    }
+    Ok(Value::Object(v))
+}
+
+fn is_catch_target(state: &Value, target: &str) -> bool {
+    state["Catch"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["Next"] == target)
+}
+
+/// The first catcher that takes `f`.
+fn catch_index(state: &Value, f: &Failure) -> Option<usize> {
+    state["Catch"].as_array()?.iter().position(|c| {
+        let names: Vec<String> = c["ErrorEquals"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(String::from))
+            .collect();
+        f.matches(&names)
+    })
+}
