@@ -891,6 +891,50 @@ fn test_state_runs_one_state_as_aws_does() {
         "InvalidDefinition",
     );
 
+    // A mock stands in for the Task's service (no role needed then): a result, or an error
+    // its catcher takes.
+    let call = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f"}, "OutputPath": "$.Payload",
+        "Catch": [{"ErrorEquals": ["Oops"], "ResultPath": "$.err", "Next": "Handle"}],
+        "Next": "Done"});
+    let v = s.ok(
+        "TestState",
+        json!({"definition": call.to_string(),
+               "mock": {"result": r#"{"StatusCode": 200, "Payload": {"n": 42}}"#}}),
+    );
+    assert_eq!(
+        v,
+        json!({"output": r#"{"n":42}"#, "nextState": "Done", "status": "SUCCEEDED"})
+    );
+    let v = s.ok(
+        "TestState",
+        json!({"definition": call.to_string(),
+               "mock": {"errorOutput": {"error": "Oops", "cause": "mocked"}}}),
+    );
+    assert_eq!(
+        (&v["status"], &v["nextState"], &v["error"], &v["cause"]),
+        (
+            &json!("CAUGHT_ERROR"),
+            &json!("Handle"),
+            &json!("Oops"),
+            &json!("mocked")
+        )
+    );
+    assert_eq!(
+        s.err(
+            "TestState",
+            json!({"definition": json!({"Type": "Pass", "End": true}).to_string(),
+                   "mock": {"result": "{}"}}),
+            "ValidationException"
+        ),
+        "State type 'Pass' is not supported when a mock is specified"
+    );
+    s.err(
+        "TestState",
+        json!({"definition": call.to_string(), "mock": {"result": "not json"}}),
+        "ValidationException",
+    );
+
     // The same from the command line.
     let file = s._dir.path().join("choice.json");
     std::fs::write(

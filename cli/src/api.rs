@@ -313,7 +313,7 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                 ));
             }
             // What asl's TestState does not take yet is refused, not ignored.
-            for field in ["mock", "variables", "context"] {
+            for field in ["variables", "context"] {
                 if r.get(field).is_some() {
                     return Err(ApiError::new(
                         "ValidationException",
@@ -331,6 +331,7 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     .pointer("/stateConfiguration/retrierRetryCount")
                     .and_then(Value::as_u64)
                     .unwrap_or(0) as u32,
+                mock: r.get("mock"),
             };
             crate::test_state::test_state(&req, server.resources.clone(), server.wait_scale)
                 .map_err(|e| ApiError::new(e.code, e.message))

@@ -36,6 +36,39 @@ pub struct Request<'a> {
     pub role_given: bool,
     /// `stateConfiguration.retrierRetryCount`: the retries already made.
     pub retries_made: u32,
+    /// TestState's `mock`: `{"result": JSON text}` or `{"errorOutput": {"error", "cause"}}`,
+    /// what the Task's service answers instead of being called.
+    pub mock: Option<&'a Value>,
+}
+
+/// The Task's answer from a TestState `mock`, as a one-response mock config.
+fn mocked(mock: &Value, state: &str, resources: &Resources) -> Result<Resources, Refused> {
+    let answer =
+        match (mock.get("result"), mock.get("errorOutput")) {
+            (Some(_), Some(_)) | (None, None) => return Err(refused(
+                "ValidationException",
+                "A test mock should have only one of the following fields: [result, errorOutput].",
+            )),
+            (Some(r), None) => {
+                let v: Value = r
+                    .as_str()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .ok_or_else(|| {
+                        refused("ValidationException", "Mocked result must be valid JSON")
+                    })?;
+                json!({"Return": v})
+            }
+            (None, Some(e)) => json!({"Throw": {
+            "Error": e.get("error").and_then(Value::as_str).unwrap_or(""),
+            "Cause": e.get("cause").and_then(Value::as_str).unwrap_or("")}}),
+        };
+    let config = json!({
+        "StateMachines": {"TestState": {"TestCases": {"Mock": {state: "Answer"}}}},
+        "MockedResponses": {"Answer": {"0": answer}},
+    });
+    let set = asl::resources::mock::MockSet::from_config(&config, Some("TestState"), Some("Mock"))
+        .map_err(|e| refused("ValidationException", e.to_string()))?;
+    Ok(Resources::new(Some(set), resources.config.clone()))
 }
 
 /// Runs the state; TestState's answer.
@@ -76,6 +109,19 @@ pub fn test_state(
             "Invalid State Definition: a state is a JSON object with a Type",
         ));
     }
+    let resources = match r.mock {
+        None => resources,
+        Some(m) => {
+            let ty = state["Type"].as_str().unwrap_or("");
+            if ty != "Task" {
+                return Err(refused(
+                    "ValidationException",
+                    format!("State type '{ty}' is not supported when a mock is specified"),
+                ));
+            }
+            Arc::new(mocked(m, &name, &resources)?)
+        }
+    };
     match state["Type"].as_str() {
         Some("Map" | "Parallel") => {
             return Err(refused(
@@ -83,7 +129,7 @@ pub fn test_state(
                 "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
             ))
         }
-        Some("Task") if !r.role_given => {
+        Some("Task") if !r.role_given && r.mock.is_none() => {
             return Err(refused(
                 "ValidationException",
                 "RoleArn must be specified when testing a Task state",

@@ -36,6 +36,7 @@ pub fn run(a: TestStateArgs) -> anyhow::Result<i32> {
         // Tasks run with the resources file here: no role to give.
         role_given: true,
         retries_made: a.retrier_retry_count,
+        mock: None,
     };
     let v = crate::test_state::test_state(&req, resources, a.wait_scale)
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
