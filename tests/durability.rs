@@ -573,3 +573,67 @@ fn a_resumed_state_goes_on_counting_its_retries() {
     assert_eq!(tries(), "0\n1\n");
     assert_eq!(count(&events(&db, "retry"), "LambdaFunctionFailed"), 2);
 }
+
+#[test]
+fn a_resume_after_a_redrive_counts_only_the_redrive_s_retries() {
+    // Failed for good (three attempts), redriven (the retries start afresh), killed while the
+    // redrive's second attempt runs, resumed: the resume counts the redrive's one failure, not
+    // the first run's, and makes the attempts it has left (RetryCount 1 and 2).
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let log = dir.path().join("tries.log");
+    let block = dir.path().join("block");
+    let wf = with_python_function(
+        dir.path(),
+        "flaky",
+        &format!(
+            "import json, os, sys, time\nt = json.load(sys.stdin)['try']\nopen({:?}, 'a').write(str(t) + '\\n')\nif t == 1 and os.path.exists({:?}):\n    time.sleep(30)\nsys.exit(3)\n",
+            log.to_str().unwrap(),
+            block.to_str().unwrap()
+        ),
+        json!({"StartAt": "Call", "States": {
+            "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+                     "Parameters": {"try.$": "$$.State.RetryCount"},
+                     "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "BackoffRate": 1, "MaxAttempts": 2}],
+                     "End": true}}}),
+    );
+    let tries = || std::fs::read_to_string(&log).unwrap_or_default();
+    let o = asl(
+        &db,
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--name",
+            "rr",
+            "--wait-scale",
+            "0.001",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(tries(), "0\n1\n2\n");
+    std::fs::write(&block, "").unwrap();
+    let mut redrive = Guard(
+        Command::new(env!("CARGO_BIN_EXE_asl"))
+            .env("ASL_DB", &db)
+            .args(["redrive", "rr"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(tries() == "0\n1\n2\n0\n1\n" && count(&events(&db, "rr"), "LambdaFunctionFailed") == 4)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the redrive's second attempt did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    redrive.0.kill().unwrap();
+    redrive.0.wait().unwrap();
+    std::fs::remove_file(&block).unwrap();
+    let o = asl(&db, &["resume", "rr", "--json"]);
+    assert_eq!(json_of(&o)["status"], "FAILED");
+    assert_eq!(tries(), "0\n1\n2\n0\n1\n1\n2\n");
+}

@@ -295,6 +295,16 @@ fn state_machines_and_executions_through_the_api() {
     let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": waits}));
     assert_eq!(d["status"], "DELETING");
     s.err(
+        "CreateStateMachine",
+        json!({"name": "Waits", "roleArn": ROLE, "definition": d["definition"]}),
+        "StateMachineDeleting",
+    );
+    s.err(
+        "UpdateStateMachine",
+        json!({"stateMachineArn": waits, "definition": hello().to_string()}),
+        "StateMachineDeleting",
+    );
+    s.err(
         "StartExecution",
         json!({"stateMachineArn": waits}),
         "StateMachineDeleting",
@@ -723,6 +733,42 @@ fn idempotent_calls_and_stable_pages_as_aws_has_them() {
         s.ok("ListTagsForResource", json!({"resourceArn": tagged}))["tags"],
         json!([{"key": "team", "value": "ovens"}])
     );
+    // At most 50 on a resource, of AWS's characters; a refused create creates nothing, and
+    // an idempotent create leaves the tags as they are.
+    let many = |n: usize, from: usize| -> Vec<Value> {
+        (from..from + n)
+            .map(|i| json!({"key": format!("k{i}"), "value": "v"}))
+            .collect()
+    };
+    s.err(
+        "CreateStateMachine",
+        json!({"name": "Crowded", "roleArn": ROLE, "definition": hello().to_string(), "tags": many(51, 0)}),
+        "TooManyTags",
+    );
+    s.err(
+        "DescribeStateMachine",
+        json!({"stateMachineArn": format!("{MACHINES}:Crowded")}),
+        "StateMachineDoesNotExist",
+    );
+    s.err(
+        "TagResource",
+        json!({"resourceArn": tagged, "tags": many(50, 0)}),
+        "TooManyTags",
+    );
+    s.err(
+        "TagResource",
+        json!({"resourceArn": tagged, "tags": [{"key": "bad#key", "value": "v"}]}),
+        "ValidationException",
+    );
+    s.ok(
+        "CreateStateMachine",
+        json!({"name": "Tagged", "roleArn": ROLE, "definition": hello().to_string(),
+               "tags": [{"key": "extra", "value": "x"}]}),
+    );
+    assert_eq!(
+        s.ok("ListTagsForResource", json!({"resourceArn": tagged}))["tags"],
+        json!([{"key": "team", "value": "ovens"}])
+    );
     s.ok("DeleteStateMachine", json!({"stateMachineArn": tagged}));
     s.err(
         "ListTagsForResource",
@@ -932,6 +978,60 @@ fn test_state_runs_one_state_as_aws_does() {
     s.err(
         "TestState",
         json!({"definition": call.to_string(), "mock": {"result": "not json"}}),
+        "ValidationException",
+    );
+
+    // A state that goes to itself ends there, as any other transition.
+    let v = s.ok(
+        "TestState",
+        json!({"definition": json!({"Type": "Choice", "Choices": [{"Variable": "$.a", "NumericEquals": 1, "Next": "TestState"}], "Default": "Other"}).to_string(),
+               "stateName": "TestState", "input": "{\"a\": 1}"}),
+    );
+    assert_eq!(
+        v,
+        json!({"output": r#"{"a":1}"#, "nextState": "TestState", "status": "SUCCEEDED"})
+    );
+    // Retriers come before catchers: an error both take is RETRIABLE while attempts are left.
+    let both = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f"},
+        "Retry": [{"ErrorEquals": ["Oops"], "MaxAttempts": 2}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}], "End": true});
+    let mocked_error = json!({"errorOutput": {"error": "Oops", "cause": "c"}});
+    let v = s.ok(
+        "TestState",
+        json!({"definition": both.to_string(), "mock": mocked_error}),
+    );
+    assert_eq!(
+        v,
+        json!({"status": "RETRIABLE", "error": "Oops", "cause": "c"})
+    );
+    let v = s.ok(
+        "TestState",
+        json!({"definition": both.to_string(), "mock": mocked_error,
+               "stateConfiguration": {"retrierRetryCount": 2}}),
+    );
+    assert_eq!(
+        (&v["status"], &v["nextState"]),
+        (&json!("CAUGHT_ERROR"), &json!("Handle"))
+    );
+    // The engine's own States.Runtime is neither retried nor caught by States.ALL.
+    let runtime = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f"}, "ResultSelector": {"x.$": "$.missing"},
+        "Retry": [{"ErrorEquals": ["States.ALL"]}], "End": true});
+    let v = s.ok(
+        "TestState",
+        json!({"definition": runtime.to_string(), "mock": {"result": "{}"}}),
+    );
+    assert_eq!(
+        (&v["status"], &v["error"]),
+        (&json!("FAILED"), &json!("States.Runtime"))
+    );
+    // A .sync task needs a mock here.
+    s.err(
+        "TestState",
+        json!({"definition": json!({"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:X"}, "End": true}).to_string(),
+               "roleArn": ROLE}),
         "ValidationException",
     );
 

@@ -51,6 +51,8 @@ impl From<StoreError> for ApiError {
             StoreError::StateMachineDoesNotExist(_) => "StateMachineDoesNotExist",
             StoreError::StateMachineAlreadyExists(_) => "StateMachineAlreadyExists",
             StoreError::ResourceNotFound(_) => "ResourceNotFound",
+            StoreError::StateMachineDeleting(_) => "StateMachineDeleting",
+            StoreError::TooManyTags(_) => "TooManyTags",
             StoreError::InvalidToken(_) => "InvalidToken",
             StoreError::TaskDone(_) | StoreError::Interrupted(_) => "TaskTimedOut",
             StoreError::Ambiguous { .. } => "ValidationException",
@@ -333,8 +335,13 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     .unwrap_or(0) as u32,
                 mock: r.get("mock"),
             };
-            crate::test_state::test_state(&req, server.resources.clone(), server.wait_scale)
-                .map_err(|e| ApiError::new(e.code, e.message))
+            crate::test_state::test_state(
+                &req,
+                server.resources.clone(),
+                server.wait_scale,
+                Some(&server.stopping),
+            )
+            .map_err(|e| ApiError::new(e.code, e.message))
         }
         "TagResource" => {
             let tags = tags_of(r)?;
@@ -439,8 +446,9 @@ fn create_state_machine(store: &Store, r: &Value) -> Answer {
         ));
     }
     let logging = logging_of(r)?;
+    let tags = tags_of(r)?;
     check_definition(definition, kind).map_err(|e| e.0)?;
-    let m = store.create_state_machine(
+    let (m, _) = store.create_state_machine(
         &exec::state_machine_arn(name),
         &NewStateMachine {
             name,
@@ -449,11 +457,8 @@ fn create_state_machine(store: &Store, r: &Value) -> Answer {
             role_arn: optional(r, "roleArn"),
             logging: logging.as_deref(),
         },
+        &tags,
     )?;
-    let tags = tags_of(r)?;
-    if !tags.is_empty() {
-        store.tag_resource(&m.arn, &tags)?;
-    }
     Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch(m.created)}))
 }
 
@@ -480,10 +485,21 @@ fn tags_of(r: &Value) -> Result<Vec<(String, String)>, ApiError> {
         .map(|t| {
             let key = t.get("key").and_then(Value::as_str).unwrap_or("");
             let value = t.get("value").and_then(Value::as_str).unwrap_or("");
-            if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            // Letters, digits, white space and `_ . : / = + - @`, as AWS's tags take them.
+            let allowed = |s: &str| {
+                s.chars().all(|c| {
+                    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+                })
+            };
+            if key.is_empty()
+                || key.chars().count() > 128
+                || value.chars().count() > 256
+                || !allowed(key)
+                || !allowed(value)
+            {
                 return Err(ApiError::new(
                     "ValidationException",
-                    format!("1 validation error detected: tag {key:?}: a key of 1 to 128 characters and a value of at most 256"),
+                    format!("1 validation error detected: tag {key:?}: a key of 1 to 128 characters and a value of at most 256, of letters, digits, white space and _ . : / = + - @"),
                 ));
             }
             Ok((key.to_string(), value.to_string()))
@@ -816,6 +832,15 @@ fn list_executions(store: &Store, r: &Value) -> Answer {
     ]);
     let max = max_results(r, 100)?;
     let after = cursor(r, &tag)?;
+    // The execution a token names may have been pruned meanwhile: the listing cannot go on.
+    if let Some(a) = after {
+        if store.get_execution(a).is_err() {
+            return Err(ApiError::new(
+                "InvalidToken",
+                format!("Invalid Token: the execution it names is gone: '{a}'"),
+            ));
+        }
+    }
     let mut list = store.list_executions(&ExecutionFilter {
         status: status.map(String::from),
         // By the ARN: the executions of a machine deleted meanwhile are still listed.

@@ -72,10 +72,14 @@ fn mocked(mock: &Value, state: &str, resources: &Resources) -> Result<Resources,
 }
 
 /// Runs the state; TestState's answer.
+/// TestState's limit: "The TestState API can run for up to five minutes".
+const TEST_STATE_MAX_SECONDS: u64 = 300;
+
 pub fn test_state(
     r: &Request<'_>,
     resources: Arc<Resources>,
     wait_scale: f64,
+    stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<Value, Refused> {
     let def: Value = serde_json::from_str(r.definition).map_err(|e| {
         refused(
@@ -135,6 +139,20 @@ pub fn test_state(
                 "RoleArn must be specified when testing a Task state",
             ))
         }
+        // A state on its own has no execution to start children from or wait in for a token.
+        Some("Task") if r.mock.is_none() => {
+            let resource = state["Resource"].as_str().unwrap_or("");
+            if resource.ends_with(".sync")
+                || resource.ends_with(".sync:2")
+                || resource.ends_with(".waitForTaskToken")
+                || asl::history::activities::activity_name(resource).is_some()
+            {
+                return Err(refused(
+                    "ValidationException",
+                    format!("TestState runs {resource:?} only with a mock: a .sync, .waitForTaskToken or activity task waits on more than one state"),
+                ));
+            }
+        }
         _ => {}
     }
     let jsonata = state
@@ -146,7 +164,7 @@ pub fn test_state(
     let mut targets: Vec<String> = Vec::new();
     let mut add = |v: Option<&Value>| {
         if let Some(t) = v.and_then(Value::as_str) {
-            if t != name && !targets.iter().any(|x| x == t) {
+            if !targets.iter().any(|x| x == t) {
                 targets.push(t.to_string());
             }
         }
@@ -167,10 +185,17 @@ pub fn test_state(
     for t in &targets {
         states.insert(t.clone(), json!({"Type": "Succeed"}));
     }
+    // A state that goes to itself runs under another name, so that going to itself ends in
+    // its stand-in too.
+    let own = if targets.contains(&name) {
+        format!("~{}", name.chars().take(79).collect::<String>())
+    } else {
+        name.clone()
+    };
     let machine_of = |state: &Value, states: &Map<String, Value>| {
         let mut all = states.clone();
-        all.insert(name.clone(), state.clone());
-        let mut m = json!({"StartAt": name, "States": all});
+        all.insert(own.clone(), state.clone());
+        let mut m = json!({"StartAt": own, "States": all});
         if let Some(l) = &language {
             m["QueryLanguage"] = l.clone();
         }
@@ -222,37 +247,87 @@ pub fn test_state(
         .enable_all()
         .build()
         .map_err(|e| refused("InternalFailure", e.to_string()))?;
-    let outcome =
-        tokio::task::LocalSet::new().block_on(&rt, exec::execute(&runnable, req, &services));
+    // As AWS's, a test runs five minutes at most (a long Wait ends in States.Timeout); a server
+    // that is stopping ends it too.
+    let run = exec::execute(&runnable, req, &services);
+    let outcome = tokio::task::LocalSet::new().block_on(&rt, async {
+        let stopping = async {
+            loop {
+                if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            o = run => Ok(o),
+            _ = tokio::time::sleep(std::time::Duration::from_secs(TEST_STATE_MAX_SECONDS)) => Err(None),
+            _ = stopping => Err(Some(())),
+        }
+    });
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(None) => {
+            return Ok(json!({"status": "FAILED", "error": "States.Timeout",
+                             "cause": "The state did not end within five minutes, TestState's limit"}))
+        }
+        Err(Some(())) => return Err(refused("InternalFailure", "the server is stopping")),
+    };
 
     let events = history.events();
     // Where the state went: the stand-in entered after it, if any.
     let next = events.iter().find_map(|e| match &e.kind {
-        EventKind::StateEntered { name: n, .. } if *n != name => Some(n.to_string()),
+        EventKind::StateEntered { name: n, .. } if *n != own => Some(n.to_string()),
         _ => None,
     });
     // The state's own output, as it exited.
     let exited = events.iter().rev().find_map(|e| match &e.kind {
         EventKind::StateExited {
             name: n, output, ..
-        } if *n == name => Some(output.as_ref().clone()),
+        } if *n == own => Some(output.as_ref().clone()),
         _ => None,
     });
-    // The error the state met, when one of its catchers took it.
-    let caught = events.iter().find_map(|e| match &e.kind {
-        EventKind::Other {
-            event_type,
-            details: Some((_, d)),
-        } if event_type.ends_with("Failed") || event_type.ends_with("TimedOut") => {
-            let d = d.to_aws();
-            d.get("error").map(|err| {
-                (
-                    err.as_str().unwrap_or("").to_string(),
+    // The failures tasks reported (their error, and whether it was a heartbeat's time-out).
+    let reported: Vec<(String, Option<String>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Other {
+                event_type,
+                details: Some((_, d)),
+            } if TASK_FAILURES.contains(&event_type.as_ref()) => {
+                let d = d.to_aws();
+                Some((
+                    d.get("error")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
                     d.get("cause").and_then(Value::as_str).map(String::from),
-                )
-            })
-        }
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    // The error the state met: what ended it, or what one of its catchers took.
+    let caught = match (&outcome.status, &next) {
+        (Status::Succeeded, Some(n)) if is_catch_target(&state, n) => reported.last().cloned(),
         _ => None,
+    };
+    let met = match outcome.status {
+        Status::Succeeded => caught.clone(),
+        _ => Some((
+            outcome.error.clone().unwrap_or_default(),
+            outcome.cause.clone(),
+        )),
+    };
+    // As the engine has it: a task's error may be caught by States.ALL, the engine's own
+    // States.Runtime may not.
+    let failure = met.as_ref().map(|(error, _)| {
+        let from_task = reported.iter().any(|(e, _)| e == error);
+        if from_task {
+            Failure::from_task(error.clone(), "")
+        } else {
+            Failure::new(error.clone(), "")
+        }
     });
     let debug = r.inspection_level != "INFO";
     let mut v = Map::new();
@@ -287,80 +362,81 @@ pub fn test_state(
             }
         }
     }
-    match outcome.status {
-        Status::Succeeded => {
-            let output = exited.or(outcome.output).unwrap_or(Value::Null);
-            v.insert("output".into(), json!(output.to_string()));
-            match (&next, caught) {
-                (Some(n), Some((error, cause))) if is_catch_target(&state, n) => {
-                    v.insert("status".into(), json!("CAUGHT_ERROR"));
-                    v.insert("error".into(), json!(error));
-                    if let Some(c) = cause {
-                        v.insert("cause".into(), json!(c));
-                    }
-                    let f = Failure::from_task(error, "");
-                    if let Some(i) = catch_index(&state, &f) {
-                        data.insert("errorDetails".into(), json!({"catchIndex": i}));
-                    }
-                }
-                _ => {
-                    v.insert("status".into(), json!("SUCCEEDED"));
+    // Retriers come first, as in a run: one with attempts left makes the state RETRIABLE
+    // (with the back-off the next attempt would wait: IntervalSeconds × BackoffRate^retries
+    // made), whatever its catchers would do.
+    let retrier = failure.as_ref().and_then(|f| {
+        retriers
+            .iter()
+            .enumerate()
+            .find(|(_, rt)| f.matches(&names_of(&rt["ErrorEquals"])))
+    });
+    let retriable = retrier
+        .filter(|(_, rt)| u64::from(r.retries_made) < rt["MaxAttempts"].as_u64().unwrap_or(3));
+    if let Some((i, rt)) = retriable {
+        let interval = rt["IntervalSeconds"].as_f64().unwrap_or(1.0);
+        let rate = rt["BackoffRate"].as_f64().unwrap_or(2.0);
+        let mut backoff = interval * rate.powi(r.retries_made as i32);
+        if let Some(max) = rt["MaxDelaySeconds"].as_f64() {
+            backoff = backoff.min(max);
+        }
+        v.insert("status".into(), json!("RETRIABLE"));
+        data.insert(
+            "errorDetails".into(),
+            json!({"retryIndex": i, "retryBackoffIntervalSeconds": backoff as u64}),
+        );
+    } else if outcome.status == Status::Succeeded {
+        let output = exited.or(outcome.output).unwrap_or(Value::Null);
+        v.insert("output".into(), json!(output.to_string()));
+        match &failure {
+            Some(f) => {
+                v.insert("status".into(), json!("CAUGHT_ERROR"));
+                if let Some(i) = catch_index(&state, f) {
+                    data.insert("errorDetails".into(), json!({"catchIndex": i}));
                 }
             }
-            if let Some(n) = &next {
-                v.insert("nextState".into(), json!(n));
+            None => {
+                v.insert("status".into(), json!("SUCCEEDED"));
             }
         }
-        _ => {
-            let error = outcome.error.clone().unwrap_or_default();
-            let f = Failure::from_task(error, "");
-            let retry = retriers.iter().enumerate().find(|(_, r)| {
-                let names: Vec<String> = r["ErrorEquals"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|n| n.as_str().map(String::from))
-                    .collect();
-                f.matches(&names)
-            });
-            match retry {
-                // A retrier takes it while it has attempts left: RETRIABLE, with the back-off
-                // the next attempt would wait (IntervalSeconds × BackoffRate^retries made).
-                Some((i, rt))
-                    if u64::from(r.retries_made) < rt["MaxAttempts"].as_u64().unwrap_or(3) =>
-                {
-                    v.insert("status".into(), json!("RETRIABLE"));
-                    let interval = rt["IntervalSeconds"].as_f64().unwrap_or(1.0);
-                    let rate = rt["BackoffRate"].as_f64().unwrap_or(2.0);
-                    let mut backoff = interval * rate.powi(r.retries_made as i32);
-                    if let Some(max) = rt["MaxDelaySeconds"].as_f64() {
-                        backoff = backoff.min(max);
-                    }
-                    data.insert(
-                        "errorDetails".into(),
-                        json!({"retryIndex": i, "retryBackoffIntervalSeconds": backoff as u64}),
-                    );
-                }
-                Some((i, _)) => {
-                    v.insert("status".into(), json!("FAILED"));
-                    data.insert("errorDetails".into(), json!({"retryIndex": i}));
-                }
-                None => {
-                    v.insert("status".into(), json!("FAILED"));
-                }
-            }
-            if let Some(e) = &outcome.error {
-                v.insert("error".into(), json!(e));
-            }
-            if let Some(c) = &outcome.cause {
-                v.insert("cause".into(), json!(c));
-            }
+        if let Some(n) = &next {
+            v.insert("nextState".into(), json!(n));
+        }
+    } else {
+        v.insert("status".into(), json!("FAILED"));
+        if let Some((i, _)) = retrier {
+            data.insert("errorDetails".into(), json!({"retryIndex": i}));
+        }
+    }
+    if let Some((error, cause)) = met {
+        v.insert("error".into(), json!(error));
+        if let Some(c) = cause {
+            v.insert("cause".into(), json!(c));
         }
     }
     if debug {
         v.insert("inspectionData".into(), Value::Object(data));
     }
     Ok(Value::Object(v))
+}
+
+/// The events of a task's failure.
+const TASK_FAILURES: &[&str] = &[
+    "TaskFailed",
+    "TaskTimedOut",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "ActivityFailed",
+    "ActivityTimedOut",
+];
+
+/// An `ErrorEquals` list.
+fn names_of(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str().map(String::from))
+        .collect()
 }
 
 fn is_catch_target(state: &Value, target: &str) -> bool {
@@ -373,13 +449,8 @@ fn is_catch_target(state: &Value, target: &str) -> bool {
 
 /// The first catcher that takes `f`.
 fn catch_index(state: &Value, f: &Failure) -> Option<usize> {
-    state["Catch"].as_array()?.iter().position(|c| {
-        let names: Vec<String> = c["ErrorEquals"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.as_str().map(String::from))
-            .collect();
-        f.matches(&names)
-    })
+    state["Catch"]
+        .as_array()?
+        .iter()
+        .position(|c| f.matches(&names_of(&c["ErrorEquals"])))
 }

@@ -29,6 +29,11 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
             }
         },
     };
+    if let Some(a) = &after {
+        if store.get_execution(a).is_err() {
+            anyhow::bail!("InvalidToken: the execution --next-token names is gone (pruned?): start the listing again");
+        }
+    }
     let mut list = store.list_executions(&ExecutionFilter {
         status: a.status.clone(),
         state_machine: a.state_machine.clone(),

@@ -38,7 +38,7 @@ pub fn run(a: TestStateArgs) -> anyhow::Result<i32> {
         retries_made: a.retrier_retry_count,
         mock: None,
     };
-    let v = crate::test_state::test_state(&req, resources, a.wait_scale)
+    let v = crate::test_state::test_state(&req, resources, a.wait_scale, None)
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
     outln!("{}", serde_json::to_string_pretty(&v)?);
     Ok(match v["status"].as_str() {

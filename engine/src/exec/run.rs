@@ -197,7 +197,7 @@ impl<'a> Run<'a> {
     ) {
         match mark {
             Some((key, attempt)) if self.durable => {
-                let k = failure_mark(key, attempt);
+                let k = failure_mark(self.ctx.redrive_count, key, attempt);
                 let what =
                     json!({"error": f.error, "heartbeat": f.heartbeat, "fromTask": f.from_task});
                 let memo = MemoEntry {
@@ -223,7 +223,9 @@ impl<'a> Run<'a> {
             return 0;
         };
         let mut retried = 0;
-        while let Some((what, ..)) = self.memo.get(&failure_mark(key, retried)) {
+        // Marks of this redrive only: a redrive starts the retries afresh.
+        let redrive = self.ctx.redrive_count;
+        while let Some((what, ..)) = self.memo.get(&failure_mark(redrive, key, retried)) {
             let f = Failure {
                 heartbeat: what["heartbeat"] == true,
                 from_task: what["fromTask"] == true,
@@ -1688,9 +1690,10 @@ fn missing_path(path: &crate::expr::path::Path) -> Failure {
 
 /// A state instance's resume key, `{scope}/{state}#{visit}` (built without `format!`, which
 /// costs more than the rest of a Pass state on this path).
-/// The memo key under which a state instance's failed attempt `attempt` is recorded.
-pub(crate) fn failure_mark(key: &str, attempt: u32) -> String {
-    format!("{FAILURE_MARK}{key}:{attempt}")
+/// The memo key under which a state instance's failed attempt `attempt` is recorded, in the
+/// execution's `redrive`-th run.
+pub(crate) fn failure_mark(redrive: u32, key: &str, attempt: u32) -> String {
+    format!("{FAILURE_MARK}{redrive}:{key}:{attempt}")
 }
 
 /// What failure marks start with (instance keys start with `/`).

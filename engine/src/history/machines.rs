@@ -95,16 +95,21 @@ fn machine_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StateMachine> {
 }
 
 impl Store {
-    /// CreateStateMachine under `arn`: a machine of that name with the same definition, type
-    /// and logging is given back as it is (AWS's idempotent create, which another role does not
-    /// change); another is refused.
-    pub fn create_state_machine(&self, arn: &str, m: &NewStateMachine<'_>) -> Result<StateMachine> {
+    /// CreateStateMachine under `arn`, with its tags: a machine of that name with the same
+    /// definition, type and logging is given back as it is (AWS's idempotent create, which
+    /// another role or other tags do not change), with `false`; another is refused.
+    pub fn create_state_machine(
+        &self,
+        arn: &str,
+        m: &NewStateMachine<'_>,
+        tags: &[(String, String)],
+    ) -> Result<(StateMachine, bool)> {
         self.with(|c| {
             let tx = retry_busy(|| {
                 rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
             })
             .map_err(sql)?;
-            tx.execute_batch(END_DELETIONS).map_err(sql)?;
+            end_deletions(&tx)?;
             let existing = tx
                 .query_row(
                     &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
@@ -117,8 +122,10 @@ impl Store {
                 let same = e.definition == m.definition
                     && e.kind == m.kind
                     && e.logging_configuration() == normal_logging(m.logging);
-                return if same && !e.deleting {
-                    Ok(e)
+                return if e.deleting {
+                    Err(StoreError::StateMachineDeleting(arn.to_string()))
+                } else if same {
+                    Ok((e, false))
                 } else {
                     Err(StoreError::StateMachineAlreadyExists(arn.to_string()))
                 };
@@ -138,15 +145,16 @@ impl Store {
                     machine_of,
                 )
                 .map_err(sql)?;
+            put_tags(&tx, arn, tags)?;
             tx.commit().map_err(sql)?;
-            Ok(created)
+            Ok((created, true))
         })
     }
 
     /// DescribeStateMachine.
     pub fn get_state_machine(&self, arn: &str) -> Result<StateMachine> {
         self.with(|c| {
-            c.execute_batch(END_DELETIONS).map_err(sql)?;
+            end_deletions(c)?;
             c.query_row(
                 &format!("SELECT {COLUMNS} FROM state_machines WHERE arn = ?1"),
                 [arn],
@@ -161,7 +169,7 @@ impl Store {
     /// ListStateMachines: by name.
     pub fn list_state_machines(&self) -> Result<Vec<StateMachine>> {
         self.with(|c| {
-            c.execute_batch(END_DELETIONS).map_err(sql)?;
+            end_deletions(c)?;
             let mut q = c
                 .prepare(&format!(
                     "SELECT {COLUMNS} FROM state_machines ORDER BY name, arn"
@@ -181,6 +189,9 @@ impl Store {
         role_arn: Option<&str>,
         logging: Option<&str>,
     ) -> Result<StateMachine> {
+        if self.get_state_machine(arn)?.deleting {
+            return Err(StoreError::StateMachineDeleting(arn.to_string()));
+        }
         self.with(|c| {
             let n = c
                 .execute(
@@ -218,6 +229,51 @@ impl Store {
     }
 }
 
+/// At most this many tags on a resource, as AWS allows.
+const MAX_TAGS: i64 = 50;
+
+/// Adds or replaces tags of `arn`, refusing to go past [`MAX_TAGS`] on it.
+fn put_tags(c: &rusqlite::Connection, arn: &str, tags: &[(String, String)]) -> Result<()> {
+    for (k, v) in tags {
+        c.execute(
+            "INSERT INTO tags (resource_arn, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT(resource_arn, key) DO UPDATE SET value = excluded.value",
+            params![arn, k, v],
+        )
+        .map_err(sql)?;
+    }
+    let n: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM tags WHERE resource_arn = ?1",
+            [arn],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if n > MAX_TAGS {
+        // The caller's transaction is not committed.
+        return Err(StoreError::TooManyTags(arn.to_string()));
+    }
+    Ok(())
+}
+
+/// Ends what [`END_DELETIONS`] ends, when a deletion waits at all (reads take no write lock
+/// otherwise).
+fn end_deletions(c: &rusqlite::Connection) -> Result<()> {
+    let waiting = c
+        .query_row(
+            "SELECT 1 FROM state_machines WHERE deleting = 1 LIMIT 1",
+            [],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(sql)?
+        .is_some();
+    if waiting {
+        c.execute_batch(END_DELETIONS).map_err(sql)?;
+    }
+    Ok(())
+}
+
 /// A resource tags may go on: a state machine created through the API, or an activity.
 fn taggable(c: &rusqlite::Connection, arn: &str) -> Result<()> {
     c.query_row(
@@ -240,14 +296,7 @@ impl Store {
             })
             .map_err(sql)?;
             taggable(&tx, arn)?;
-            for (k, v) in tags {
-                tx.execute(
-                    "INSERT INTO tags (resource_arn, key, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(resource_arn, key) DO UPDATE SET value = excluded.value",
-                    params![arn, k, v],
-                )
-                .map_err(sql)?;
-            }
+            put_tags(&tx, arn, tags)?;
             tx.commit().map_err(sql)?;
             Ok(())
         })

@@ -211,6 +211,10 @@ pub enum StoreError {
     StateMachineAlreadyExists(String),
     #[error("ResourceNotFound: Resource not found: '{0}'")]
     ResourceNotFound(String),
+    #[error("StateMachineDeleting: State Machine is being deleted: '{0}'")]
+    StateMachineDeleting(String),
+    #[error("TooManyTags: Too many tags on '{0}' (at most 50)")]
+    TooManyTags(String),
     #[error("{0} was resumed or redriven by another process meanwhile")]
     TakenOver(String),
     #[error("the stored history of {arn} is damaged: {why}")]
