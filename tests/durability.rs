@@ -514,9 +514,10 @@ fn a_redrive_killed_midway_resumes_with_its_redrive_count() {
 
 #[test]
 fn a_resumed_state_goes_on_counting_its_retries() {
-    // A function that always fails, retried once after an hour: killed during the back-off,
-    // the resumed run makes the one attempt left (`$$.State.RetryCount` 1) and goes to its
-    // catcher, as the uninterrupted run would, rather than starting its retries afresh.
+    // A function that always fails, retried once after 2 s: killed during the back-off, the
+    // resumed run waits what is left of it, makes the one attempt left (`$$.State.RetryCount`
+    // 1) and goes to its catcher, as the uninterrupted run would, rather than starting its
+    // retries afresh.
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("asl.db");
     let log = dir.path().join("tries.log");
@@ -530,7 +531,7 @@ fn a_resumed_state_goes_on_counting_its_retries() {
         json!({"StartAt": "Call", "States": {
             "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
                      "Parameters": {"try.$": "$$.State.RetryCount"},
-                     "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 3600, "MaxAttempts": 1}],
+                     "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 1}],
                      "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Done"}],
                      "Next": "Done"},
             "Done": {"Type": "Succeed"}}}),
@@ -571,7 +572,15 @@ fn a_resumed_state_goes_on_counting_its_retries() {
     assert_eq!(v["status"], "SUCCEEDED", "{v}");
     assert!(v["output"]["err"]["Error"].is_string(), "{v}");
     assert_eq!(tries(), "0\n1\n");
-    assert_eq!(count(&events(&db, "retry"), "LambdaFunctionFailed"), 2);
+    let all = events(&db, "retry");
+    assert_eq!(count(&all, "LambdaFunctionFailed"), 2);
+    // The second attempt came no sooner than the back-off after the first failure.
+    let at = |ty: &str, nth: usize| {
+        let e = all.iter().filter(|e| e["type"] == ty).nth(nth).unwrap();
+        chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap()
+    };
+    let waited = at("LambdaFunctionScheduled", 1) - at("LambdaFunctionFailed", 0);
+    assert!(waited.num_milliseconds() >= 1990, "{waited}");
 }
 
 #[test]

@@ -52,6 +52,14 @@ pub trait Clock: Send + Sync {
     fn limit(&self, d: Duration) -> Sleep {
         self.sleep(d)
     }
+    /// How long a sleep of `d` of workflow time lasts on this clock.
+    fn scaled(&self, d: Duration) -> Duration {
+        d
+    }
+    /// Waits `d` as this clock's `now` counts it (what is left of a sleep begun before).
+    fn sleep_as_now_counts(&self, d: Duration) -> Sleep {
+        self.sleep(d)
+    }
 }
 
 /// Wall-clock time; sleeps last `scale` times as long (0 makes them instantaneous).
@@ -81,6 +89,14 @@ impl Clock for SystemClock {
         } else {
             Box::pin(tokio::time::sleep(d))
         }
+    }
+
+    fn scaled(&self, d: Duration) -> Duration {
+        Duration::try_from_secs_f64(d.as_secs_f64() * self.scale.max(0.0)).unwrap_or(Duration::MAX)
+    }
+
+    fn sleep_as_now_counts(&self, d: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(d))
     }
 }
 

@@ -198,8 +198,9 @@ impl<'a> Run<'a> {
         match mark {
             Some((key, attempt)) if self.durable => {
                 let k = failure_mark(self.ctx.redrive_count, key, attempt);
-                let what =
-                    json!({"error": f.error, "heartbeat": f.heartbeat, "fromTask": f.from_task});
+                let at = self.now();
+                let what = json!({"error": f.error, "heartbeat": f.heartbeat,
+                                  "fromTask": f.from_task, "atMs": at.timestamp_millis()});
                 let memo = MemoEntry {
                     key: &k,
                     next: None,
@@ -208,7 +209,7 @@ impl<'a> Run<'a> {
                 *prev = self
                     .services
                     .history
-                    .record_with_memo(*prev, self.now(), kind(), memo);
+                    .record_with_memo(*prev, at, kind(), memo);
             }
             _ => {
                 self.emit(prev, kind);
@@ -217,12 +218,19 @@ impl<'a> Run<'a> {
     }
 
     /// After a resume: the retries a state instance already made before the interruption
-    /// (from the failures recorded under its marks), counted against its retriers again.
-    fn replayed_retries(&self, st: &State, key: Option<&str>, used: &mut [u32]) -> u32 {
+    /// (from the failures recorded under its marks), counted against its retriers again, and
+    /// what is left of the back-off after the last of them.
+    fn replayed_retries(
+        &self,
+        st: &State,
+        key: Option<&str>,
+        used: &mut [u32],
+    ) -> (u32, Option<Duration>) {
         let Some(key) = key.filter(|_| !self.memo.is_empty() && !st.retry.is_empty()) else {
-            return 0;
+            return (0, None);
         };
         let mut retried = 0;
+        let mut next_attempt = None;
         // Marks of this redrive only: a redrive starts the retries afresh.
         let redrive = self.ctx.redrive_count;
         while let Some((what, ..)) = self.memo.get(&failure_mark(redrive, key, retried)) {
@@ -232,13 +240,26 @@ impl<'a> Run<'a> {
                 ..Failure::new(what["error"].as_str().unwrap_or(""), "")
             };
             match st.retry.iter().position(|r| f.matches(&r.error_equals)) {
-                Some(i) if used[i] < st.retry[i].max_attempts => used[i] += 1,
+                Some(i) if used[i] < st.retry[i].max_attempts => {
+                    let delay = self
+                        .services
+                        .clock
+                        .scaled(retry_delay(&st.retry[i], used[i]));
+                    used[i] += 1;
+                    next_attempt = what["atMs"]
+                        .as_i64()
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .and_then(|at| {
+                            at.checked_add_signed(chrono::TimeDelta::from_std(delay).ok()?)
+                        });
+                }
                 // A failure no retrier took would have ended the state.
                 _ => break,
             }
             retried += 1;
         }
-        retried
+        let left = next_attempt.and_then(|t| (t - self.now()).to_std().ok());
+        (retried, left)
     }
 
     pub async fn execute(self) -> Outcome {
@@ -522,7 +543,12 @@ impl<'a> Run<'a> {
             },
         });
         let mut retries_used = vec![0u32; st.retry.len()];
-        let mut retry_count = self.replayed_retries(st, key, &mut retries_used);
+        let (mut retry_count, back_off_left) = self.replayed_retries(st, key, &mut retries_used);
+        // Interrupted during a retry's back-off: what is left of it, then the next attempt.
+        if let Some(left) = back_off_left {
+            self.services.history.sync();
+            self.services.clock.sleep_as_now_counts(left).await;
+        }
         loop {
             let attempt = self
                 .attempt(st, &raw, entered_time, retry_count, prev, key, vars)
