@@ -46,6 +46,7 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
             resume: None,
             express_arn: None,
             role_arn: None,
+            variables: None,
         };
         let outcome = exec::execute(&def, req, &services).await;
         let seconds = (outcome.stop_date - outcome.start_date).num_milliseconds() as f64 / 1000.0;

@@ -1035,6 +1035,15 @@ fn test_state_runs_one_state_as_aws_does() {
         "ValidationException",
     );
 
+    // Variables the state reads, given with the test.
+    let v = s.ok(
+        "TestState",
+        json!({"definition": json!({"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $x + 1 %}", "End": true}).to_string(),
+               "variables": "{\"x\": 5}", "inspectionLevel": "DEBUG"}),
+    );
+    assert_eq!(v["output"], "6");
+    assert_eq!(v["inspectionData"]["variables"], r#"{"x":5}"#);
+
     // The same from the command line.
     let file = s._dir.path().join("choice.json");
     std::fs::write(

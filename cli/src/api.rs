@@ -315,7 +315,7 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                 ));
             }
             // What asl's TestState does not take yet is refused, not ignored.
-            for field in ["variables", "context"] {
+            for field in ["context"] {
                 if r.get(field).is_some() {
                     return Err(ApiError::new(
                         "ValidationException",
@@ -334,6 +334,18 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     .and_then(Value::as_u64)
                     .unwrap_or(0) as u32,
                 mock: r.get("mock"),
+                variables: match optional(r, "variables") {
+                    None => None,
+                    Some(t) => match serde_json::from_str::<Value>(t) {
+                        Ok(Value::Object(m)) => Some(m),
+                        _ => {
+                            return Err(ApiError::new(
+                                "ValidationException",
+                                "variables must be a JSON object (as text)",
+                            ))
+                        }
+                    },
+                },
             };
             crate::test_state::test_state(
                 &req,

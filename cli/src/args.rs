@@ -73,6 +73,9 @@ pub struct TestStateArgs {
     /// INFO, DEBUG or TRACE (as TestState's inspectionLevel)
     #[arg(long, default_value = "INFO", value_parser = ["INFO", "DEBUG", "TRACE"])]
     pub inspection_level: String,
+    /// Variables the state reads, as a JSON object (TestState's variables)
+    #[arg(long, value_name = "JSON")]
+    pub variables: Option<String>,
     /// The retries the state already made (stateConfiguration.retrierRetryCount)
     #[arg(long, default_value_t = 0)]
     pub retrier_retry_count: u32,

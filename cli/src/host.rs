@@ -159,6 +159,7 @@ impl Host {
             resume: job.resume,
             express_arn: job.express.map(|(arn, _)| arn),
             role_arn: job.role_arn,
+            variables: None,
         };
         // If this future is dropped half-way (its parent was aborted), the record still ends.
         let mut guard = AbortGuard {
@@ -442,6 +443,7 @@ impl Host {
             resume,
             express_arn: None,
             role_arn: None,
+            variables: None,
         };
         let mut guard = AbortGuard {
             writer: self.writer.clone(),

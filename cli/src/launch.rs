@@ -264,6 +264,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 resume: l.resume,
                 express_arn: l.express.map(|(arn, _)| arn),
                 role_arn: None,
+                variables: None,
             };
             local.block_on(&rt, exec::execute(&l.def, req, &services))
         }

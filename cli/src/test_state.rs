@@ -39,6 +39,8 @@ pub struct Request<'a> {
     /// TestState's `mock`: `{"result": JSON text}` or `{"errorOutput": {"error", "cause"}}`,
     /// what the Task's service answers instead of being called.
     pub mock: Option<&'a Value>,
+    /// TestState's `variables`: what the state's `$name` references read.
+    pub variables: Option<Map<String, Value>>,
 }
 
 /// The Task's answer from a TestState `mock`, as a one-response mock config.
@@ -242,6 +244,7 @@ pub fn test_state(
         resume: None,
         express_arn: None,
         role_arn: None,
+        variables: r.variables.clone(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -334,6 +337,12 @@ pub fn test_state(
     // DEBUG and TRACE: what the state saw and did (`errorDetails` too).
     let mut data = Map::new();
     data.insert("input".into(), json!(r.input.to_string()));
+    if let Some(vars) = &r.variables {
+        data.insert(
+            "variables".into(),
+            json!(Value::Object(vars.clone()).to_string()),
+        );
+    }
     for e in &events {
         if let EventKind::Other {
             event_type,

@@ -37,6 +37,13 @@ pub fn run(a: TestStateArgs) -> anyhow::Result<i32> {
         role_given: true,
         retries_made: a.retrier_retry_count,
         mock: None,
+        variables: match &a.variables {
+            None => None,
+            Some(t) => match serde_json::from_str(t).context("--variables is not valid JSON")? {
+                serde_json::Value::Object(m) => Some(m),
+                _ => anyhow::bail!("--variables must be a JSON object"),
+            },
+        },
     };
     let v = crate::test_state::test_state(&req, resources, a.wait_scale, None)
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;

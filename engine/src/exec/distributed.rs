@@ -633,6 +633,7 @@ impl<'a> Run<'a> {
             // EXPRESS executions have ARNs of their own kind, and five minutes.
             express_arn: express.then(|| super::super::express_execution_arn(machine_name, &name)),
             role_arn: None,
+            variables: None,
         };
         let run = Run::new(def, req, &services);
         let arn = run.ctx.execution_arn.clone();

@@ -219,6 +219,8 @@ pub struct StartRequest {
     /// The state machine's role (`$$.Execution.RoleArn`, ExecutionStarted's `roleArn`); none:
     /// a stand-in of this account.
     pub role_arn: Option<String>,
+    /// Variables it starts with (TestState's `variables`); none for an execution.
+    pub variables: Option<serde_json::Map<String, Value>>,
 }
 
 /// "Express Workflows can run for up to five minutes."

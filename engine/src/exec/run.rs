@@ -56,6 +56,8 @@ pub(super) struct Run<'a> {
     cutting: std::cell::Cell<Option<u64>>,
     /// An EXPRESS execution, which runs five minutes at most.
     express: bool,
+    /// The variables it starts with (TestState's `variables`; none for an execution).
+    variables: serde_json::Map<String, Value>,
 }
 
 /// Records, when its work is dropped by a cut (see `Run::cutting`), what AWS records for work
@@ -133,6 +135,7 @@ impl<'a> Run<'a> {
             durable: services.history.durable(),
             resume,
             memo,
+            variables: req.variables.clone().unwrap_or_default(),
             cutting: std::cell::Cell::new(None),
             express,
         }
@@ -316,7 +319,7 @@ impl<'a> Run<'a> {
             };
             tokio::select! {
                 biased;
-                r = self.run_machine(machine, input, &mut prev, scope, new_scope(None)) => r.map(Some),
+                r = self.run_machine(machine, input, &mut prev, scope, std::rc::Rc::new(std::cell::RefCell::new(self.variables.clone()))) => r.map(Some),
                 _ = timeout => Ok(None),
                 _ = stop => Err(Failure::new(ABORTED, "")),
             }
