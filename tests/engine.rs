@@ -37,6 +37,7 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
             stop: None,
             children: None,
             callbacks: None,
+            inspect: None,
         };
         let req = StartRequest {
             state_machine_name: "Test".into(),

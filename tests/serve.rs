@@ -1035,6 +1035,32 @@ fn test_state_runs_one_state_as_aws_does() {
         "ValidationException",
     );
 
+    // DEBUG: each step's value, with the keys recorded against AWS.
+    let v = test(
+        json!({"Type": "Pass", "InputPath": "$.initialData", "Parameters": {"x.$": "$.v"},
+               "ResultPath": "$.modifiedData", "End": true}),
+        r#"{"initialData": {"v": 1}}"#,
+        "DEBUG",
+    );
+    assert_eq!(
+        v["inspectionData"],
+        json!({"input": r#"{"initialData":{"v":1}}"#, "afterInputPath": r#"{"v":1}"#,
+               "afterParameters": r#"{"x":1}"#, "afterResultSelector": r#"{"x":1}"#,
+               "afterResultPath": r#"{"initialData":{"v":1},"modifiedData":{"x":1}}"#})
+    );
+    let v = s.ok(
+        "TestState",
+        json!({"definition": json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                   "Parameters": {"FunctionName": "f"}, "ResultSelector": {"n.$": "$.Payload.n"},
+                   "ResultPath": "$.out", "End": true}).to_string(),
+               "mock": {"result": r#"{"Payload": {"n": 7}}"#}, "inspectionLevel": "DEBUG"}),
+    );
+    assert_eq!(
+        v["inspectionData"],
+        json!({"input": "{}", "afterInputPath": "{}", "afterParameters": r#"{"FunctionName":"f"}"#,
+               "result": r#"{"Payload":{"n":7}}"#, "afterResultSelector": r#"{"n":7}"#,
+               "afterResultPath": r#"{"out":{"n":7}}"#})
+    );
     // Variables the state reads, given with the test.
     let v = s.ok(
         "TestState",

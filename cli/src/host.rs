@@ -150,6 +150,7 @@ impl Host {
                 self.store.clone(),
                 self.writer.clone(),
             ))),
+            inspect: None,
         };
         let req = StartRequest {
             state_machine_name: job.machine_name,
@@ -434,6 +435,7 @@ impl Host {
                 self.store.clone(),
                 self.writer.clone(),
             ))),
+            inspect: None,
         };
         let req = StartRequest {
             state_machine_name: child.machine_name,

@@ -255,6 +255,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 stop: None,
                 children: None,
                 callbacks: None,
+                inspect: None,
             };
             let req = StartRequest {
                 state_machine_name: l.machine_name,

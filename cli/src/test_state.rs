@@ -228,6 +228,8 @@ pub fn test_state(
         .map_err(|e| refused("InvalidDefinition", e.to_string()))?;
 
     let history = Arc::new(MemoryHistory::new());
+    // Each step's value of a JSONPath state, as the engine reports it (DEBUG's inspection data).
+    let steps: Arc<std::sync::Mutex<Vec<(&'static str, String)>>> = Default::default();
     let services = Services {
         clock: Arc::new(SystemClock { scale: wait_scale }) as Arc<dyn Clock>,
         resources,
@@ -235,6 +237,14 @@ pub fn test_state(
         stop: None,
         children: None,
         callbacks: None,
+        inspect: Some({
+            let steps = steps.clone();
+            Arc::new(move |step: &'static str, v: &Value| {
+                if let Ok(mut s) = steps.lock() {
+                    s.push((step, v.to_string()));
+                }
+            })
+        }),
     };
     let req = StartRequest {
         state_machine_name: "TestState".into(),
@@ -343,7 +353,19 @@ pub fn test_state(
             json!(Value::Object(vars.clone()).to_string()),
         );
     }
-    for e in &events {
+    // JSONPath: the steps as recorded against AWS (a Pass with `Result` shows neither its
+    // InputPath's nor its Parameters' value; a Pass without one, no `result`).
+    let with_result = state.get("Result").is_some();
+    for (step, text) in steps.lock().map(|s| s.clone()).unwrap_or_default() {
+        let shown = match step {
+            "afterInputPath" | "afterParameters" => !with_result,
+            _ => true,
+        };
+        if shown && !jsonata {
+            data.insert(step.into(), json!(text));
+        }
+    }
+    for e in events.iter().filter(|_| jsonata) {
         if let EventKind::Other {
             event_type,
             details: Some((_, d)),

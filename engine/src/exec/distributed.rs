@@ -623,6 +623,7 @@ impl<'a> Run<'a> {
             stop: self.services.stop.clone(),
             children: self.services.children.clone(),
             callbacks: self.services.callbacks.clone(),
+            inspect: None,
         };
         let req = StartRequest {
             state_machine_name: machine_name.to_string(),

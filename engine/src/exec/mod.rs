@@ -35,7 +35,14 @@ pub struct Services {
     pub children: Option<Arc<dyn ChildHost>>,
     /// Delivers task-token callbacks (`.waitForTaskToken`); none: such tasks fail.
     pub callbacks: Option<Arc<dyn Callbacks>>,
+    /// Told each step's value of a JSONPath state (`afterInputPath`, `afterParameters`,
+    /// `result`, `afterResultSelector`, `afterResultPath`), for TestState's inspection data;
+    /// none in executions.
+    pub inspect: Option<Inspect>,
 }
+
+/// See [`Services::inspect`].
+pub type Inspect = Arc<dyn Fn(&'static str, &Value) + Send + Sync>;
 
 /// A nested execution to start.
 pub struct ChildRequest {

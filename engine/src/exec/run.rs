@@ -145,6 +145,13 @@ impl<'a> Run<'a> {
         self.services.clock.now()
     }
 
+    /// Tells TestState's inspector a step's value, when there is one.
+    fn inspect(&self, step: &'static str, v: &Value) {
+        if let Some(i) = &self.services.inspect {
+            i(step, v);
+        }
+    }
+
     /// The machine's `TimeoutSeconds`; for an EXPRESS execution, five minutes at most.
     fn time_limit(&self) -> Option<u64> {
         let own = self.def.machine.timeout_seconds;
@@ -670,6 +677,7 @@ impl<'a> Run<'a> {
                 Outcome1::Chose(v, next, _) => (output_path(v)?, Some(next)),
                 Outcome1::Result(v) => {
                     let combined = apply_result_path(&st.result_path, o.raw, v)?;
+                    self.inspect("afterResultPath", &combined);
                     (output_path(combined)?, None)
                 }
             }
@@ -774,6 +782,7 @@ impl<'a> Run<'a> {
             // `$name` paths read the variables as they were when the state was entered.
             let visible = vars.borrow().clone();
             let effective = apply_input_path(&st.input_path, raw, &ctx, &visible)?;
+            self.inspect("afterInputPath", &effective);
             let env = Env::new(&effective, &ctx).with_vars(&visible);
             let mut unselected = None;
             let outcome = self
@@ -835,10 +844,17 @@ impl<'a> Run<'a> {
         match &st.kind {
             Kind::Pass { result } => {
                 let r = match (result, &st.parameters) {
-                    (Some(r), _) => r.clone(),
+                    (Some(r), _) => {
+                        self.inspect("result", r);
+                        r.clone()
+                    }
                     (None, Some(p)) => p.eval(env)?,
                     (None, None) => effective.clone(),
                 };
+                if result.is_none() {
+                    self.inspect("afterParameters", &r);
+                }
+                self.inspect("afterResultSelector", &r);
                 Ok(Outcome1::Result(r))
             }
             Kind::Succeed => Ok(Outcome1::Output(effective.clone(), None)),
@@ -876,6 +892,7 @@ impl<'a> Run<'a> {
                     Some(p) => p.eval(env)?,
                     None => effective.clone(),
                 };
+                self.inspect("afterParameters", &params);
                 let token = ctx.task_token.clone();
                 let mark = key.zip(ctx.retry_count);
                 let result = self
@@ -1180,8 +1197,12 @@ impl<'a> Run<'a> {
         env: &Env<'_>,
         unselected: &mut Option<Value>,
     ) -> Result<Outcome1, Failure> {
+        self.inspect("result", &result);
         match &st.result_selector {
-            None => Ok(Outcome1::Result(result)),
+            None => {
+                self.inspect("afterResultSelector", &result);
+                Ok(Outcome1::Result(result))
+            }
             Some(t) => {
                 let renv = Env::new(&result, env.context);
                 let renv = match env.vars {
@@ -1189,6 +1210,7 @@ impl<'a> Run<'a> {
                     None => renv,
                 };
                 let selected = t.eval(&renv)?;
+                self.inspect("afterResultSelector", &selected);
                 if st.assign.is_some() {
                     *unselected = Some(result);
                 }
