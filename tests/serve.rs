@@ -1069,6 +1069,29 @@ fn test_state_runs_one_state_as_aws_does() {
     );
     assert_eq!(v["output"], "6");
     assert_eq!(v["inspectionData"]["variables"], r#"{"x":5}"#);
+    // After the state: what it assigned over what was given; its own steps only (not those of
+    // the state it goes to).
+    let v = s.ok(
+        "TestState",
+        json!({"definition": json!({"Type": "Pass", "InputPath": "$.a", "Assign": {"x.$": "$.b"},
+                                    "Next": "After"}).to_string(),
+               "input": "{\"a\": {\"b\": 2}}", "variables": "{\"x\": 5, \"y\": 1}",
+               "inspectionLevel": "DEBUG"}),
+    );
+    assert_eq!(v["inspectionData"]["afterInputPath"], r#"{"b":2}"#);
+    let vars: Value =
+        serde_json::from_str(v["inspectionData"]["variables"].as_str().unwrap()).unwrap();
+    assert_eq!(vars, json!({"x": 2, "y": 1}));
+    s.err(
+        "TestState",
+        json!({"definition": json!({"Type": "Succeed"}).to_string(), "variables": {"x": 1}}),
+        "SerializationException",
+    );
+    s.err(
+        "TestState",
+        json!({"definition": json!({"Type": "Succeed"}).to_string(), "variables": "{\"bad name\": 1}"}),
+        "ValidationException",
+    );
 
     // The same from the command line.
     let file = s._dir.path().join("choice.json");

@@ -334,9 +334,9 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     .and_then(Value::as_u64)
                     .unwrap_or(0) as u32,
                 mock: r.get("mock"),
-                variables: match optional(r, "variables") {
+                variables: match r.get("variables") {
                     None => None,
-                    Some(t) => match serde_json::from_str::<Value>(t) {
+                    Some(Value::String(t)) => match serde_json::from_str::<Value>(t) {
                         Ok(Value::Object(m)) => Some(m),
                         _ => {
                             return Err(ApiError::new(
@@ -345,6 +345,12 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                             ))
                         }
                     },
+                    Some(_) => {
+                        return Err(ApiError::new(
+                            "SerializationException",
+                            "variables is JSON text (a string), as TestState takes it",
+                        ))
+                    }
                 },
             };
             crate::test_state::test_state(

@@ -83,6 +83,17 @@ pub fn test_state(
     wait_scale: f64,
     stop: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<Value, Refused> {
+    if let Some(bad) = r
+        .variables
+        .iter()
+        .flat_map(|v| v.keys())
+        .find(|k| !asl::definition::is_variable_name(k) || *k == "states")
+    {
+        return Err(refused(
+            "ValidationException",
+            format!("{bad:?} is not a variable name (`states` is reserved)"),
+        ));
+    }
     let def: Value = serde_json::from_str(r.definition).map_err(|e| {
         refused(
             "InvalidDefinition",
@@ -347,11 +358,19 @@ pub fn test_state(
     // DEBUG and TRACE: what the state saw and did (`errorDetails` too).
     let mut data = Map::new();
     data.insert("input".into(), json!(r.input.to_string()));
-    if let Some(vars) = &r.variables {
-        data.insert(
-            "variables".into(),
-            json!(Value::Object(vars.clone()).to_string()),
-        );
+    // The variables after the state: those given, with what the state assigned over them.
+    let assigned = events.iter().find_map(|e| match &e.kind {
+        EventKind::StateExited {
+            name: n,
+            assigned: Some(a),
+            ..
+        } if *n == own => Some(a.as_ref().clone()),
+        _ => None,
+    });
+    if r.variables.is_some() || assigned.is_some() {
+        let mut vars = r.variables.clone().unwrap_or_default();
+        vars.extend(assigned.unwrap_or_default());
+        data.insert("variables".into(), json!(Value::Object(vars).to_string()));
     }
     // JSONPath: the steps as recorded against AWS (a Pass with `Result` shows neither its
     // InputPath's nor its Parameters' value; a Pass without one, no `result`).
@@ -361,7 +380,8 @@ pub fn test_state(
             "afterInputPath" | "afterParameters" => !with_result,
             _ => true,
         };
-        if shown && !jsonata {
+        // The tested state's own steps come first; the stand-in after it reports its own.
+        if shown && !jsonata && !data.contains_key(step) {
             data.insert(step.into(), json!(text));
         }
     }

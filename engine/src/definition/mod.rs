@@ -101,8 +101,20 @@ pub fn split_pattern_pub(p: &str) -> Vec<String> {
     choice::split_pattern(p)
 }
 
+/// Whether `name` may name a variable: "The first character ... Unicode ID_Start ...
+/// subsequent characters ... Unicode ID_Continue ... maximum length of 80" (AWS), and `_` first
+/// as in JavaScript.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| unicode_ident::is_xid_start(c) || c == '_')
+        && chars.all(unicode_ident::is_xid_continue)
+        && name.chars().count() <= 80
+}
+
 /// The Task resources an EXPRESS state machine refuses (`.sync`, `.sync:2`,
-/// `.waitForTaskToken`), with their JSON pointers, anywhere in the definition.
+/// `.waitForTaskToken`, activities), with their JSON pointers, anywhere in the definition.
 pub fn express_refusals(def: &serde_json::Value) -> Vec<(String, String)> {
     fn walk(v: &serde_json::Value, ptr: &str, out: &mut Vec<(String, String)>) {
         match v {

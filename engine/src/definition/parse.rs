@@ -2027,16 +2027,7 @@ fn parse_assign(v: Option<&Value>, jsonata: bool, ptr: &str, d: &mut Diags) -> O
             } else {
                 k.strip_suffix(".$").unwrap_or(k)
             };
-            // "The first character ... Unicode ID_Start ... subsequent characters ...
-            // Unicode ID_Continue ... maximum length of 80" (AWS), and `_` first as in
-            // JavaScript.
-            let mut chars = name.chars();
-            let ok = chars
-                .next()
-                .is_some_and(|c| unicode_ident::is_xid_start(c) || c == '_')
-                && chars.all(unicode_ident::is_xid_continue)
-                && name.chars().count() <= 80;
-            if !ok {
+            if !super::is_variable_name(name) {
                 d.push(
                     format!("{ptr}/Assign/{}", escape_pointer(k)),
                     format!(
