@@ -39,6 +39,10 @@ pub fn activity_arn(name: &str) -> String {
 /// The name in an activity ARN (`arn:aws:states:REGION:ACCOUNT:activity:NAME`), or `None`
 /// when `resource` is not one.
 pub fn activity_name(resource: &str) -> Option<&str> {
+    // Every Task asks (an HTTP load asks thousands of times a second): most are not.
+    if !resource.contains(":activity:") {
+        return None;
+    }
     let parts: Vec<&str> = resource.splitn(7, ':').collect();
     match parts.as_slice() {
         ["arn", _, "states", region, account, "activity", name]
