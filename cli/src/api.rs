@@ -647,7 +647,7 @@ pub fn prepare_start(
     let def = asl::Definition::from_json(&s.machine.definition).map_err(|e| {
         ApiError::new(
             "InvalidDefinition",
-            format!("Invalid State Machine Definition: '{e}'"),
+            format!("Invalid State Machine Definition: '{}'", e.detail()),
         )
     })?;
     let child = match &s.test_case {
@@ -729,7 +729,7 @@ pub fn prepare_redrive(
     let def = asl::Definition::from_json(&e.definition).map_err(|err| {
         ApiError::new(
             "InvalidDefinition",
-            format!("Invalid State Machine Definition: '{err}'"),
+            format!("Invalid State Machine Definition: '{}'", err.detail()),
         )
     })?;
     let input: Value = serde_json::from_str(&e.input)

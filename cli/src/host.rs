@@ -274,17 +274,9 @@ impl Host {
                     Source::Stored(m) => m.definition.clone(),
                 };
                 let def = Definition::from_json(&text).map_err(|e| {
-                    let detail = match e {
-                        asl::definition::Error::Invalid(d) => d
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                        other => other.to_string(),
-                    };
                     Failure::from_task(
                         "StepFunctions.InvalidDefinitionException",
-                        format!("{origin}: {detail}"),
+                        format!("{origin}: {}", e.detail()),
                     )
                 })?;
                 let l = Rc::new((def, text));

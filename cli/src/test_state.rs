@@ -217,17 +217,9 @@ pub fn test_state(
     // Checked as written (its retriers too), then run without its retriers.
     let checked = machine_of(&state, &states).to_string();
     if let Err(e) = asl::Definition::from_json(&checked) {
-        let detail = match e {
-            asl::definition::Error::Invalid(d) => d
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        };
         return Err(refused(
             "InvalidDefinition",
-            format!("Invalid State Machine Definition: '{detail}'"),
+            format!("Invalid State Machine Definition: '{}'", e.detail()),
         ));
     }
     let retriers = state

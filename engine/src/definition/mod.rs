@@ -35,6 +35,21 @@ pub enum Error {
     Invalid(Vec<Diagnostic>),
 }
 
+impl Error {
+    /// Every problem on one line (`/States/A/Next: ...; /States/B: ...`), for a message that
+    /// must be one string (an API error, a task's cause).
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Invalid(d) => d
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// A loaded, validated definition.
 #[derive(Debug, Clone)]
 pub struct Definition {
