@@ -925,7 +925,12 @@ fn history(store: &Store, r: &Value) -> Answer {
                 ApiError::new("InvalidToken", format!("Invalid Token: '{k}|{tag}'"))
             })?),
         };
-    let mut events = store.events(&e.arn)?;
+    // Forwards, the history is read only as far as the page goes (and one more).
+    let mut events = if reverse {
+        store.events(&e.arn)?
+    } else {
+        store.events_through(&e.arn, after.unwrap_or(0) + max as u64 + 1)?
+    };
     if reverse {
         events.reverse();
     }

@@ -15,7 +15,21 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
         bail!("--type {t:?} is not an event type (for example TaskFailed, MapIterationStarted)");
     }
     let r = store.find_execution(&a.execution)?;
-    let mut events = store.events(&r.arn)?;
+    let tag = token_tag(&r.arn, a.reverse, &a.types);
+    // A page forwards through every event reads the history only as far as it goes (and one
+    // more, to tell whether there are more).
+    let after = a
+        .next_token
+        .as_deref()
+        .and_then(|t| t.split_once('.'))
+        .filter(|(_, g)| *g == tag)
+        .and_then(|(n, _)| n.parse::<u64>().ok());
+    let mut events = match a.max_results.filter(|m| *m > 0) {
+        Some(m) if !a.reverse && a.types.is_empty() => {
+            store.events_through(&r.arn, after.unwrap_or(0) + m as u64 + 1)?
+        }
+        _ => store.events(&r.arn)?,
+    };
     if a.reverse {
         events.reverse();
     }
@@ -28,7 +42,6 @@ pub fn run(a: HistoryArgs, store: &Store) -> anyhow::Result<i32> {
     }
     // A token names the last event of the page before (its id), for the same order and types
     // only: events a running execution adds meanwhile shift nothing.
-    let tag = token_tag(&r.arn, a.reverse, &a.types);
     let id = |e: &Value| e["id"].as_u64().unwrap_or(0);
     let start = match &a.next_token {
         None => 0,

@@ -740,14 +740,32 @@ impl Store {
         Ok(self.events_with_memo(arn)?.0)
     }
 
+    /// An execution's events up to id `last` (ids count from 1, in order): a first page reads
+    /// only the chunks it needs.
+    pub fn events_through(&self, arn: &str, last: u64) -> Result<Vec<Value>> {
+        let bodies = self.chunk_bodies_through(arn, last)?;
+        let mut events = codec::decode(bodies.iter().flat_map(|b| b.lines())).events;
+        events.retain(|e| e["id"].as_u64().is_some_and(|id| id <= last));
+        Ok(events)
+    }
+
     /// The stored chunks of an execution's events, in order.
     fn chunk_bodies(&self, arn: &str) -> Result<Vec<String>> {
+        self.chunk_bodies_through(arn, i64::MAX as u64)
+    }
+
+    /// The chunks holding events up to id `last`.
+    fn chunk_bodies_through(&self, arn: &str, last: u64) -> Result<Vec<String>> {
+        let last = i64::try_from(last).unwrap_or(i64::MAX);
         self.with(|c| {
             let mut stmt = c
-                .prepare("SELECT body FROM event_chunks WHERE execution_arn = ?1 ORDER BY first_id")
+                .prepare(
+                    "SELECT body FROM event_chunks WHERE execution_arn = ?1 AND first_id <= ?2
+                     ORDER BY first_id",
+                )
                 .map_err(sql)?;
             let bodies = stmt
-                .query_map([arn], |r| chunk_text(r.get_ref(0)?))
+                .query_map(params![arn, last], |r| chunk_text(r.get_ref(0)?))
                 .map_err(sql)?
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| match e {
