@@ -1116,3 +1116,64 @@ fn test_state_runs_one_state_as_aws_does() {
         json!({"output": r#"{"n":0}"#, "nextState": "Small", "status": "SUCCEEDED"})
     );
 }
+
+#[test]
+fn the_server_logs_a_line_a_request_unless_quiet() {
+    for quiet in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["serve", "--port", "0"];
+        if quiet {
+            args.push("--quiet");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_asl"))
+            .env("ASL_DB", dir.path().join("asl.db"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+        let s = Server {
+            child,
+            port,
+            _dir: dir,
+        };
+        s.ok("ListStateMachines", json!({}));
+        s.err(
+            "DescribeStateMachines",
+            json!({}),
+            "UnknownOperationException",
+        );
+        let mut s = s;
+        let pid = s.child.id().to_string();
+        Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        s.child.wait().unwrap();
+        let mut err = String::new();
+        s.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        if quiet {
+            assert_eq!(err, "");
+        } else {
+            let lines: Vec<&str> = err.lines().collect();
+            assert_eq!(lines.len(), 2, "{err}");
+            assert!(
+                lines[0].starts_with("asl serve: ListStateMachines 200 ("),
+                "{err}"
+            );
+            assert!(
+                lines[1].starts_with(
+                    "asl serve: DescribeStateMachines 400 UnknownOperationException ("
+                ),
+                "{err}"
+            );
+        }
+    }
+}

@@ -105,6 +105,9 @@ pub struct ServeArgs {
     /// Multiply Wait states and retry back-off by F (0: no waiting)
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     pub wait_scale: f64,
+    /// No line on stderr for each request
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -46,11 +46,14 @@ pub struct Server {
     pub engine: tokio::sync::mpsc::UnboundedSender<Cmd>,
     /// Set on Ctrl-C: long polls answer at once, and no activity task is handed out.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// No line a request on stderr.
+    pub quiet: bool,
 }
 
 pub struct ServeConfig {
     pub host: String,
     pub port: u16,
+    pub quiet: bool,
     pub options: Options,
 }
 
@@ -94,6 +97,7 @@ pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
         store: store.clone(),
         engine: tx,
         stopping: Default::default(),
+        quiet: cfg.quiet,
     });
     let stopping = server.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -140,6 +144,12 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let started = std::time::Instant::now();
+    let action = target
+        .strip_prefix("AWSStepFunctions.")
+        .unwrap_or("?")
+        .to_string();
+    let log = !server.quiet;
     let answer = tokio::task::spawn_blocking(move || {
         let Some(action) = target.strip_prefix("AWSStepFunctions.") else {
             return Err(ApiError::new(
@@ -165,6 +175,18 @@ async fn handle(
         Ok(v) => (axum::http::StatusCode::OK, v),
         Err(e) => (e.status(), json!({"__type": e.code, "message": e.message})),
     };
+    // One line a request, as Step Functions Local logs them: what SDKs and tools call.
+    if log {
+        let what = v["__type"]
+            .as_str()
+            .map(|c| format!(" {c}"))
+            .unwrap_or_default();
+        eprintln!(
+            "asl serve: {action} {}{what} ({:.1} ms)",
+            status.as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     axum::response::Response::builder()
         .status(status)
         .header("content-type", "application/x-amz-json-1.0")

@@ -30,6 +30,7 @@ pub fn run(a: ServeArgs, store: Store) -> anyhow::Result<i32> {
         ServeConfig {
             host: a.host,
             port: a.port,
+            quiet: a.quiet,
             options,
         },
     )
