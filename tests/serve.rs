@@ -27,6 +27,16 @@ impl Server {
     /// `asl serve --port 0` on a fresh database, with `env`; `extra` files are written beside it
     /// first (its working directory).
     fn start(extra: &[(&str, &str)], env: &[(&str, &str)]) -> Server {
+        Server::start_with(extra, env, &[], Stdio::null())
+    }
+
+    /// [`Server::start`] with more arguments, and its stderr where `stderr` says.
+    fn start_with(
+        extra: &[(&str, &str)],
+        env: &[(&str, &str)],
+        args: &[&str],
+        stderr: Stdio,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in extra {
             std::fs::write(dir.path().join(name), text).unwrap();
@@ -35,9 +45,10 @@ impl Server {
             .current_dir(dir.path())
             .env("ASL_DB", dir.path().join("asl.db"))
             .args(["serve", "--port", "0"])
+            .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         // Its first line names where it listens.
@@ -1120,28 +1131,8 @@ fn test_state_runs_one_state_as_aws_does() {
 #[test]
 fn the_server_logs_a_line_a_request_unless_quiet() {
     for quiet in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut args = vec!["serve", "--port", "0"];
-        if quiet {
-            args.push("--quiet");
-        }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_asl"))
-            .env("ASL_DB", dir.path().join("asl.db"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().rsplit(':').next().unwrap().parse().unwrap();
-        let s = Server {
-            child,
-            port,
-            _dir: dir,
-        };
+        let args: &[&str] = if quiet { &["--quiet"] } else { &[] };
+        let s = Server::start_with(&[], &[], args, Stdio::piped());
         s.ok("ListStateMachines", json!({}));
         s.err(
             "DescribeStateMachines",
