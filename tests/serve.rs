@@ -1126,6 +1126,25 @@ fn test_state_runs_one_state_as_aws_does() {
         v,
         json!({"output": r#"{"n":0}"#, "nextState": "Small", "status": "SUCCEEDED"})
     );
+    // An activity task, answered by a mock given on the command line.
+    let file = s._dir.path().join("activity.json");
+    std::fs::write(
+        &file,
+        json!({"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:A", "End": true}).to_string(),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_asl"))
+        .args([
+            "test-state",
+            file.to_str().unwrap(),
+            "--mock",
+            r#"{"result": "\"approved\""}"#,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v, json!({"output": r#""approved""#, "status": "SUCCEEDED"}));
 }
 
 #[test]

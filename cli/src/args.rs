@@ -73,6 +73,10 @@ pub struct TestStateArgs {
     /// INFO, DEBUG or TRACE (as TestState's inspectionLevel)
     #[arg(long, default_value = "INFO", value_parser = ["INFO", "DEBUG", "TRACE"])]
     pub inspection_level: String,
+    /// What a Task's service answers instead of being called, as TestState's mock:
+    /// `{"result": "JSON text"}` or `{"errorOutput": {"error": "E", "cause": "C"}}`
+    #[arg(long, value_name = "JSON")]
+    pub mock: Option<String>,
     /// Variables the state reads, as a JSON object (TestState's variables)
     #[arg(long, value_name = "JSON")]
     pub variables: Option<String>,

@@ -466,12 +466,26 @@ impl ChildHost for Host {
         }
     }
 
+    fn commit_reports(&self) {
+        let _ = self.writer.flush();
+    }
+
     fn prior_map_run(&self, execution_arn: &str, state: &str) -> Option<exec::PriorMapRun> {
         // What the writer holds of this process's reports is in the file once flushed.
         let _ = self.writer.flush();
         let runs = self.store.map_runs(execution_arn).ok()?;
         let run = runs.iter().rev().find(|r| r["stateName"] == state)?;
         let arn = run["mapRunArn"].as_str()?.to_string();
+        // A record whose start event was never stored is of a Map Run that never started (the
+        // record is committed first): it started no child, and a new one starts.
+        let events = self.store.events(execution_arn).ok()?;
+        let started = events.iter().any(|e| {
+            e["mapRunStartedEventDetails"]["mapRunArn"] == arn.as_str()
+                || e["mapRunRedrivenEventDetails"]["mapRunArn"] == arn.as_str()
+        });
+        if !started {
+            return None;
+        }
         let kids = self
             .store
             .list_executions(&asl::history::store::ExecutionFilter {

@@ -94,7 +94,7 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         if !refused.is_empty() {
             for (pointer, resource) in &refused {
                 eprintln!(
-                    "{}: {pointer}: an EXPRESS state machine does not support the service integration pattern of {resource:?} (.sync and .waitForTaskToken are STANDARD's)",
+                    "{}: {pointer}: an EXPRESS state machine does not support the service integration pattern of {resource:?} (.sync, .waitForTaskToken and activities are STANDARD's)",
                     a.workflow.display()
                 );
             }

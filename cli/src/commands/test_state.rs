@@ -28,6 +28,10 @@ pub fn run(a: TestStateArgs) -> anyhow::Result<i32> {
         wait_scale: a.wait_scale,
     };
     let resources = Arc::new(Resources::new(None, options.resources()?));
+    let mock: Option<serde_json::Value> = match &a.mock {
+        None => None,
+        Some(t) => Some(serde_json::from_str(t).context("--mock is not valid JSON")?),
+    };
     let req = crate::test_state::Request {
         definition: &definition,
         state_name: a.state_name.as_deref(),
@@ -36,7 +40,7 @@ pub fn run(a: TestStateArgs) -> anyhow::Result<i32> {
         // Tasks run with the resources file here: no role to give.
         role_given: true,
         retries_made: a.retrier_retry_count,
-        mock: None,
+        mock: mock.as_ref(),
         variables: match &a.variables {
             None => None,
             Some(t) => match serde_json::from_str(t).context("--variables is not valid JSON")? {

@@ -197,7 +197,7 @@ fn check_express_children(m: &Map<String, Value>, ptr: &str, d: &mut Diags) {
                 for (at, resource) in super::express_refusals(&Value::Object(p.clone())) {
                     d.push(
                         format!("{pptr}{at}"),
-                        format!("an EXPRESS child workflow does not support the service integration pattern of {resource:?} (.sync and .waitForTaskToken are STANDARD's)"),
+                        format!("an EXPRESS child workflow does not support the service integration pattern of {resource:?} (.sync, .waitForTaskToken and activities are STANDARD's)"),
                     );
                 }
             } else {

@@ -160,29 +160,10 @@ impl<'a> Run<'a> {
             }
         };
         let map_run_redrives = match &prior {
-            Some(p) if redrive => {
-                let n = p.redrive_count + 1;
-                self.emit(prev, || {
-                    EventKind::with_details(
-                        "MapRunRedriven",
-                        "mapRunRedrivenEventDetails",
-                        json!({"mapRunArn": map_run_arn, "redriveCount": n}),
-                    )
-                });
-                n
-            }
+            Some(p) if redrive => p.redrive_count + 1,
             // Resumed: the Map Run started before goes on.
             Some(p) => p.redrive_count,
-            None => {
-                self.emit(prev, || {
-                    EventKind::with_details(
-                        "MapRunStarted",
-                        "mapRunStartedEventDetails",
-                        json!({"mapRunArn": map_run_arn}),
-                    )
-                });
-                0
-            }
+            None => 0,
         };
         let child_machine = &child_machine;
         let start_date = self.now();
@@ -207,9 +188,36 @@ impl<'a> Run<'a> {
             }),
             last: None,
         };
-        // The Map Run is on record, committed with its start, before any child runs: a
-        // resume after a crash finds it and goes on with it instead of starting another.
+        // The Map Run is on record, committed before its start event and before any child
+        // runs: a resume after a crash finds it and goes on with it instead of starting
+        // another (a record without its event is of a Map Run that never started).
         progress.report();
+        if self.durable {
+            if let Some(h) = self.services.children.as_deref() {
+                h.commit_reports();
+            }
+        }
+        match &prior {
+            Some(_) if redrive => {
+                self.emit(prev, || {
+                    EventKind::with_details(
+                        "MapRunRedriven",
+                        "mapRunRedrivenEventDetails",
+                        json!({"mapRunArn": map_run_arn, "redriveCount": map_run_redrives}),
+                    )
+                });
+            }
+            Some(_) => {}
+            None => {
+                self.emit(prev, || {
+                    EventKind::with_details(
+                        "MapRunStarted",
+                        "mapRunStartedEventDetails",
+                        json!({"mapRunArn": map_run_arn}),
+                    )
+                });
+            }
+        }
         if self.durable {
             self.services.history.until_durable(*prev).await;
         }

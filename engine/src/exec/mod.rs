@@ -109,6 +109,9 @@ pub trait ChildHost {
     }
     /// How a Map Run stands (DescribeMapRun's shape), reported as it progresses and when it ends.
     fn map_run_progress(&self, _execution_arn: &str, _map_run: &Value) {}
+    /// Returns once the reports made so far are committed (a Map Run's start is on record
+    /// before its event is).
+    fn commit_reports(&self) {}
     /// The last Map Run the state `state` of this execution started, with its children, when
     /// the host records them.
     fn prior_map_run(&self, _execution_arn: &str, _state: &str) -> Option<PriorMapRun> {

@@ -148,6 +148,10 @@ fn read_identity(pid: u32) -> Option<String> {
 /// Whether the process that owns an execution (its id and, when stored, its identity) is
 /// still running.
 pub fn owner_alive(pid: u32, identity: Option<&str>) -> bool {
+    if pid != std::process::id() && zombie(pid) {
+        // Ended, and not yet reaped by its parent: gone for our purposes.
+        return false;
+    }
     let exists = || pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
     match identity {
         // Compared even for this process's own id: in a container every asl may be pid 1.
@@ -158,6 +162,18 @@ pub fn owner_alive(pid: u32, identity: Option<&str>) -> bool {
         },
         None => exists(),
     }
+}
+
+/// Whether a process has ended but is not yet reaped (state `Z` in /proc, Linux).
+fn zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The command name (2nd field) is in parentheses and may hold spaces.
+            let after = &stat[stat.rfind(')')? + 1..];
+            after.split_whitespace().next().map(|state| state == "Z")
+        })
+        .unwrap_or(false)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -1679,6 +1695,21 @@ fn commit_batch(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_ended_process_not_yet_reaped_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // It ends at once, and stays a zombie until waited for (bounded).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !super::zombie(pid) {
+            assert!(std::time::Instant::now() < deadline, "no zombie");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!owner_alive(pid, None));
+        assert!(!owner_alive(pid, process_identity(pid).as_deref()));
+        child.wait().unwrap();
+    }
 
     #[test]
     fn an_owner_is_its_process_not_only_its_id() {
