@@ -1600,3 +1600,44 @@ fn a_mocked_activity_answers_with_its_mock() {
         r#"{"approved":true}"#
     );
 }
+
+#[test]
+fn a_machine_started_by_name_is_warned_about_once() {
+    // A name works with the resources file, but AWS's StartExecution takes an ARN.
+    let env = Env::new();
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "S", "States": {"S": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": "Child", "Input": with_parent(json!({"n": 1}))}, "End": true}}},
+        "End": true}}});
+    let wf = env.file("named.asl.json", &def.to_string());
+    let o = env.asl(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--input",
+        r#"{"items": [1, 2, 3]}"#,
+        "--json",
+    ]);
+    assert_eq!(json_of(&o)["status"], "SUCCEEDED");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.matches("starts the state machine \"Child\" by name")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("arn:aws:states:us-east-1:123456789012:stateMachine:Child"));
+    // By ARN: nothing to say.
+    let o = env.asl(&[
+        "run",
+        env.file(
+            "by-arn.asl.json",
+            &start(".sync:2", json!({"n": 1})).to_string(),
+        )
+        .to_str()
+        .unwrap(),
+        "--json",
+    ]);
+    assert_eq!(json_of(&o)["status"], "SUCCEEDED");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("by name"));
+}

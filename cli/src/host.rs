@@ -29,6 +29,8 @@ pub struct Host {
     spawned: RefCell<Vec<tokio::task::JoinHandle<()>>>,
     /// How deep below the top-level execution each nested execution runs.
     depths: RefCell<HashMap<String, usize>>,
+    /// State machines started by name rather than ARN, warned about once each.
+    named: RefCell<std::collections::HashSet<String>>,
     /// Counters for a progress display, when one is shown.
     pub progress: Option<Arc<Progress>>,
     me: Weak<Host>,
@@ -97,6 +99,7 @@ impl Host {
             definitions: RefCell::new(HashMap::new()),
             spawned: RefCell::new(Vec::new()),
             depths: RefCell::new(HashMap::new()),
+            named: RefCell::new(Default::default()),
             progress,
             me: me.clone(),
         }))
@@ -217,6 +220,14 @@ impl Host {
             None => (req.state_machine.as_str(), None),
         };
         // The resources file's machines, else those created through the API (`asl serve`).
+        // A name works here (the resources file names its machines), but AWS's StartExecution
+        // takes an ARN: the workflow would fail there with InvalidArn.
+        if !machine_ref.starts_with("arn:") && self.named.borrow_mut().insert(machine_ref.into()) {
+            eprintln!(
+                "asl: warning: a task starts the state machine {machine_ref:?} by name; AWS takes its ARN ({}), and refuses a name with StepFunctions.InvalidArnException",
+                exec::state_machine_arn(machine_ref)
+            );
+        }
         let source = match self.resources.config.machine(machine_ref) {
             Some((name, m)) => Source::File(name.to_string(), m.clone()),
             None => match self.stored_machine(machine_ref) {
