@@ -21,6 +21,19 @@ fn asl(db: &Path, args: &[&str]) -> Output {
         .expect("asl runs")
 }
 
+/// `asl ARGS` on `db` in a process of its own, killed on drop.
+fn spawn(db: &Path, args: &[&str], stdout: Stdio) -> Guard {
+    Guard(
+        Command::new(env!("CARGO_BIN_EXE_asl"))
+            .env("ASL_DB", db)
+            .args(args)
+            .stdout(stdout)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 fn json_of(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
@@ -72,9 +85,9 @@ fn sigkill_mid_run_then_resume_finishes_without_redoing_iterations() {
     let expected = json_of(&whole)["output"].clone();
     assert_eq!(expected["count"], 300);
 
-    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
-        .env("ASL_DB", &db)
-        .args([
+    let mut guard = spawn(
+        &db,
+        &[
             "run",
             wf,
             "--name",
@@ -82,12 +95,9 @@ fn sigkill_mid_run_then_resume_finishes_without_redoing_iterations() {
             "--wait-scale",
             "0.01",
             "--json",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
+        ],
+        Stdio::null(),
+    );
     // Wait (bounded) until some iterations are stored, then kill without warning.
     let deadline = Instant::now() + Duration::from_secs(20);
     let done_before = loop {
@@ -320,14 +330,11 @@ fn a_killed_run_whose_process_id_is_reused_can_be_stopped_and_resumed() {
             .to_string(),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
-        .env("ASL_DB", &db)
-        .args(["run", wf.to_str().unwrap(), "--name", "orphan"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
+    let mut guard = spawn(
+        &db,
+        &["run", wf.to_str().unwrap(), "--name", "orphan"],
+        Stdio::null(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     let waiting = || {
         let o = asl(
@@ -415,14 +422,11 @@ fn a_resumed_loop_of_tasks_does_not_redo_the_finished_ones() {
             .map(String::from)
             .collect()
     };
-    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
-        .env("ASL_DB", &db)
-        .args(["run", wf.to_str().unwrap(), "--name", "loop"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
+    let mut guard = spawn(
+        &db,
+        &["run", wf.to_str().unwrap(), "--name", "loop"],
+        Stdio::null(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while calls().len() < 8 {
         assert!(Instant::now() < deadline, "the loop made no calls in time");
@@ -483,14 +487,7 @@ fn a_redrive_killed_midway_resumes_with_its_redrive_count() {
     );
     assert_eq!(o.status.code(), Some(1));
     std::fs::remove_file(&flag).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_asl"))
-        .env("ASL_DB", &db)
-        .args(["redrive", "gated"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = Guard(child);
+    let mut guard = spawn(&db, &["redrive", "gated"], Stdio::null());
     let deadline = Instant::now() + Duration::from_secs(20);
     while !events(&db, "gated")
         .iter()
@@ -537,17 +534,7 @@ fn a_resumed_state_goes_on_counting_its_retries() {
             "Done": {"Type": "Succeed"}}}),
     );
     let tries = || std::fs::read_to_string(&log).unwrap_or_default();
-    let start = |args: &[&str]| {
-        Guard(
-            Command::new(env!("CARGO_BIN_EXE_asl"))
-                .env("ASL_DB", &db)
-                .args(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    };
+    let start = |args: &[&str]| spawn(&db, args, Stdio::piped());
     let mut guard = start(&["run", wf.to_str().unwrap(), "--name", "retry"]);
     // Until the first failure is stored: the run then waits out its back-off.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -621,15 +608,7 @@ fn a_resume_after_a_redrive_counts_only_the_redrive_s_retries() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(tries(), "0\n1\n2\n");
     std::fs::write(&block, "").unwrap();
-    let mut redrive = Guard(
-        Command::new(env!("CARGO_BIN_EXE_asl"))
-            .env("ASL_DB", &db)
-            .args(["redrive", "rr"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut redrive = spawn(&db, &["redrive", "rr"], Stdio::null());
     let deadline = Instant::now() + Duration::from_secs(30);
     while !(tries() == "0\n1\n2\n0\n1\n" && count(&events(&db, "rr"), "LambdaFunctionFailed") == 4)
     {

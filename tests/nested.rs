@@ -60,6 +60,17 @@ impl Env {
         c
     }
 
+    /// `asl ARGS` in a process of its own (its stdout kept for [`finish`]), killed on drop.
+    fn spawn(&self, args: &[&str]) -> Guard {
+        Guard(
+            self.cmd(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+
     fn asl(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }
@@ -496,13 +507,7 @@ fn start_parent_of_sleeper(env: &Env, name: &str) -> (Guard, String) {
     let def = json!({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
         "Parameters": {"StateMachineArn": "Sleeper"}, "End": true}}});
     let wf = env.file("parent.asl.json", &def.to_string());
-    let child = env
-        .cmd(&["run", wf.to_str().unwrap(), "--name", name, "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = Guard(child);
+    let guard = env.spawn(&["run", wf.to_str().unwrap(), "--name", name, "--json"]);
     let sleeper = env.wait_for("the child to start", || {
         let list = json_of(&env.asl(&["executions", "--state-machine", "Sleeper", "--json"]));
         list["executions"].as_array()?.first()?["executionArn"]
@@ -575,21 +580,15 @@ fn callback_def(heartbeat: Option<u64>) -> Value {
 /// Starts a callback workflow in a process of its own and gives its task token.
 fn start_waiting(env: &Env, name: &str, def: Value, scale: &str) -> (Guard, String) {
     let wf = env.file(&format!("{name}.asl.json"), &def.to_string());
-    let child = env
-        .cmd(&[
-            "run",
-            wf.to_str().unwrap(),
-            "--name",
-            name,
-            "--json",
-            "--wait-scale",
-            scale,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = Guard(child);
+    let guard = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--name",
+        name,
+        "--json",
+        "--wait-scale",
+        scale,
+    ]);
     let token = env.wait_for("the task to be scheduled", || {
         let o = env.asl(&["history", name, "--json", "--type", "TaskScheduled"]);
         if !o.status.success() {
@@ -845,13 +844,7 @@ fn tokens_of_a_stopped_or_killed_execution_are_refused() {
         "{err}"
     );
     // Resumed, the task runs again with a new token; the old one is closed.
-    let resumed = Guard(
-        env.cmd(&["resume", "cb6", "--json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let resumed = env.spawn(&["resume", "cb6", "--json"]);
     let new = env.wait_for("the task to be scheduled again", || {
         let h = json_of(&env.asl(&["history", "cb6", "--json", "--type", "TaskScheduled"]));
         let events = h["events"].as_array()?.clone();
@@ -1237,21 +1230,15 @@ fn take_activity_task(
 ) -> (Guard, String, String) {
     let wf = env.file(&format!("{name}.asl.json"), &def.to_string());
     let input = input.to_string();
-    let child = env
-        .cmd(&[
-            "run",
-            wf.to_str().unwrap(),
-            "--name",
-            name,
-            "--input",
-            &input,
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = Guard(child);
+    let guard = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--name",
+        name,
+        "--input",
+        &input,
+        "--json",
+    ]);
     let mut args = vec!["activity", "get-task", "Approve", "--wait-seconds", "0"];
     if let Some(w) = worker {
         args.extend(["--worker-name", w]);
@@ -1472,21 +1459,15 @@ fn activity_tasks_time_out_whether_or_not_a_worker_took_them() {
         {"ErrorEquals": ["States.HeartbeatTimeout"], "ResultPath": "$.err", "Next": "Caught"}]}));
     let def = caught(def);
     let wf = env.file("t2.asl.json", &def.to_string());
-    let child = env
-        .cmd(&[
-            "run",
-            wf.to_str().unwrap(),
-            "--name",
-            "act5",
-            "--json",
-            "--wait-scale",
-            "0.2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let g = Guard(child);
+    let g = env.spawn(&[
+        "run",
+        wf.to_str().unwrap(),
+        "--name",
+        "act5",
+        "--json",
+        "--wait-scale",
+        "0.2",
+    ]);
     env.wait_for("the activity task to be taken", || {
         let v = json_of(&env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]));
         v.get("taskToken").map(|_| ())
@@ -1537,13 +1518,7 @@ fn a_resumed_execution_queues_its_activity_task_again() {
     let o = env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]);
     assert_eq!(json_of(&o), json!({}));
     assert_eq!(env.asl(&["task", "success", &old]).status.code(), Some(2));
-    let resumed = Guard(
-        env.cmd(&["resume", "act7", "--json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let resumed = env.spawn(&["resume", "act7", "--json"]);
     let task = env.wait_for("the activity task to be queued again", || {
         let v = json_of(&env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]));
         v.get("taskToken").is_some().then_some(v)

@@ -135,7 +135,7 @@ impl<'a> Run<'a> {
             durable: services.history.durable(),
             resume,
             memo,
-            variables: req.variables.clone().unwrap_or_default(),
+            variables: req.variables.unwrap_or_default(),
             cutting: std::cell::Cell::new(None),
             express,
         }
@@ -312,6 +312,8 @@ impl<'a> Run<'a> {
             ))
         } else {
             let scope = self.durable.then_some("");
+            // The execution's variables: none, or TestState's.
+            let vars: Vars = std::rc::Rc::new(std::cell::RefCell::new(self.variables.clone()));
             let timeout = async {
                 match self.time_limit() {
                     Some(secs) => self.services.clock.limit(Duration::from_secs(secs)).await,
@@ -326,7 +328,7 @@ impl<'a> Run<'a> {
             };
             tokio::select! {
                 biased;
-                r = self.run_machine(machine, input, &mut prev, scope, std::rc::Rc::new(std::cell::RefCell::new(self.variables.clone()))) => r.map(Some),
+                r = self.run_machine(machine, input, &mut prev, scope, vars) => r.map(Some),
                 _ = timeout => Ok(None),
                 _ = stop => Err(Failure::new(ABORTED, "")),
             }
