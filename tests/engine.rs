@@ -38,6 +38,7 @@ fn run_with(def: Value, input: Value, mocks: Option<Value>) -> Ran {
             children: None,
             callbacks: None,
             inspect: None,
+            test_state: None,
         };
         let req = StartRequest {
             state_machine_name: "Test".into(),

@@ -651,6 +651,65 @@ fn a_failed_execution_is_redriven_through_the_api() {
     assert!(m.contains("SUCCEEDED"), "{m}");
 }
 
+/// DeleteStateMachine while an execution of it waits on an activity task: AWS keeps the machine
+/// DELETING, and "on the next state transition, the state machine's executions are
+/// terminated": the execution fails with States.Runtime and the cause AWS gives ("State
+/// machine NAME has been deleted.") instead of entering its next state. Then the machine is
+/// gone. An EXPRESS execution of a deleted machine runs on.
+#[test]
+fn deleting_a_machine_fails_its_executions_at_their_next_transition() {
+    let s = Server::start(&[], &[]);
+    let act = s.ok("CreateActivity", json!({"name": "Oven"}))["activityArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = s.create(
+        "Doomed",
+        "STANDARD",
+        json!({"StartAt": "Bake", "States": {
+            "Bake": {"Type": "Task", "Resource": act, "Next": "Box"},
+            "Box": {"Type": "Pass", "End": true}}}),
+    );
+    let e = s.start_execution(json!({"stateMachineArn": m}));
+    let token = s.ok("GetActivityTask", json!({"activityArn": act}))["taskToken"].clone();
+    s.ok("DeleteStateMachine", json!({"stateMachineArn": m}));
+    let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": m}));
+    assert_eq!(d["status"], "DELETING");
+    // The task still ends as its worker says; the transition after it ends the execution.
+    s.ok(
+        "SendTaskSuccess",
+        json!({"taskToken": token, "output": "{\"pizza\": 1}"}),
+    );
+    let d = s.ended(&e);
+    assert_eq!(
+        (&d["status"], &d["error"], &d["cause"]),
+        (
+            &json!("FAILED"),
+            &json!("States.Runtime"),
+            &json!("State machine Doomed has been deleted.")
+        ),
+        "{d}"
+    );
+    let h = s.ok("GetExecutionHistory", json!({"executionArn": e}));
+    let types = event_types(&h);
+    assert_eq!(
+        types[types.len() - 3..],
+        ["ActivitySucceeded", "TaskStateExited", "ExecutionFailed"],
+        "{types:?}"
+    );
+    let last = &h["events"][types.len() - 1];
+    assert_eq!(
+        last["executionFailedEventDetails"],
+        json!({"error": "States.Runtime", "cause": "State machine Doomed has been deleted."})
+    );
+    assert_eq!(last["previousEventId"], h["events"][types.len() - 2]["id"]);
+    // With its last execution ended, the machine is gone.
+    s.err(
+        "DescribeStateMachine",
+        json!({"stateMachineArn": m}),
+        "StateMachineDoesNotExist",
+    );
+}
 #[test]
 fn idempotent_calls_and_stable_pages_as_aws_has_them() {
     let s = Server::start(&[], &[]);
@@ -1145,6 +1204,221 @@ fn test_state_runs_one_state_as_aws_does() {
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v, json!({"output": r#""approved""#, "status": "SUCCEEDED"}));
+}
+
+/// TestState's November 2025 additions, against AWS's answers as LocalStack recorded them
+/// (`tests/aws/services/stepfunctions/v2/test_state/`): a Map or Parallel with a mock (the
+/// mock in place of its iterations or branches), `mapIterationFailureCount`, `context`, and a
+/// `stateName` inside a Map's processor.
+#[test]
+fn test_state_mocks_maps_parallels_and_context_as_aws_does() {
+    let s = Server::start(&[], &[]);
+    let test = |body: Value| s.ok("TestState", body);
+    // JSON text in an answer, parsed, so that spacing does not matter.
+    let parsed = |v: &Value| -> Value { serde_json::from_str(v.as_str().unwrap()).unwrap() };
+    let values = json!({"Values": ["first", "second", "third"]}).to_string();
+    // A JSONata Map with a tolerance and catchers (test_state_configuration's
+    // BASE_MAP_STATE_CATCH).
+    let map_catch = json!({"Type": "Map", "QueryLanguage": "JSONata",
+        "Items": "{% $states.input.Values %}",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "TestState", "States": {"TestState": {"Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}}},
+        "Catch": [{"ErrorEquals": ["MockException"], "Output": "{% $states %}", "Next": "HandleMockError"},
+                  {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "Output": "{% $states %}",
+                   "Next": "HandleThreshold"}],
+        "ToleratedFailureCount": 1, "End": true})
+    .to_string();
+    let below = test(
+        json!({"definition": map_catch, "input": values, "inspectionLevel": "DEBUG",
+        "mock": {"result": "[1, 1, 1]"}, "stateConfiguration": {"mapIterationFailureCount": 0}}),
+    );
+    assert_eq!(
+        (&below["status"], parsed(&below["output"])),
+        (&json!("SUCCEEDED"), json!([1, 1, 1]))
+    );
+    assert_eq!(
+        below["inspectionData"],
+        json!({"input": values, "maxConcurrency": 0, "toleratedFailureCount": 1})
+    );
+    let over = test(
+        json!({"definition": map_catch, "input": values, "inspectionLevel": "DEBUG",
+        "mock": {"result": "[0, 0, 1]"}, "stateConfiguration": {"mapIterationFailureCount": 2}}),
+    );
+    assert_eq!(
+        (
+            &over["status"],
+            &over["nextState"],
+            &over["error"],
+            &over["cause"]
+        ),
+        (
+            &json!("CAUGHT_ERROR"),
+            &json!("HandleThreshold"),
+            &json!("States.ExceedToleratedFailureThreshold"),
+            &json!("The specified tolerated failure threshold was exceeded")
+        )
+    );
+    let out = parsed(&over["output"]);
+    let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["input", "context", "errorOutput"]);
+    assert_eq!(
+        out["errorOutput"],
+        json!({"Error": "States.ExceedToleratedFailureThreshold",
+               "Cause": "The specified tolerated failure threshold was exceeded"})
+    );
+    assert_eq!(
+        over["inspectionData"]["errorDetails"],
+        json!({"catchIndex": 1})
+    );
+    // A mocked error ends the Map with it, whatever the count (test_state_machine_with_state_error:
+    // a Map inside a state machine, named by stateName).
+    let machine = json!({"StartAt": "State0", "States": {"State0": {"Type": "Map",
+        "ItemsPath": "$.Values", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED",
+            "ExecutionType": "STANDARD"}, "StartAt": "HandleItem",
+            "States": {"HandleItem": {"Type": "Pass", "End": true}}},
+        "ToleratedFailureCount": 2, "End": true}}})
+    .to_string();
+    let failed = test(
+        json!({"definition": machine, "stateName": "State0", "input": values,
+        "inspectionLevel": "DEBUG",
+        "mock": {"errorOutput": {"error": "MockException", "cause": "Mock the error cause."}},
+        "stateConfiguration": {"mapIterationFailureCount": 2, "errorCausedByState": "HandleItem"}}),
+    );
+    assert_eq!(
+        (&failed["status"], &failed["error"], &failed["cause"]),
+        (
+            &json!("FAILED"),
+            &json!("MockException"),
+            &json!("Mock the error cause.")
+        )
+    );
+    let data = &failed["inspectionData"];
+    assert_eq!(
+        (
+            parsed(&data["afterItemsPath"]),
+            &data["maxConcurrency"],
+            &data["toleratedFailureCount"]
+        ),
+        (json!(["first", "second", "third"]), &json!(0), &json!(2))
+    );
+    // stateName reaches into the Map's processor (test_base_state_name).
+    let inner = test(json!({"definition": machine, "stateName": "HandleItem",
+        "input": "{\"Value\": \"HelloWorld\"}"}));
+    assert_eq!(
+        (&inner["status"], parsed(&inner["output"])),
+        (&json!("SUCCEEDED"), json!({"Value": "HelloWorld"}))
+    );
+    // A Parallel's mock gives one item a branch.
+    let parallel = json!({"Type": "Parallel", "Branches": [
+        {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "End": true}}},
+        {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "End": true}}}], "End": true})
+    .to_string();
+    let both = test(json!({"definition": parallel, "mock": {"result": "[1, 2]"}}));
+    assert_eq!(parsed(&both["output"]), json!([1, 2]));
+    for (mock, message) in [
+        (
+            "[1]",
+            "Mocked result must contain the same number of items as number of Parallel branches.",
+        ),
+        ("{}", "Mocked result must be an array."),
+    ] {
+        let m = s.err(
+            "TestState",
+            json!({"definition": parallel, "mock": {"result": mock}}),
+            "ValidationException",
+        );
+        assert_eq!(m, message);
+    }
+    // The context replaces `$$` whole (test_state_map_context_object, an inline Map).
+    let context = json!({"Execution": {"Id": "arn:aws:states:::execution:M:e", "Input":
+        {"values": ["charizard", "pikachu", "bulbasaur"]}, "Name": "e"}});
+    let items = |path: &str| {
+        json!({"Type": "Map", "ItemsPath": path, "MaxConcurrency": 1, "ItemProcessor":
+            {"StartAt": "HandleItem", "States": {"HandleItem": {"Type": "Pass", "End": true}}},
+            "End": true})
+        .to_string()
+    };
+    let ask = |path: &str| {
+        test(
+            json!({"definition": items(path), "input": "[\"fire\", \"electricity\", \"grass\"]",
+            "inspectionLevel": "TRACE", "context": context.to_string(),
+            "mock": {"result": "[\"CHARIZARD\", \"PIKACHU\", \"BULBASAUR\"]"}}),
+        )
+    };
+    let ok = ask("$$.Execution.Input.values");
+    assert_eq!(ok["status"], "SUCCEEDED");
+    assert_eq!(
+        parsed(&ok["inspectionData"]["afterItemsPath"]),
+        json!(["charizard", "pikachu", "bulbasaur"])
+    );
+    assert_eq!(ok["inspectionData"]["maxConcurrency"], 1);
+    assert!(ok["inspectionData"].get("result").is_none(), "{ok}");
+    let no_array = ask("$$.Execution.Input");
+    assert_eq!(
+        (&no_array["status"], &no_array["error"], &no_array["cause"]),
+        (
+            &json!("FAILED"),
+            &json!("States.Runtime"),
+            &json!("Reference path \"$.Execution.Input\" must point to array.")
+        )
+    );
+    // The context's checks (test_state_context_object_validation_failures).
+    let task = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "f"}, "End": true})
+    .to_string();
+    for (given, message) in [
+        (json!({"Execution": {"Id": 1}}), "Execution.Id must be a string"),
+        (json!({"Map": {}}), "'Map' field is not supported when mocking a Context object"),
+        (json!({"Execution": {"pokemon": "squirtle"}}), "Field 'pokemon' is not allowed"),
+        (json!({"Pokedex": {}}), "Field 'Pokedex' is not allowed"),
+        (json!({"Task": {"Token": "abcd123"}}), "Context object contains 'Task' when state is not a Task state with a '.sync' or '.waitForTaskToken' service integration pattern"),
+    ] {
+        let m = s.err(
+            "TestState",
+            json!({"definition": task, "mock": {"result": "{}"}, "context": given.to_string()}),
+            "ValidationException",
+        );
+        assert_eq!(m, format!("Invalid Context object provided: {message}"));
+    }
+    // A callback task reads its token from the context (test_state_wait_task_context_object).
+    let wait =
+        json!({"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/111111111111/q",
+            "MessageBody": {"TaskToken.$": "$$.Task.Token"}},
+        "ResultPath": "$.SQS", "Next": "NEXT_STATE"})
+        .to_string();
+    let v = test(json!({"definition": wait, "inspectionLevel": "TRACE",
+        "context": json!({"Task": {"Token": "abcd123"}}).to_string(),
+        "mock": {"result": "{\"pokemon\": 1}"}}));
+    assert_eq!(
+        (&v["status"], &v["nextState"], parsed(&v["output"])),
+        (
+            &json!("SUCCEEDED"),
+            &json!("NEXT_STATE"),
+            json!({"SQS": {"pokemon": 1}})
+        )
+    );
+    assert_eq!(
+        parsed(&v["inspectionData"]["afterParameters"])["MessageBody"]["TaskToken"],
+        "abcd123"
+    );
+    // Mocks and what goes with them.
+    let m = s.err(
+        "TestState",
+        json!({"definition": task, "mock": {"result": "{}"}, "revealSecrets": true}),
+        "ValidationException",
+    );
+    assert_eq!(
+        m,
+        "TestState does not support RevealSecrets when a mock is specified."
+    );
+    let m = s.err(
+        "TestState",
+        json!({"definition": items("$"), "mock": {"result": "{}"}}),
+        "ValidationException",
+    );
+    assert_eq!(m, "Mocked result must be an array.");
 }
 
 #[test]

@@ -314,15 +314,6 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     format!("1 validation error detected: Value '{level}' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]"),
                 ));
             }
-            // What asl's TestState does not take yet is refused, not ignored.
-            for field in ["context"] {
-                if r.get(field).is_some() {
-                    return Err(ApiError::new(
-                        "ValidationException",
-                        format!("asl's TestState does not take '{field}' yet"),
-                    ));
-                }
-            }
             let req = crate::test_state::Request {
                 definition: required(r, "definition")?,
                 state_name: optional(r, "stateName"),
@@ -334,6 +325,23 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     .and_then(Value::as_u64)
                     .unwrap_or(0) as u32,
                 mock: r.get("mock"),
+                context: match r.get("context") {
+                    None => None,
+                    Some(Value::String(t)) => Some(t),
+                    Some(_) => {
+                        return Err(ApiError::new(
+                            "SerializationException",
+                            "context is JSON text (a string), as TestState takes it",
+                        ))
+                    }
+                },
+                reveal_secrets: r.get("revealSecrets") == Some(&Value::Bool(true)),
+                // `errorCausedByState` and `mapItemReaderData` change nothing in the answer
+                // (as recorded against AWS: the mock decides it), so they are taken as given.
+                map_iteration_failures: r
+                    .pointer("/stateConfiguration/mapIterationFailureCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
                 variables: match r.get("variables") {
                     None => None,
                     Some(Value::String(t)) => match serde_json::from_str::<Value>(t) {

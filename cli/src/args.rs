@@ -73,7 +73,8 @@ pub struct TestStateArgs {
     /// INFO, DEBUG or TRACE (as TestState's inspectionLevel)
     #[arg(long, default_value = "INFO", value_parser = ["INFO", "DEBUG", "TRACE"])]
     pub inspection_level: String,
-    /// What a Task's service answers instead of being called, as TestState's mock:
+    /// What a Task's service answers instead of being called (or a Map's iterations or a
+    /// Parallel's branches give instead of running), as TestState's mock:
     /// `{"result": "JSON text"}` or `{"errorOutput": {"error": "E", "cause": "C"}}`
     #[arg(long, value_name = "JSON")]
     pub mock: Option<String>,
@@ -83,6 +84,13 @@ pub struct TestStateArgs {
     /// The retries the state already made (stateConfiguration.retrierRetryCount)
     #[arg(long, default_value_t = 0)]
     pub retrier_retry_count: u32,
+    /// The context object the state reads (`$$`), as JSON; only with --mock (TestState's
+    /// context)
+    #[arg(long, value_name = "JSON", requires = "mock")]
+    pub context: Option<String>,
+    /// A mocked Map's iterations that failed (stateConfiguration.mapIterationFailureCount)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub map_iteration_failure_count: u64,
     /// The resources file a Task state runs with
     #[arg(long, value_name = "FILE", env = "ASL_RESOURCES")]
     pub resources: Option<PathBuf>,

@@ -7,7 +7,7 @@ use asl::exec::{
     StartRequest, Status, StopSignal,
 };
 use asl::history::callbacks::StoreCallbacks;
-use asl::history::store::{ExecutionRecord, Finish, Store, WriterHandle};
+use asl::history::store::{ExecutionRecord, Finish, StopWhen, Store, WriterHandle};
 use asl::history::{DurableHistory, EventKind, Progress};
 use asl::resources::Resources;
 use asl::{Definition, Failure};
@@ -128,7 +128,12 @@ impl Host {
         let s = stop.clone();
         self.writer.watch_stop(
             Arc::from(arn.as_str()),
-            Arc::new(move |e, c| s.raise_with(e, c)),
+            Arc::new(move |when, e, c| match when {
+                StopWhen::Now => s.raise_with(e, c),
+                StopWhen::AtNextTransition => {
+                    s.doom_with(e.unwrap_or_default(), c.unwrap_or_default())
+                }
+            }),
         );
         let last = job.resume.as_ref().map(|r| r.last_event_id).unwrap_or(0);
         let history = Arc::new(
@@ -154,6 +159,7 @@ impl Host {
                 self.writer.clone(),
             ))),
             inspect: None,
+            test_state: None,
         };
         let req = StartRequest {
             state_machine_name: job.machine_name,
@@ -439,6 +445,7 @@ impl Host {
                 self.writer.clone(),
             ))),
             inspect: None,
+            test_state: None,
         };
         let req = StartRequest {
             state_machine_name: child.machine_name,

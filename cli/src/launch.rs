@@ -256,6 +256,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
                 children: None,
                 callbacks: None,
                 inspect: None,
+                test_state: None,
             };
             let req = StartRequest {
                 state_machine_name: l.machine_name,

@@ -4,7 +4,9 @@
 //! went is the state it names; its retriers are not run but reported (`RETRIABLE`), and a
 //! catcher that takes its error is `CAUGHT_ERROR`, as AWS's TestState answers.
 
-use asl::exec::{self, Clock, Services, StartRequest, Status, SystemClock};
+use asl::exec::{
+    self, Clock, Services, StandIn, StartRequest, Status, SystemClock, TestStateHooks,
+};
 use asl::history::{EventKind, HistorySink, MemoryHistory};
 use asl::resources::Resources;
 use asl::Failure;
@@ -41,29 +43,47 @@ pub struct Request<'a> {
     pub mock: Option<&'a Value>,
     /// TestState's `variables`: what the state's `$name` references read.
     pub variables: Option<Map<String, Value>>,
+    /// TestState's `context` (JSON text): the context object the state reads, given with a
+    /// mock.
+    pub context: Option<&'a str>,
+    /// TestState's `revealSecrets`.
+    pub reveal_secrets: bool,
+    /// `stateConfiguration.mapIterationFailureCount`: a mocked Map's iterations that failed.
+    pub map_iteration_failures: u64,
+}
+
+/// A TestState `mock`: `{"result": JSON text}` or `{"errorOutput": {"error", "cause"}}`.
+fn mock_answer(mock: &Value) -> Result<Result<Value, Failure>, Refused> {
+    match (mock.get("result"), mock.get("errorOutput")) {
+        (Some(_), Some(_)) | (None, None) => Err(refused(
+            "ValidationException",
+            "A test mock should have only one of the following fields: [result, errorOutput].",
+        )),
+        (Some(r), None) => r
+            .as_str()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .map(Ok)
+            .ok_or_else(|| refused("ValidationException", "Mocked result must be valid JSON")),
+        (None, Some(e)) => {
+            let text = |k: &str| match e.get(k) {
+                None => Ok(String::new()),
+                Some(Value::String(t)) => Ok(t.clone()),
+                Some(_) => Err(refused(
+                    "ValidationException",
+                    format!("the mock's errorOutput.{k} is a string"),
+                )),
+            };
+            Ok(Err(Failure::new(text("error")?, text("cause")?)))
+        }
+    }
 }
 
 /// The Task's answer from a TestState `mock`, as a one-response mock config.
 fn mocked(mock: &Value, state: &str, resources: &Resources) -> Result<Resources, Refused> {
-    let answer =
-        match (mock.get("result"), mock.get("errorOutput")) {
-            (Some(_), Some(_)) | (None, None) => return Err(refused(
-                "ValidationException",
-                "A test mock should have only one of the following fields: [result, errorOutput].",
-            )),
-            (Some(r), None) => {
-                let v: Value = r
-                    .as_str()
-                    .and_then(|t| serde_json::from_str(t).ok())
-                    .ok_or_else(|| {
-                        refused("ValidationException", "Mocked result must be valid JSON")
-                    })?;
-                json!({"Return": v})
-            }
-            (None, Some(e)) => json!({"Throw": {
-            "Error": e.get("error").and_then(Value::as_str).unwrap_or(""),
-            "Cause": e.get("cause").and_then(Value::as_str).unwrap_or("")}}),
-        };
+    let answer = match mock_answer(mock)? {
+        Ok(v) => json!({"Return": v}),
+        Err(f) => json!({"Throw": {"Error": f.error, "Cause": f.cause}}),
+    };
     let config = json!({
         "StateMachines": {"TestState": {"TestCases": {"Mock": {state: "Answer"}}}},
         "MockedResponses": {"Answer": {"0": answer}},
@@ -71,6 +91,113 @@ fn mocked(mock: &Value, state: &str, resources: &Resources) -> Result<Resources,
     let set = asl::resources::mock::MockSet::from_config(&config, Some("TestState"), Some("Mock"))
         .map_err(|e| refused("ValidationException", e.to_string()))?;
     Ok(Resources::new(Some(set), resources.config.clone()))
+}
+
+/// A Map's or Parallel's mock, checked against the state as AWS checks it: what its
+/// iterations (an array; a ResultWriter's object) or branches (one item each) would give.
+fn stand_in(mock: &Value, state: &Value, name: &str, failed: u64) -> Result<StandIn, Refused> {
+    let answer = mock_answer(mock)?;
+    if let Ok(v) = &answer {
+        let writes = state.get("ResultWriter").is_some();
+        let problem = match (state["Type"].as_str(), v) {
+            (Some("Map"), Value::Object(_)) if writes => None,
+            (Some("Map"), _) if writes => Some("Mocked result must be a JSON object."),
+            (_, Value::Array(items)) => {
+                let branches = state.get("Branches").and_then(Value::as_array);
+                branches.filter(|b| b.len() != items.len()).map(|_| {
+                    "Mocked result must contain the same number of items as number of Parallel branches."
+                })
+            }
+            _ => Some("Mocked result must be an array."),
+        };
+        if let Some(p) = problem {
+            return Err(refused("ValidationException", p));
+        }
+    }
+    Ok(StandIn {
+        state: name.to_string(),
+        answer,
+        failed_iterations: failed,
+    })
+}
+
+/// TestState's `context`, checked as AWS checks it: a context object of the fields a state
+/// can read (no `Map`; `Task` only where the state has a task token).
+fn context_of(text: &str, state: &Value) -> Result<Value, Refused> {
+    let bad = |m: String| {
+        refused(
+            "ValidationException",
+            format!("Invalid Context object provided: {m}"),
+        )
+    };
+    let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("{e}")))?;
+    let Some(fields) = v.as_object() else {
+        return Err(bad("the context is a JSON object".into()));
+    };
+    let resource = state["Resource"].as_str().unwrap_or("");
+    let has_token = state["Type"] == "Task"
+        && [".sync", ".sync:2", ".waitForTaskToken"]
+            .iter()
+            .any(|p| resource.ends_with(p));
+    for (key, value) in fields {
+        // Each object's fields: (name, whether it is text).
+        let allowed: &[(&str, bool)] = match key.as_str() {
+            "Execution" => &[
+                ("Id", true),
+                ("Input", false),
+                ("Name", true),
+                ("RoleArn", true),
+                ("StartTime", true),
+                ("RedriveCount", false),
+                ("RedriveTime", true),
+            ],
+            "State" => &[("EnteredTime", true), ("Name", true), ("RetryCount", false)],
+            "StateMachine" => &[("Id", true), ("Name", true)],
+            "Task" if has_token => &[("Token", true)],
+            "Task" => return Err(bad("Context object contains 'Task' when state is not a Task state with a '.sync' or '.waitForTaskToken' service integration pattern".into())),
+            "Map" => return Err(bad("'Map' field is not supported when mocking a Context object".into())),
+            other => return Err(bad(format!("Field '{other}' is not allowed"))),
+        };
+        let Some(inner) = value.as_object() else {
+            return Err(bad(format!("{key} must be an object")));
+        };
+        for (field, x) in inner {
+            match allowed.iter().find(|(n, _)| n == field) {
+                None => return Err(bad(format!("Field '{field}' is not allowed"))),
+                Some((_, true)) if !x.is_string() => {
+                    return Err(bad(format!("{key}.{field} must be a string")))
+                }
+                Some((n, false)) if *n != "Input" && !x.is_u64() => {
+                    return Err(bad(format!("{key}.{field} must be a whole number")))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// The state named `name` in `states`, or in the Map processors and Parallel branches within
+/// them (TestState's `stateName` reaches into those).
+fn find_state<'v>(states: &'v Value, name: &str) -> Option<&'v Value> {
+    let map = states.as_object()?;
+    if let Some(s) = map.get(name) {
+        return Some(s);
+    }
+    map.values().find_map(|s| {
+        let inner = [s.get("ItemProcessor"), s.get("Iterator")]
+            .into_iter()
+            .flatten()
+            .chain(
+                s.get("Branches")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
+        inner
+            .filter_map(|m| m.get("States"))
+            .find_map(|st| find_state(st, name))
+    })
 }
 
 /// Runs the state; TestState's answer.
@@ -102,8 +229,7 @@ pub fn test_state(
     })?;
     let (name, mut state, language) = match (def.get("States"), r.state_name) {
         (Some(states), Some(n)) => {
-            let st = states
-                .get(n)
+            let st = find_state(states, n)
                 .cloned()
                 .ok_or_else(|| refused("ValidationException", "State not found in definition"))?;
             (n.to_string(), st, def.get("QueryLanguage").cloned())
@@ -115,7 +241,7 @@ pub fn test_state(
             ))
         }
         (None, _) => (
-            r.state_name.unwrap_or("TestState").to_string(),
+            r.state_name.unwrap_or("StateName").to_string(),
             def.clone(),
             None,
         ),
@@ -126,21 +252,33 @@ pub fn test_state(
             "Invalid State Definition: a state is a JSON object with a Type",
         ));
     }
-    let resources = match r.mock {
-        None => resources,
-        Some(m) => {
-            let ty = state["Type"].as_str().unwrap_or("");
-            if ty != "Task" {
-                return Err(refused(
-                    "ValidationException",
-                    format!("State type '{ty}' is not supported when a mock is specified"),
-                ));
-            }
-            Arc::new(mocked(m, &name, &resources)?)
+    let ty = state["Type"].as_str().unwrap_or("").to_string();
+    if r.mock.is_some() {
+        if r.reveal_secrets {
+            return Err(refused(
+                "ValidationException",
+                "TestState does not support RevealSecrets when a mock is specified.",
+            ));
         }
+        if !matches!(ty.as_str(), "Task" | "Map" | "Parallel") {
+            return Err(refused(
+                "ValidationException",
+                format!("State type '{ty}' is not supported when a mock is specified"),
+            ));
+        }
+    }
+    let context = match (r.context, r.mock) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(refused(
+                "ValidationException",
+                "context may only be specified if a mock is specified in the same request",
+            ))
+        }
+        (Some(text), Some(_)) => Some(context_of(text, &state)?),
     };
     match state["Type"].as_str() {
-        Some("Map" | "Parallel") => {
+        Some("Map" | "Parallel") if r.mock.is_none() => {
             return Err(refused(
                 "InvalidDefinition",
                 "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
@@ -230,6 +368,15 @@ pub fn test_state(
     let runnable = asl::Definition::from_json(&machine_of(&state, &states).to_string())
         .map_err(|e| refused("InvalidDefinition", e.to_string()))?;
 
+    // The mock: a Task's service answers it; a Map or Parallel gives it instead of running.
+    let (resources, stand_in) = match r.mock {
+        None => (resources, None),
+        Some(m) if ty == "Task" => (Arc::new(mocked(m, &own, &resources)?), None),
+        Some(m) => (
+            resources,
+            Some(stand_in(m, &state, &own, r.map_iteration_failures)?),
+        ),
+    };
     let history = Arc::new(MemoryHistory::new());
     // Each step's value of a JSONPath state, as the engine reports it (DEBUG's inspection data).
     let steps: Arc<std::sync::Mutex<Vec<(&'static str, String)>>> = Default::default();
@@ -248,6 +395,7 @@ pub fn test_state(
                 }
             })
         }),
+        test_state: Some(Arc::new(TestStateHooks { context, stand_in })),
     };
     let req = StartRequest {
         state_machine_name: "TestState".into(),
@@ -323,6 +471,14 @@ pub fn test_state(
             _ => None,
         })
         .collect();
+    let steps = steps.lock().map(|s| s.clone()).unwrap_or_default();
+    // A mocked Map's or Parallel's failure, as the engine told it.
+    let mut reported = reported;
+    for (_, text) in steps.iter().filter(|(step, _)| *step == "failure") {
+        let f: Value = serde_json::from_str(text).unwrap_or_default();
+        let field = |k: &str| f.get(k).and_then(Value::as_str).map(String::from);
+        reported.push((field("Error").unwrap_or_default(), field("Cause")));
+    }
     // The error the state met: what ended it, or what one of its catchers took.
     let caught = match (&outcome.status, &next) {
         (Status::Succeeded, Some(n)) if is_catch_target(&state, n) => reported.last().cloned(),
@@ -332,7 +488,7 @@ pub fn test_state(
         Status::Succeeded => caught.clone(),
         _ => Some((
             outcome.error.clone().unwrap_or_default(),
-            outcome.cause.clone(),
+            outcome.cause.as_deref().map(|c| unlocated(c, &own)),
         )),
     };
     // As the engine has it: a task's error may be caught by States.ALL, the engine's own
@@ -367,9 +523,19 @@ pub fn test_state(
     // JSONPath: the steps as recorded against AWS (a Pass with `Result` shows neither its
     // InputPath's nor its Parameters' value; a Pass without one, no `result`).
     let with_result = state.get("Result").is_some();
-    for (step, text) in steps.lock().map(|s| s.clone()).unwrap_or_default() {
+    let fans_out = matches!(ty.as_str(), "Map" | "Parallel");
+    for (step, text) in steps {
+        // A Map's limits are numbers, shown in either query language.
+        if let "maxConcurrency" | "toleratedFailureCount" | "toleratedFailurePercentage" = step {
+            let n: Value = serde_json::from_str(&text).unwrap_or_default();
+            data.entry(step).or_insert(n);
+            continue;
+        }
         let shown = match step {
             "afterInputPath" | "afterParameters" => !with_result,
+            // A mocked Map or Parallel shows no result of its own (as recorded against AWS).
+            "result" => !fans_out,
+            "failure" => false,
             _ => true,
         };
         // The tested state's own steps come first; the stand-in after it reports its own.
@@ -461,6 +627,19 @@ pub fn test_state(
         v.insert("inspectionData".into(), Value::Object(data));
     }
     Ok(Value::Object(v))
+}
+
+/// An engine error's cause without the execution's "An error occurred while executing the
+/// state 'S' (entered at the event id #N)." before it: TestState's causes have no events to
+/// point to (as recorded against AWS, a Map's ItemsPath that is no array).
+fn unlocated(cause: &str, state: &str) -> String {
+    let prefix =
+        format!("An error occurred while executing the state '{state}' (entered at the event id #");
+    cause
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.split_once("). "))
+        .map_or(cause, |(_, c)| c)
+        .to_string()
 }
 
 /// The events of a task's failure.

@@ -41,6 +41,9 @@ pub fn run(a: TestStateArgs) -> anyhow::Result<i32> {
         role_given: true,
         retries_made: a.retrier_retry_count,
         mock: mock.as_ref(),
+        context: a.context.as_deref(),
+        reveal_secrets: false,
+        map_iteration_failures: a.map_iteration_failure_count,
         variables: match &a.variables {
             None => None,
             Some(t) => match serde_json::from_str(t).context("--variables is not valid JSON")? {

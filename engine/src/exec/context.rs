@@ -17,6 +17,8 @@ pub struct ExecutionContext {
     pub redrive_time: Option<DateTime<Utc>>,
     pub state_machine_arn: String,
     pub state_machine_name: String,
+    /// TestState's `context`: the context object, whole, instead of the one built here.
+    pub given: Option<Value>,
 }
 
 pub fn iso(t: DateTime<Utc>) -> String {
@@ -70,6 +72,9 @@ impl ContextProvider for StateContext<'_> {
     fn context(&self) -> &Value {
         self.built.get_or_init(|| {
             let e = self.execution;
+            if let Some(given) = &e.given {
+                return given.clone();
+            }
             let mut v = json!({
                 "Execution": {
                     "Id": e.execution_arn,

@@ -632,6 +632,7 @@ impl<'a> Run<'a> {
             children: self.services.children.clone(),
             callbacks: self.services.callbacks.clone(),
             inspect: None,
+            test_state: None,
         };
         let req = StartRequest {
             state_machine_name: machine_name.to_string(),
@@ -674,7 +675,7 @@ enum RunEnd {
     Aborted,
 }
 
-fn threshold_exceeded() -> Failure {
+pub(super) fn threshold_exceeded() -> Failure {
     Failure::new(
         names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
         "The specified tolerated failure threshold was exceeded",
@@ -683,7 +684,7 @@ fn threshold_exceeded() -> Failure {
 
 /// Whether `failed` failed items exceed the tolerance; the percentage is judged only once the
 /// total is known (every item read).
-fn exceeded(limits: &states::map::Limits, failed: u64, total: Option<usize>) -> bool {
+pub(super) fn exceeded(limits: &states::map::Limits, failed: u64, total: Option<usize>) -> bool {
     if !limits.configured {
         return failed > 0;
     }
@@ -1156,6 +1157,7 @@ mod tests {
             redrive_time: None,
             state_machine_arn: String::new(),
             state_machine_name: "m".into(),
+            given: None,
         }
     }
 

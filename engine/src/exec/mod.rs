@@ -39,6 +39,28 @@ pub struct Services {
     /// `result`, `afterResultSelector`, `afterResultPath`), for TestState's inspection data;
     /// none in executions.
     pub inspect: Option<Inspect>,
+    /// What TestState puts in place of the real thing; none in executions.
+    pub test_state: Option<Arc<TestStateHooks>>,
+}
+
+/// TestState's stand-ins (its `context` and the `mock` of a Map or Parallel state).
+#[derive(Default)]
+pub struct TestStateHooks {
+    /// TestState's `context`: the whole context object (`$$`, `$states.context`), as given.
+    pub context: Option<Value>,
+    /// TestState's `mock` of a Map or Parallel state.
+    pub stand_in: Option<StandIn>,
+}
+
+/// A Map or Parallel state's mocked result: what its iterations or branches would give (or
+/// the error they would end it with), in place of running them. A Map still resolves its items
+/// and limits first.
+pub struct StandIn {
+    pub state: String,
+    pub answer: Result<Value, crate::Failure>,
+    /// `stateConfiguration.mapIterationFailureCount`: iterations taken to have failed, judged
+    /// against the Map's tolerance (when it declares one).
+    pub failed_iterations: u64,
 }
 
 /// See [`Services::inspect`].
@@ -162,6 +184,12 @@ pub trait Callbacks {
 #[derive(Default)]
 pub struct StopSignal {
     raised: std::sync::atomic::AtomicBool,
+    /// Set by DeleteStateMachine: the execution fails at its next state transition, with
+    /// this error and cause.
+    doomed: std::sync::atomic::AtomicBool,
+    doom: std::sync::Mutex<(String, String)>,
+    /// Whether the raise is that failure (not a StopExecution).
+    failing: std::sync::atomic::AtomicBool,
     notify: tokio::sync::Notify,
     /// The error and cause to record with the abort.
     reason: std::sync::Mutex<(Option<String>, Option<String>)>,
@@ -182,6 +210,34 @@ impl StopSignal {
             );
         }
         self.raise();
+    }
+
+    /// Makes the execution fail, with `error` and `cause`, at its next state transition
+    /// (DeleteStateMachine's way of ending the executions of a deleted machine).
+    pub fn doom_with(&self, error: String, cause: String) {
+        if let Ok(mut d) = self.doom.lock() {
+            *d = (error, cause);
+        }
+        self.doomed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_doomed(&self) -> bool {
+        self.doomed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// At a state transition of a doomed execution: ends it with the doom's failure.
+    pub fn fail_now(&self) {
+        self.failing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.raise();
+    }
+
+    /// The error and cause the execution fails with, when [`StopSignal::fail_now`] raised.
+    pub fn failure(&self) -> Option<(String, String)> {
+        if !self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        self.doom.lock().ok().map(|d| d.clone())
     }
 
     pub fn reason(&self) -> (Option<String>, Option<String>) {

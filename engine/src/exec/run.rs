@@ -127,6 +127,7 @@ impl<'a> Run<'a> {
             redrive_time: resume.as_ref().and_then(|r| r.redrive_time),
             state_machine_arn: state_machine_arn(&req.state_machine_name),
             state_machine_name: req.state_machine_name,
+            given: services.test_state.as_ref().and_then(|t| t.context.clone()),
         };
         Run {
             def,
@@ -161,6 +162,15 @@ impl<'a> Run<'a> {
             }))
         } else {
             own
+        }
+    }
+
+    /// How a raised stop ends the execution: aborted (StopExecution, its error and cause
+    /// recorded from the signal), or failed at a state transition after DeleteStateMachine.
+    fn stopped(&self) -> Failure {
+        match self.services.stop.as_ref().and_then(|s| s.failure()) {
+            Some((error, cause)) => Failure::new(error, cause),
+            None => Failure::new(ABORTED, ""),
         }
     }
 
@@ -330,7 +340,7 @@ impl<'a> Run<'a> {
                 biased;
                 r = self.run_machine(machine, input, &mut prev, scope, vars) => r.map(Some),
                 _ = timeout => Ok(None),
-                _ = stop => Err(Failure::new(ABORTED, "")),
+                _ = stop => Err(self.stopped()),
             }
         };
         // Events of a timed-out run chain from the last one recorded.
@@ -485,6 +495,12 @@ impl<'a> Run<'a> {
                     .await?
                 {
                     Step::Next(next, output) => {
+                        if let Some(stop) = self.services.stop.as_ref().filter(|s| s.is_doomed()) {
+                            // The machine was deleted: the execution ends here, whatever
+                            // branch or iteration this is (see `execute`).
+                            stop.fail_now();
+                            std::future::pending::<()>().await;
+                        }
                         work_done |= does_work(st);
                         idx = next;
                         input = output;
@@ -907,7 +923,7 @@ impl<'a> Run<'a> {
                     Some(p) => p.eval(env)?,
                     None => effective.clone(),
                 };
-                let result = self.run_parallel(branches, params, prev, key, vars).await?;
+                let result = self.run_parallel(&st.name, branches, params, prev, key, vars).await?;
                 self.select(st, result, env, unselected)
             }
             Kind::Map(map) => {
@@ -932,7 +948,7 @@ impl<'a> Run<'a> {
         let error = failure.to_output();
         let b = bindings(
             vars,
-            json!({"input": raw, "errorOutput": error, "context": ctx.context()}),
+            json!({"input": raw, "context": ctx.context(), "errorOutput": error}),
         );
         let b = Prepared::new(b);
         let output = match &c.output {
@@ -1075,7 +1091,9 @@ impl<'a> Run<'a> {
             }
             Kind::Parallel { branches } => {
                 let params = args(&prepared)?;
-                let r = self.run_parallel(branches, params, prev, key, vars).await?;
+                let r = self
+                    .run_parallel(&st.name, branches, params, prev, key, vars)
+                    .await?;
                 (Some(r), None)
             }
             Kind::Map(map) => {
@@ -1410,12 +1428,16 @@ impl<'a> Run<'a> {
 
     async fn run_parallel(
         &self,
+        name: &str,
         branches: &[std::sync::Arc<StateMachine>],
         input: Value,
         prev: &mut u64,
         key: Option<&str>,
         vars: &Vars,
     ) -> Result<Value, Failure> {
+        if let Some(mock) = self.stand_in(name) {
+            return self.told(mock.answer.clone());
+        }
         let started = self.emit(prev, || EventKind::other("ParallelStateStarted"));
         let mut runs: futures_util::stream::FuturesUnordered<_> = branches
             .iter()
@@ -1470,6 +1492,64 @@ impl<'a> Run<'a> {
         Ok(Value::Array(results))
     }
 
+    /// TestState's mock of the Map or Parallel state `name`, if it has one.
+    fn stand_in(&self, name: &str) -> Option<&super::StandIn> {
+        let hooks = self.services.test_state.as_deref()?;
+        hooks.stand_in.as_ref().filter(|m| m.state == name)
+    }
+
+    /// A stand-in's answer, its failure told to TestState (which reports the error a catcher
+    /// took).
+    fn told(&self, answer: Result<Value, Failure>) -> Result<Value, Failure> {
+        if let Err(f) = &answer {
+            self.inspect("failure", &f.to_output());
+        }
+        answer
+    }
+
+    /// A mocked Map (TestState): its items and limits resolved and shown as AWS's TestState
+    /// shows them, then the mock's answer instead of the iterations; iterations said to have
+    /// failed past a declared tolerance fail it as they would in a run.
+    fn mocked_map(
+        &self,
+        st: &State,
+        map: &MapState,
+        env: &Env<'_>,
+        mock: &super::StandIn,
+    ) -> Result<Value, Failure> {
+        let mut total = None;
+        // A JSONata Map's `Items` are resolved before; an ItemReader is not read.
+        if map.item_reader.is_none() && !st.jsonata {
+            let not_array = || {
+                let path = map.items_path.as_ref().map_or("$", |p| p.as_str());
+                let shown = path
+                    .strip_prefix('$')
+                    .filter(|p| p.starts_with('$'))
+                    .unwrap_or(path);
+                Failure::runtime(format!("Reference path \"{shown}\" must point to array."))
+            };
+            let items = match &map.items_path {
+                None => Cow::Borrowed(env.input),
+                Some(p) => p.eval(env).map_err(|_| not_array())?,
+            };
+            total = Some(items.as_array().ok_or_else(not_array)?.len());
+            self.inspect("afterItemsPath", &items);
+        }
+        let limits = states::map::Limits::resolve(map, env)?;
+        self.inspect("maxConcurrency", &json!(limits.max_concurrency));
+        if let Some(n) = limits.tolerated_count {
+            self.inspect("toleratedFailureCount", &json!(n));
+        }
+        if let Some(p) = limits.tolerated_percentage {
+            self.inspect("toleratedFailurePercentage", &json!(p));
+        }
+        let result = mock.answer.clone()?;
+        if limits.configured && distributed::exceeded(&limits, mock.failed_iterations, total) {
+            return Err(distributed::threshold_exceeded());
+        }
+        Ok(result)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn run_map(
         &self,
@@ -1481,6 +1561,9 @@ impl<'a> Run<'a> {
         key: Option<&str>,
         vars: &Vars,
     ) -> Result<Value, Failure> {
+        if let Some(mock) = self.stand_in(&st.name) {
+            return self.told(self.mocked_map(st, map, env, mock));
+        }
         if map.distributed {
             return self.run_distributed(st, map, env, ctx, prev).await;
         }

@@ -328,8 +328,20 @@ pub struct ExecutionFilter {
     pub after_arn: Option<String>,
 }
 
-/// Called from the writer thread when a stop is requested, with the error and cause given.
-pub type StopHook = Arc<dyn Fn(Option<String>, Option<String>) + Send + Sync>;
+/// When a requested stop takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopWhen {
+    /// StopExecution: the execution is aborted where it is.
+    Now,
+    /// DeleteStateMachine: the execution fails at its next state transition.
+    AtNextTransition,
+}
+
+/// Called from the writer thread when a stop is requested, with the error and cause to record.
+pub type StopHook = Arc<dyn Fn(StopWhen, Option<String>, Option<String>) + Send + Sync>;
+
+/// A watched execution: its ARN, its stop hook, and whether its machine's deletion was told.
+type Watched = (Arc<str>, StopHook, bool);
 
 /// Called from the writer thread when a watched task token changes: heartbeats, then an end.
 pub type TokenHook = Box<dyn FnMut(crate::exec::TokenEvent) + Send>;
@@ -1364,7 +1376,7 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
     let mut carried: Option<Msg> = None;
     // Ends and Map Run reports a failed commit left for the next round.
     let mut retry: Vec<Msg> = Vec::new();
-    let mut watched: Vec<(Arc<str>, StopHook)> = Vec::new();
+    let mut watched: Vec<Watched> = Vec::new();
     let mut tokens: Vec<WatchedToken> = Vec::new();
     let mut pendings: Vec<SharedPending> = Vec::new();
     let mut last_poll = std::time::Instant::now();
@@ -1439,27 +1451,59 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
             }
         }
         if (!watched.is_empty() || !tokens.is_empty()) && last_poll.elapsed() >= STOP_POLL {
+            // One snapshot for both: a token completed after a stop was requested (or a
+            // machine deleted) is seen with it, and the stop is told first.
+            let snapshot = rusqlite::Transaction::new_unchecked(
+                &conn,
+                rusqlite::TransactionBehavior::Deferred,
+            );
             poll_stops(&conn, &mut watched);
             poll_tokens(&conn, &mut tokens);
+            drop(snapshot);
             last_poll = std::time::Instant::now();
         }
     }
 }
 
-fn poll_stops(conn: &Connection, watched: &mut Vec<(Arc<str>, StopHook)>) {
-    watched.retain(|(arn, hook)| {
-        let requested: Option<(i64, Option<String>, Option<String>)> = conn
+fn poll_stops(conn: &Connection, watched: &mut Vec<Watched>) {
+    watched.retain_mut(|(arn, hook, doomed)| {
+        type Row = (
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<bool>,
+            Option<String>,
+        );
+        let row: Option<Row> = conn
             .query_row(
-                "SELECT stop_requested, stop_error, stop_cause FROM executions WHERE arn = ?1",
+                "SELECT e.stop_requested, e.stop_error, e.stop_cause, m.deleting, m.name
+                 FROM executions e LEFT JOIN state_machines m ON m.arn = e.state_machine_arn
+                 WHERE e.arn = ?1",
                 [&**arn],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()
             .ok()
             .flatten();
-        if let Some((1, error, cause)) = requested {
-            hook(error, cause);
+        let Some((requested, error, cause, deleting, machine)) = row else {
+            return true;
+        };
+        if requested == 1 {
+            hook(StopWhen::Now, error, cause);
             return false;
+        }
+        // DeleteStateMachine: "On the next state transition, the state machine's executions
+        // are terminated" (STANDARD ones; EXPRESS executions run on).
+        if deleting == Some(true) && !*doomed && !arn.contains(":express:") {
+            *doomed = true;
+            hook(
+                StopWhen::AtNextTransition,
+                Some(crate::failure::names::RUNTIME.to_string()),
+                Some(format!(
+                    "State machine {} has been deleted.",
+                    machine.unwrap_or_default()
+                )),
+            );
         }
         true
     });
@@ -1543,7 +1587,7 @@ fn write_batch(
     conn: &Connection,
     batch: Vec<Msg>,
     acks: &mut Vec<SyncSender<Result<()>>>,
-    watched: &mut Vec<(Arc<str>, StopHook)>,
+    watched: &mut Vec<Watched>,
     pendings: &mut Vec<SharedPending>,
     retry: &mut Vec<Msg>,
 ) -> std::result::Result<usize, rusqlite::Error> {
@@ -1555,7 +1599,7 @@ fn write_batch(
             Msg::Wake => {}
             Msg::Finish(f) => finishes.push(f),
             Msg::Flush(ack) => acks.push(ack),
-            Msg::Watch(arn, flag) => watched.push((arn, flag)),
+            Msg::Watch(arn, flag) => watched.push((arn, flag, false)),
             Msg::WatchToken(..) | Msg::CloseToken(_) => {}
             Msg::MapRun(arn, execution, body) => {
                 map_runs.retain(|(a, _, _)| *a != arn);
@@ -1577,7 +1621,7 @@ fn write_batch(
     match commit_batch(conn, &chunks, &finishes, &map_runs) {
         Ok(bytes) => {
             for f in &finishes {
-                watched.retain(|(a, _)| **a != *f.arn);
+                watched.retain(|(a, _, _)| **a != *f.arn);
             }
             pendings.retain(|p| {
                 let arn = p.lock().unwrap_or_else(|e| e.into_inner()).arn.clone();
