@@ -412,6 +412,14 @@ fn bad_input_is_a_located_error_with_exit_2() {
             "too long an age",
         ),
         (
+            vec!["prune", "--older-than", "99999999999999999999d"],
+            "too long an age",
+        ),
+        (
+            vec!["prune", "--older-than", "1.5d"],
+            "expected a whole number and one unit (d, h, m or s)",
+        ),
+        (
             vec!["load", "--ramp-up", "100000000000000000000000"],
             "longer than a year",
         ),
@@ -426,6 +434,108 @@ fn bad_input_is_a_located_error_with_exit_2() {
         );
         assert!(!all.contains("panicked"), "{args:?} panicked: {all}");
     }
+}
+
+/// Text with a character of several bytes where the engine looks at one byte (a timestamp's
+/// offset, a number's radix letter) is an error like any other, not a panic.
+#[test]
+fn multibyte_text_where_a_byte_is_expected_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = write(
+        dir.path(),
+        "at.json",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2016-08-18T17:33:0é1", "End": true}}}"#,
+    );
+    let o = asl(&["validate", at.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("/States/W/Timestamp: Timestamp must be an ISO-8601 timestamp"),
+        "{o:?}"
+    );
+    let path = write(
+        dir.path(),
+        "path.json",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.t", "End": true}}}"#,
+    );
+    let o = asl(&[
+        "run",
+        path.to_str().unwrap(),
+        "--input",
+        r#"{"t": "2016-08-18T17:33:0é1"}"#,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["error"], "States.Runtime");
+    let number = write(
+        dir.path(),
+        "number.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "Output": "{% $number($states.input.s) %}", "End": true}}}"#,
+    );
+    let o = asl(&[
+        "run",
+        number.to_str().unwrap(),
+        "--input",
+        r#"{"s": "0é"}"#,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_out(&o);
+    assert_eq!(v["error"], "States.QueryEvaluationError", "{v}");
+    assert!(v["cause"].as_str().unwrap().contains("D3030"), "{v}");
+}
+
+/// Map fields of the wrong JSON type are located errors, not read as absent (a Label or a
+/// Mode that is no string was taken as none; a count of 1.5 as a count).
+#[test]
+fn map_fields_of_the_wrong_type_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = write(
+        dir.path(),
+        "map.json",
+        &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "Label": {"x": 1},
+            "ToleratedFailureCount": 1.5,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": 1},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}})
+        .to_string(),
+    );
+    let o = asl(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for expected in [
+        "/States/M/Label: Label must be a string",
+        "/States/M/ToleratedFailureCount: ToleratedFailureCount must be a non-negative integer",
+        "/States/M/ItemProcessor/ProcessorConfig/Mode: Mode must be INLINE or DISTRIBUTED, not 1",
+    ] {
+        assert!(out.contains(expected), "{expected:?} not in {out}");
+    }
+}
+
+/// Every bad reference is reported however many there are, without the "did you mean" search
+/// making validation quadratic: 20,000 states with a missing `Next` each (it took minutes).
+#[test]
+fn thousands_of_bad_references_are_reported_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut states = serde_json::Map::new();
+    for i in 0..20_000 {
+        states.insert(
+            format!("S{i:05}"),
+            json!({"Type": "Pass", "Next": format!("Q{i:05}")}),
+        );
+    }
+    let wf = write(
+        dir.path(),
+        "many.json",
+        &json!({"StartAt": "S00000", "States": states}).to_string(),
+    );
+    let o = asl(&["validate", "--json", wf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let problems = json_out(&o);
+    let text = problems.to_string();
+    assert_eq!(text.matches("no state named").count(), 20_000);
+    // The first ones still come with a suggestion.
+    assert!(text.contains("(did you mean"), "{}", &text[..500]);
 }
 
 /// A definition and an input saved with a UTF-8 byte-order mark load as without it.

@@ -453,6 +453,36 @@ fn the_api_refuses_what_aws_refuses() {
         json!({"stateMachineArn": arn, "input": "not json"}),
         "InvalidExecutionInput",
     );
+    // A field of another JSON type is refused, not read as absent (an input object would
+    // have started the execution with `{}`).
+    let m = s.err(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "input": {"a": 1}}),
+        "SerializationException",
+    );
+    assert!(m.contains("'input'"), "{m}");
+    s.err(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": 5}),
+        "SerializationException",
+    );
+    s.err(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "maxResults": "x"}),
+        "SerializationException",
+    );
+    let m = s.err(
+        "ListExecutions",
+        json!({"stateMachineArn": arn, "maxResults": -1}),
+        "ValidationException",
+    );
+    assert!(m.contains("greater than or equal to 0"), "{m}");
+    assert!(
+        s.ok("ListExecutions", json!({"stateMachineArn": arn}))["executions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     // StartSyncExecution is for EXPRESS state machines.
     s.err(
         "StartSyncExecution",

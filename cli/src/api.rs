@@ -155,8 +155,75 @@ fn with_token(mut v: Value, token: Option<String>) -> Value {
     v
 }
 
+/// The JSON type of each request field the API reads, as AWS's model has it.
+const FIELD_TYPES: &[(&str, &str)] = &[
+    ("activityArn", "string"),
+    ("cause", "string"),
+    ("context", "string"),
+    ("definition", "string"),
+    ("error", "string"),
+    ("executionArn", "string"),
+    ("includeExecutionData", "boolean"),
+    ("input", "string"),
+    ("inspectionLevel", "string"),
+    ("loggingConfiguration", "object"),
+    ("mapRunArn", "string"),
+    ("maxResults", "integer"),
+    ("mock", "object"),
+    ("name", "string"),
+    ("nextToken", "string"),
+    ("output", "string"),
+    ("resourceArn", "string"),
+    ("revealSecrets", "boolean"),
+    ("reverseOrder", "boolean"),
+    ("roleArn", "string"),
+    ("stateConfiguration", "object"),
+    ("stateMachineArn", "string"),
+    ("stateName", "string"),
+    ("statusFilter", "string"),
+    ("tagKeys", "array"),
+    ("tags", "array"),
+    ("taskToken", "string"),
+    ("type", "string"),
+    ("variables", "string"),
+    ("workerName", "string"),
+];
+
+/// A request field of another JSON type than the API's is refused (`SerializationException`),
+/// as AWS refuses it, rather than read as absent.
+fn check_field_types(r: &Value) -> Result<(), ApiError> {
+    for (field, kind) in FIELD_TYPES {
+        let Some(v) = r.get(*field) else { continue };
+        let fits = match *kind {
+            "string" => v.is_string(),
+            "boolean" => v.is_boolean(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "object" => v.is_object(),
+            _ => v.is_array(),
+        };
+        if !fits {
+            return Err(ApiError::new(
+                "SerializationException",
+                format!("'{field}' must be a JSON {kind}, not {v}"),
+            ));
+        }
+    }
+    if let Some(n) = r
+        .get("maxResults")
+        .and_then(Value::as_i64)
+        .filter(|n| *n < 0)
+    {
+        return Err(ApiError::new(
+            "ValidationException",
+            format!("1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 0"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
     let store = &*server.store;
+    check_field_types(r)?;
     match action {
         "CreateStateMachine" => create_state_machine(store, r),
         "DescribeStateMachine" => Ok(describe_machine(
@@ -325,16 +392,7 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     .and_then(Value::as_u64)
                     .unwrap_or(0) as u32,
                 mock: r.get("mock"),
-                context: match r.get("context") {
-                    None => None,
-                    Some(Value::String(t)) => Some(t),
-                    Some(_) => {
-                        return Err(ApiError::new(
-                            "SerializationException",
-                            "context is JSON text (a string), as TestState takes it",
-                        ))
-                    }
-                },
+                context: optional(r, "context"),
                 reveal_secrets: r.get("revealSecrets") == Some(&Value::Bool(true)),
                 // `errorCausedByState` and `mapItemReaderData` change nothing in the answer
                 // (as recorded against AWS: the mock decides it), so they are taken as given.
@@ -342,9 +400,9 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                     .pointer("/stateConfiguration/mapIterationFailureCount")
                     .and_then(Value::as_u64)
                     .unwrap_or(0),
-                variables: match r.get("variables") {
+                variables: match optional(r, "variables") {
                     None => None,
-                    Some(Value::String(t)) => match serde_json::from_str::<Value>(t) {
+                    Some(t) => match serde_json::from_str::<Value>(t) {
                         Ok(Value::Object(m)) => Some(m),
                         _ => {
                             return Err(ApiError::new(
@@ -353,12 +411,6 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                             ))
                         }
                     },
-                    Some(_) => {
-                        return Err(ApiError::new(
-                            "SerializationException",
-                            "variables is JSON text (a string), as TestState takes it",
-                        ))
-                    }
                 },
             };
             crate::test_state::test_state(

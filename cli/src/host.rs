@@ -657,6 +657,12 @@ impl Drop for AbortGuard {
             return;
         }
         let now = Utc::now();
+        // Dropped as its parent stops, or unwound by a panic (a bug in asl, said as such).
+        let cause = if std::thread::panicking() {
+            "asl met an internal error (a bug) while running this execution"
+        } else {
+            "the parent execution stopped"
+        };
         // As recorded against AWS: a stopped execution's ExecutionAborted points back to 0.
         self.history.record(
             0,
@@ -664,7 +670,7 @@ impl Drop for AbortGuard {
             EventKind::with_details(
                 "ExecutionAborted",
                 "executionAbortedEventDetails",
-                json!({"cause": "the parent execution stopped"}),
+                json!({ "cause": cause }),
             ),
         );
         self.writer.finish(Finish {
@@ -672,7 +678,7 @@ impl Drop for AbortGuard {
             status: Status::Aborted.as_str().to_string(),
             output: None,
             error: None,
-            cause: Some("the parent execution stopped".into()),
+            cause: Some(cause.into()),
             stop: now,
         });
     }

@@ -21,15 +21,23 @@ pub fn run(a: PruneArgs, store: &Store) -> anyhow::Result<i32> {
 /// `7d`, `12h`, `30m`, `45s`.
 fn parse_age(s: &str) -> anyhow::Result<chrono::Duration> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let Ok(n) = num.parse::<i64>() else {
-        bail!("--older-than {s:?}: expected a number and a unit, such as 7d, 12h, 30m or 45s");
+    let n = match num.parse::<i64>() {
+        Ok(n) => n,
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+            bail!("--older-than {s:?}: too long an age")
+        }
+        Err(_) => {
+            bail!("--older-than {s:?}: expected a number and a unit, such as 7d, 12h, 30m or 45s")
+        }
     };
     let age = match unit {
         "d" => chrono::Duration::try_days(n),
         "h" => chrono::Duration::try_hours(n),
         "m" => chrono::Duration::try_minutes(n),
         "s" => chrono::Duration::try_seconds(n),
-        _ => bail!("--older-than {s:?}: the unit must be d, h, m or s"),
+        _ => bail!(
+            "--older-than {s:?}: expected a whole number and one unit (d, h, m or s), such as 7d or 36h"
+        ),
     };
     match age {
         Some(age) => Ok(age),

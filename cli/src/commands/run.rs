@@ -30,6 +30,7 @@ pub fn run(a: RunArgs, db_flag: Option<&Path>) -> Result<i32> {
         (None, None) => "{}".to_string(),
     };
     let input: Value = serde_json::from_str(&input_text).with_context(|| match &a.input_file {
+        Some(f) if f.as_os_str() == "-" => "the input on standard input is not valid JSON".into(),
         Some(f) => format!("the input in {} is not valid JSON", f.display()),
         None => "--input is not valid JSON".to_string(),
     })?;

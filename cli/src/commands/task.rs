@@ -12,6 +12,11 @@ pub fn run(c: TaskCommand, store: &Store) -> anyhow::Result<i32> {
             output,
             output_file,
         } => {
+            let source = match &output_file {
+                None => "--output".to_string(),
+                Some(f) if f.as_os_str() == "-" => "the output on standard input".to_string(),
+                Some(f) => format!("the output in {}", f.display()),
+            };
             let output = match output_file {
                 None => output,
                 Some(f) if f.as_os_str() == "-" => {
@@ -24,7 +29,8 @@ pub fn run(c: TaskCommand, store: &Store) -> anyhow::Result<i32> {
                     .with_context(|| format!("cannot read {}", f.display()))?,
             };
             within("output", &output, 262_144)?;
-            let v = serde_json::from_str(&output).context("--output is not valid JSON")?;
+            let v = serde_json::from_str(&output)
+                .with_context(|| format!("{source} is not valid JSON"))?;
             (token, TokenOutcome::Success(v))
         }
         TaskCommand::Failure {

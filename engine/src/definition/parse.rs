@@ -379,7 +379,7 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
             None => {
                 d.push(
                     format!("{ptr}/StartAt"),
-                    format!("no state named {s:?}{}", suggest(s, &names)),
+                    format!("no state named {s:?}{}", d.suggest(s, &names)),
                 );
                 None
             }
@@ -409,7 +409,7 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
     let mut states = Vec::with_capacity(states_obj.len());
     for (name, sv) in states_obj {
         let sptr = format!("{ptr}/States/{}", escape_pointer(name));
-        if name.is_empty() || name.chars().count() > 80 {
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
             d.push(&sptr, "a state name must have 1 to 80 characters");
         }
         if let Some(c) = sv.get("Comment").filter(|c| !c.is_string()) {
@@ -477,19 +477,40 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
 }
 
 /// ` (did you mean "X"?)` when a state name is one or two edits away.
-fn suggest(name: &str, names: &HashMap<String, usize>) -> String {
-    names
-        .keys()
-        .filter(|n| {
-            let e = edit_distance(n, name);
-            e <= 2 && e < name.chars().count().min(n.chars().count())
-        })
-        .min_by_key(|n| edit_distance(n, name))
-        .map(|n| format!(" (did you mean {n:?}?)"))
-        .unwrap_or_default()
+/// A state name's length limit, in characters.
+const MAX_NAME_CHARS: usize = 80;
+
+/// Past this many problems a definition gets no more "did you mean" suggestions: each costs
+/// a pass over every state name, and a definition with thousands of bad references would
+/// take minutes to check.
+const MAX_SUGGESTIONS_AFTER: usize = 50;
+
+impl Diags {
+    /// " (did you mean "X"?)" for a state name within two edits of `name`, or nothing.
+    fn suggest(&self, name: &str, names: &HashMap<String, usize>) -> String {
+        let len = name.chars().count();
+        // A name longer than a state name may be is not a misspelt one.
+        if self.0.len() >= MAX_SUGGESTIONS_AFTER || len > MAX_NAME_CHARS {
+            return String::new();
+        }
+        names
+            .keys()
+            .filter_map(|n| {
+                // Two edits change the length by two at most (a char is at least one byte).
+                if n.len() + 2 < len || n.chars().take(len + 3).count() > len + 2 {
+                    return None;
+                }
+                let e = edit_distance(n, name, 2)?;
+                (e < len.min(n.chars().count())).then_some((e, n))
+            })
+            .min()
+            .map(|(_, n)| format!(" (did you mean {n:?}?)"))
+            .unwrap_or_default()
+    }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// The edit distance between `a` and `b`, when it is at most `limit`.
+fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -499,9 +520,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
         }
+        // Every later row is at least this row's least.
+        if cur.iter().min().is_some_and(|&m| m > limit) {
+            return None;
+        }
         prev = cur;
     }
-    prev[b.len()]
+    Some(prev[b.len()]).filter(|&e| e <= limit)
 }
 
 const COMMON: &[&str] = &["Type", "Comment"];
@@ -725,7 +750,7 @@ fn parse_state_fields(
             None => {
                 d.push(
                     field_ptr,
-                    format!("no state named {target:?}{}", suggest(target, names)),
+                    format!("no state named {target:?}{}", d.suggest(target, names)),
                 );
                 None
             }
@@ -1085,6 +1110,20 @@ fn template_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -
 }
 
 /// `Key` or `KeyPath` (exactly one), for positive numbers.
+/// A count given literally must be a whole number (`1.5` is no count).
+fn whole(n: Option<Number>, key: &str, ptr: &str, d: &mut Diags) -> Option<Number> {
+    if let Some(Number::Literal(v)) = &n {
+        if v.fract() != 0.0 {
+            d.push(
+                format!("{ptr}/{key}"),
+                format!("{key} must be a non-negative integer"),
+            );
+            return None;
+        }
+    }
+    n
+}
+
 fn number_field(
     m: &Map<String, Value>,
     key: &str,
@@ -1304,7 +1343,7 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
         return None;
     }
     let last = *b.last()?;
-    if last != b'Z' && !s[19..].contains(['+', '-']) {
+    if last != b'Z' && !b[19..].iter().any(|c| matches!(c, b'+' | b'-')) {
         return None;
     }
     DateTime::parse_from_rfc3339(s).ok()
@@ -1493,7 +1532,7 @@ fn parse_catch(
                 None => {
                     d.push(
                         format!("{cptr}/Next"),
-                        format!("no state named {n:?}{}", suggest(n, names_map)),
+                        format!("no state named {n:?}{}", d.suggest(n, names_map)),
                     );
                     None
                 }
@@ -1596,12 +1635,13 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
                     "a ProcessorConfig",
                     d,
                 );
-                match pc.get("Mode").and_then(|v| v.as_str()) {
-                    None | Some("INLINE") => {}
-                    Some("DISTRIBUTED") => distributed = true,
+                match pc.get("Mode") {
+                    None => {}
+                    Some(v) if v == "INLINE" => {}
+                    Some(v) if v == "DISTRIBUTED" => distributed = true,
                     Some(other) => d.push(
                         format!("{cptr}/Mode"),
-                        format!("Mode must be INLINE or DISTRIBUTED, not {other:?}"),
+                        format!("Mode must be INLINE or DISTRIBUTED, not {other}"),
                     ),
                 }
                 match pc.get("ExecutionType") {
@@ -1653,7 +1693,12 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
         },
         _ => number_field(m, "MaxConcurrency", ptr, false, d),
     };
-    let tolerated_failure_count = number_field(m, "ToleratedFailureCount", ptr, false, d);
+    let tolerated_failure_count = whole(
+        number_field(m, "ToleratedFailureCount", ptr, false, d),
+        "ToleratedFailureCount",
+        ptr,
+        d,
+    );
     let tolerated_failure_percentage = number_field(m, "ToleratedFailurePercentage", ptr, false, d);
     if let Some(Number::Literal(p)) = &tolerated_failure_percentage {
         if *p > 100.0 {
@@ -1681,6 +1726,12 @@ fn parse_map(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<MapStat
                 );
             }
         }
+    }
+    if let Some(label) = m.get("Label").filter(|l| !l.is_string()) {
+        d.push(
+            format!("{ptr}/Label"),
+            format!("Label must be a string, not {label}"),
+        );
     }
     if let Some(Value::String(label)) = m.get("Label") {
         if label.chars().count() > 40
@@ -1891,7 +1942,12 @@ fn parse_item_reader(v: &Value, ptr: &str, d: &mut Diags) -> Option<ItemReader> 
             b','
         }
     };
-    reader.max_items = number_field(rc, "MaxItems", &cptr, false, d);
+    reader.max_items = whole(
+        number_field(rc, "MaxItems", &cptr, false, d),
+        "MaxItems",
+        &cptr,
+        d,
+    );
     match rc.get("ItemsPointer") {
         None => {}
         Some(Value::String(p)) if p.is_empty() || p.starts_with('/') => {

@@ -282,6 +282,22 @@ fn parse_function(name: &str, f: &Value, ptr: &str) -> Result<Function, (String,
             "a function needs exactly one of \"command\", \"endpoint\" or \"builtin\"",
         ));
     }
+    // The fields each kind takes: a misspelt one is an error, not a default applied silently.
+    let fields: &[&str] = match kinds[0] {
+        "command" => &["command", "timeoutSeconds", "environment"],
+        "endpoint" => &["endpoint", "functionName"],
+        _ => &["builtin"],
+    };
+    if let Some(k) = obj.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(err(
+            &format!("{ptr}/{k}"),
+            &format!(
+                "{k:?} is not a field of a {} function ({})",
+                kinds[0],
+                fields.join(", ")
+            ),
+        ));
+    }
     match kinds[0] {
         "command" => {
             let argv: Option<Vec<String>> = obj["command"]
@@ -303,6 +319,12 @@ fn parse_function(name: &str, f: &Value, ptr: &str) -> Result<Function, (String,
                     )
                 })?,
             };
+            if obj.get("environment").is_some_and(|e| !e.is_object()) {
+                return Err(err(
+                    &format!("{ptr}/environment"),
+                    "environment must be an object of variable names and values",
+                ));
+            }
             let env = obj
                 .get("environment")
                 .and_then(|e| e.as_object())
@@ -514,7 +536,9 @@ mod tests {
     fn every_problem_is_located() {
         let errs = Config::from_value(
             &json!({
-                "functions": {"a": {"command": "cat"}, "b": {"builtin": "nope"}, "c": {}},
+                "functions": {"a": {"command": "cat"}, "b": {"builtin": "nope"}, "c": {},
+                              "d": {"command": ["cat"], "timeOutSeconds": 1},
+                              "e": {"command": ["cat"], "environment": "A=1"}},
                 "stateMachines": {"M": {}},
                 "extra": 1
             }),
@@ -525,6 +549,8 @@ mod tests {
         assert!(ptrs.contains(&"/functions/a/command"), "{errs:?}");
         assert!(ptrs.contains(&"/functions/b/builtin"), "{errs:?}");
         assert!(ptrs.contains(&"/functions/c"), "{errs:?}");
+        assert!(ptrs.contains(&"/functions/d/timeOutSeconds"), "{errs:?}");
+        assert!(ptrs.contains(&"/functions/e/environment"), "{errs:?}");
         assert!(ptrs.contains(&"/stateMachines/M"), "{errs:?}");
         assert!(ptrs.contains(&"/extra"), "{errs:?}");
     }

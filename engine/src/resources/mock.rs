@@ -100,8 +100,13 @@ impl MockSet {
             }
         };
         let responses = config.get("MockedResponses").and_then(|v| v.as_object());
+        let case = case.as_object().ok_or_else(|| {
+            invalid(format!(
+                "test case {case_name:?} must be an object of state names and mocked responses"
+            ))
+        })?;
         let mut states = HashMap::new();
-        for (state, response_name) in case.as_object().into_iter().flatten() {
+        for (state, response_name) in case {
             let response_name = response_name.as_str().ok_or_else(|| {
                 invalid(format!(
                     "the mock of state {state:?} must name a mocked response"
@@ -290,6 +295,12 @@ mod tests {
 
     #[test]
     fn errors_name_what_is_missing() {
+        let cfg = json!({"StateMachines": {"A": {"TestCases": {"x": 5}}}});
+        let e = MockSet::from_config(&cfg, Some("A"), Some("x")).unwrap_err();
+        assert!(
+            e.to_string().contains("test case \"x\" must be an object"),
+            "{e}"
+        );
         let cfg = json!({"StateMachines": {"A": {"TestCases": {"x": {}, "y": {}}}}});
         let e = MockSet::from_config(&cfg, Some("A"), None).unwrap_err();
         assert!(e.to_string().contains("--test-case"), "{e}");

@@ -65,12 +65,13 @@ pub fn parse_js_number(s: &str) -> Option<f64> {
         return if n.is_finite() { Some(n) } else { None };
     }
     if s.len() > 2 && s.starts_with('0') {
-        let radix = match &s[1..2] {
-            "x" | "X" => 16,
-            "o" | "O" => 8,
-            "b" | "B" => 2,
+        let radix = match s.as_bytes()[1] {
+            b'x' | b'X' => 16,
+            b'o' | b'O' => 8,
+            b'b' | b'B' => 2,
             _ => return None,
         };
+        // The second byte is ASCII, so the digits start on a character boundary.
         let digits = &s[2..];
         if digits.chars().all(|c| c.is_digit(radix)) {
             let mut v = 0f64;
