@@ -109,6 +109,23 @@ fn substitutions_replace_placeholders() {
         json_out(&o)["output"],
         json!({"url": "http://127.0.0.1:9/orders"})
     );
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    // A placeholder no --sub fills stays, with a warning; a value that breaks the JSON is
+    // blamed on the substitution, not on the file.
+    let o = asl(&["run", wf.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("${BaseUrl} is left as it is: no --sub BaseUrl=VALUE fills it"),
+        "{}",
+        stderr(&o)
+    );
+    let o = asl(&["run", wf.to_str().unwrap(), "--sub", "BaseUrl=a\"b"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not valid JSON once the --sub values are put in"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -413,6 +413,21 @@ fn the_api_refuses_what_aws_refuses() {
     );
     let m = s.err("StartExecution", json!({}), "ValidationException");
     assert!(m.contains("'stateMachineArn'"), "{m}");
+    // Another method or path is answered in the protocol's JSON too.
+    for (request, status) in [("GET / HTTP/1.1", "405"), ("POST /other HTTP/1.1", "404")] {
+        let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        write!(
+            c,
+            "{request}\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        c.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(head.split(' ').nth(1), Some(status), "{text}");
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["__type"], "UnknownOperationException", "{text}");
+    }
     let m = s.err(
         "CreateStateMachine",
         json!({"name": "Bad", "roleArn": ROLE,

@@ -48,11 +48,42 @@ pub fn definition_with_text(
     path: &Path,
     subs: &[(String, String)],
 ) -> Result<(Definition, String)> {
-    let text = read(path)?;
-    let text = definition::substitute(&text, subs);
+    let raw = read(path)?;
+    let text = definition::substitute(&raw, subs);
+    warn_unsubstituted(path, &text);
     match Definition::from_json(&text) {
         Ok(d) => Ok((d, text)),
+        Err(definition::Error::Json(e))
+            if !subs.is_empty() && serde_json::from_str::<serde_json::Value>(&raw).is_ok() =>
+        {
+            Err(anyhow!(
+                "{}: not valid JSON once the --sub values are put in (a value goes in as it is \
+                 written: a quote or backslash in it must be escaped as in JSON): {e}",
+                path.display()
+            ))
+        }
         Err(e) => Err(definition_error(path, e)),
+    }
+}
+
+/// Says once a name which `${NAME}` placeholders no `--sub` filled (they stay as written).
+fn warn_unsubstituted(path: &Path, text: &str) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, _) in text.match_indices("${") {
+        let rest = &text[i + 2..];
+        let Some(end) = rest.find('}') else { continue };
+        let name = &rest[..end];
+        let is_name = name
+            .chars()
+            .enumerate()
+            .all(|(j, c)| c == '_' || c.is_ascii_alphabetic() || (j > 0 && c.is_ascii_digit()));
+        if !name.is_empty() && is_name && !seen.contains(&name) {
+            seen.push(name);
+            eprintln!(
+                "asl: warning: {}: ${{{name}}} is left as it is: no --sub {name}=VALUE fills it",
+                path.display()
+            );
+        }
     }
 }
 

@@ -112,7 +112,8 @@ pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
         let addr = listener.local_addr()?;
         outln!("asl serve: the Step Functions API on http://{addr}");
         let app = axum::Router::new()
-            .route("/", axum::routing::post(handle))
+            .route("/", axum::routing::post(handle).fallback(elsewhere))
+            .fallback(elsewhere)
             .with_state(server);
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -137,8 +138,18 @@ pub fn serve(store: Store, cfg: ServeConfig) -> anyhow::Result<i32> {
 async fn handle(
     axum::extract::State(server): axum::extract::State<Arc<Server>>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> axum::response::Response {
+    // A body too large to take (or cut off) is answered in the protocol's JSON too.
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return json_response(
+                e.status(),
+                &json!({"__type": "SerializationException", "message": e.body_text()}),
+            )
+        }
+    };
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -187,6 +198,24 @@ async fn handle(
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
+    json_response(status, &v)
+}
+
+/// Any other method or path: the API is `POST /` with an `X-Amz-Target`.
+async fn elsewhere(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    let status = if uri.path() == "/" {
+        axum::http::StatusCode::METHOD_NOT_ALLOWED
+    } else {
+        axum::http::StatusCode::NOT_FOUND
+    };
+    json_response(
+        status,
+        &json!({"__type": "UnknownOperationException",
+                "message": format!("{method} {uri}: the Step Functions API is POST / with an X-Amz-Target header (AWS's JSON 1.0 protocol)")}),
+    )
+}
+
+fn json_response(status: axum::http::StatusCode, v: &Value) -> axum::response::Response {
     axum::response::Response::builder()
         .status(status)
         .header("content-type", "application/x-amz-json-1.0")

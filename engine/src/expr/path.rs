@@ -69,8 +69,13 @@ impl Path {
                         ));
                     }
                 }
-                let query = jsonpath_rust::parser::parse_json_path(&format!("${rest}"))
-                    .map_err(|e| format!("{text:?} is not a valid JSONPath: {e}"))?;
+                let query =
+                    jsonpath_rust::parser::parse_json_path(&format!("${rest}")).map_err(|e| {
+                        format!(
+                            "{text:?} is not a valid JSONPath: {}",
+                            one_line(&e.to_string())
+                        )
+                    })?;
                 Kind::Query(Box::new(query))
             }
         };
@@ -402,6 +407,24 @@ fn parse_reference(rest: &str) -> Option<Vec<Segment>> {
         }
     }
     Some(out)
+}
+
+/// A parser's multi-line report (a caret under the text) as one line: where, and what was
+/// expected, for a diagnostic that stays on one line.
+fn one_line(report: &str) -> String {
+    let at = report
+        .split("-->")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|lc| lc.split(':').nth(1));
+    let what = report
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("= "));
+    match (at, what) {
+        (Some(col), Some(w)) => format!("at character {col}, {w}"),
+        _ => report.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 #[cfg(test)]
