@@ -699,24 +699,38 @@ fn a_failed_execution_is_redriven_through_the_api() {
 /// DeleteStateMachine while an execution of it waits on an activity task: AWS keeps the machine
 /// DELETING, and "on the next state transition, the state machine's executions are
 /// terminated": the execution fails with States.Runtime and the cause AWS gives ("State
-/// machine NAME has been deleted.") instead of entering its next state. Then the machine is
-/// gone. An EXPRESS execution of a deleted machine runs on.
+/// machine NAME has been deleted.") instead of entering its next state, here inside a Parallel
+/// branch. A child it started of another machine runs on; the failed execution cannot be
+/// redriven; and then the machine is gone. An EXPRESS execution of a deleted machine runs on.
 #[test]
 fn deleting_a_machine_fails_its_executions_at_their_next_transition() {
-    let s = Server::start(&[], &[]);
-    let act = s.ok("CreateActivity", json!({"name": "Oven"}))["activityArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let m = s.create(
-        "Doomed",
+    let s = Server::start_with(&[], &[], &["--wait-scale", "0.05"], Stdio::null());
+    let activity = |name: &str| {
+        s.ok("CreateActivity", json!({"name": name}))["activityArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (oven, kid) = (activity("Oven"), activity("Kid"));
+    let child = s.create(
+        "Child",
         "STANDARD",
-        json!({"StartAt": "Bake", "States": {
-            "Bake": {"Type": "Task", "Resource": act, "Next": "Box"},
-            "Box": {"Type": "Pass", "End": true}}}),
+        json!({"StartAt": "Play", "States": {"Play": {"Type": "Task", "Resource": kid, "End": true}}}),
+    );
+    // A machine named `express` is STANDARD all the same.
+    let m = s.create(
+        "express",
+        "STANDARD",
+        json!({"StartAt": "Start", "States": {
+            "Start": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                      "Parameters": {"StateMachineArn": child}, "ResultPath": null, "Next": "Both"},
+            "Both": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "Bake", "States": {
+                "Bake": {"Type": "Task", "Resource": oven, "Next": "Box"},
+                "Box": {"Type": "Pass", "End": true}}}]}}}),
     );
     let e = s.start_execution(json!({"stateMachineArn": m}));
-    let token = s.ok("GetActivityTask", json!({"activityArn": act}))["taskToken"].clone();
+    let token = s.ok("GetActivityTask", json!({"activityArn": oven}))["taskToken"].clone();
+    let kid_token = s.ok("GetActivityTask", json!({"activityArn": kid}))["taskToken"].clone();
     s.ok("DeleteStateMachine", json!({"stateMachineArn": m}));
     let d = s.ok("DescribeStateMachine", json!({"stateMachineArn": m}));
     assert_eq!(d["status"], "DELETING");
@@ -731,7 +745,7 @@ fn deleting_a_machine_fails_its_executions_at_their_next_transition() {
         (
             &json!("FAILED"),
             &json!("States.Runtime"),
-            &json!("State machine Doomed has been deleted.")
+            &json!("State machine express has been deleted.")
         ),
         "{d}"
     );
@@ -745,16 +759,46 @@ fn deleting_a_machine_fails_its_executions_at_their_next_transition() {
     let last = &h["events"][types.len() - 1];
     assert_eq!(
         last["executionFailedEventDetails"],
-        json!({"error": "States.Runtime", "cause": "State machine Doomed has been deleted."})
+        json!({"error": "States.Runtime", "cause": "State machine express has been deleted."})
     );
+    // It follows the branch's last event.
     assert_eq!(last["previousEventId"], h["events"][types.len() - 2]["id"]);
-    // With its last execution ended, the machine is gone.
+    // Not redrivable: its machine is gone (DELETING until its last execution ended).
+    assert_eq!(d["redriveStatus"], "NOT_REDRIVABLE", "{d}");
+    s.err(
+        "RedriveExecution",
+        json!({"executionArn": e}),
+        "ExecutionNotRedrivable",
+    );
     s.err(
         "DescribeStateMachine",
         json!({"stateMachineArn": m}),
         "StateMachineDoesNotExist",
     );
+    // The child it started runs on, to its own end.
+    let kids = s.ok("ListExecutions", json!({"stateMachineArn": child}));
+    let kid_arn = kids["executions"][0]["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(kids["executions"][0]["status"], "RUNNING", "{kids}");
+    s.ok(
+        "SendTaskSuccess",
+        json!({"taskToken": kid_token, "output": "{}"}),
+    );
+    assert_eq!(s.ended(&kid_arn)["status"], "SUCCEEDED");
+    // An EXPRESS execution of a deleted machine goes on (a 20 s Wait, 1 s at this scale).
+    let quick = s.create(
+        "Quick",
+        "EXPRESS",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 20, "Next": "P"},
+                                          "P": {"Type": "Pass", "End": true}}}),
+    );
+    let q = s.start_execution(json!({"stateMachineArn": quick}));
+    s.ok("DeleteStateMachine", json!({"stateMachineArn": quick}));
+    assert_eq!(s.ended(&q)["status"], "SUCCEEDED");
 }
+
 #[test]
 fn idempotent_calls_and_stable_pages_as_aws_has_them() {
     let s = Server::start(&[], &[]);
@@ -1316,6 +1360,24 @@ fn test_state_mocks_maps_parallels_and_context_as_aws_does() {
         over["inspectionData"]["errorDetails"],
         json!({"catchIndex": 1})
     );
+    // A percentage is judged against the items, in either query language.
+    let percent =
+        json!({"Type": "Map", "QueryLanguage": "JSONata", "Items": "{% $states.input.Values %}",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "ToleratedFailurePercentage": 10, "End": true})
+        .to_string();
+    let v = test(
+        json!({"definition": percent, "input": values, "mock": {"result": "[0, 0, 1]"},
+        "stateConfiguration": {"mapIterationFailureCount": 2}}),
+    );
+    assert_eq!(v["error"], "States.ExceedToleratedFailureThreshold", "{v}");
+    let m = s.err(
+        "TestState",
+        json!({"definition": percent, "input": values, "mock": {"result": "[1]"},
+               "stateConfiguration": {"mapIterationFailureCount": -5}}),
+        "ValidationException",
+    );
+    assert!(m.contains("greater than or equal to 0"), "{m}");
     // A mocked error ends the Map with it, whatever the count (test_state_machine_with_state_error:
     // a Map inside a state machine, named by stateName).
     let machine = json!({"StartAt": "State0", "States": {"State0": {"Type": "Map",
@@ -1375,9 +1437,20 @@ fn test_state_mocks_maps_parallels_and_context_as_aws_does() {
         );
         assert_eq!(m, message);
     }
-    // The context replaces `$$` whole (test_state_map_context_object, an inline Map).
+    // The context replaces `$$` whole (test_state_map_context_object, an inline Map); an ARN
+    // in it without a region or account gets them.
     let context = json!({"Execution": {"Id": "arn:aws:states:::execution:M:e", "Input":
         {"values": ["charizard", "pikachu", "bulbasaur"]}, "Name": "e"}});
+    let v = test(
+        json!({"definition": json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f"}, "ResultSelector": {"id.$": "$$.Execution.Id"},
+            "End": true}).to_string(),
+        "context": context.to_string(), "mock": {"result": "{}"}, "nextToken": null}),
+    );
+    assert_eq!(
+        parsed(&v["output"]),
+        json!({"id": "arn:aws:states:us-east-1:123456789012:execution:M:e"})
+    );
     let items = |path: &str| {
         json!({"Type": "Map", "ItemsPath": path, "MaxConcurrency": 1, "ItemProcessor":
             {"StartAt": "HandleItem", "States": {"HandleItem": {"Type": "Pass", "End": true}}},

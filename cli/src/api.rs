@@ -193,7 +193,10 @@ const FIELD_TYPES: &[(&str, &str)] = &[
 /// as AWS refuses it, rather than read as absent.
 fn check_field_types(r: &Value) -> Result<(), ApiError> {
     for (field, kind) in FIELD_TYPES {
-        let Some(v) = r.get(*field) else { continue };
+        // A null member is an absent one (as AWS's JSON protocol reads it).
+        let Some(v) = r.get(*field).filter(|v| !v.is_null()) else {
+            continue;
+        };
         let fits = match *kind {
             "string" => v.is_string(),
             "boolean" => v.is_boolean(),
@@ -219,6 +222,24 @@ fn check_field_types(r: &Value) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// A count of TestState's `stateConfiguration` (0 when absent): a whole number from 0.
+fn configured_count(r: &Value, key: &str) -> Result<u64, ApiError> {
+    match r.pointer(&format!("/stateConfiguration/{key}")) {
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => match v.as_i64() {
+            Some(n) if n >= 0 => Ok(n as u64),
+            Some(n) => Err(ApiError::new(
+                "ValidationException",
+                format!("1 validation error detected: Value '{n}' at 'stateConfiguration.{key}' failed to satisfy constraint: Member must have value greater than or equal to 0"),
+            )),
+            None => Err(ApiError::new(
+                "SerializationException",
+                format!("'stateConfiguration.{key}' must be a JSON integer, not {v}"),
+            )),
+        },
+    }
 }
 
 pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
@@ -387,19 +408,14 @@ pub fn dispatch(server: &Server, action: &str, r: &Value) -> Answer {
                 input,
                 inspection_level: level,
                 role_given: r.get("roleArn").is_some(),
-                retries_made: r
-                    .pointer("/stateConfiguration/retrierRetryCount")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0) as u32,
+                retries_made: configured_count(r, "retrierRetryCount")?.min(u64::from(u32::MAX))
+                    as u32,
                 mock: r.get("mock"),
                 context: optional(r, "context"),
                 reveal_secrets: r.get("revealSecrets") == Some(&Value::Bool(true)),
                 // `errorCausedByState` and `mapItemReaderData` change nothing in the answer
                 // (as recorded against AWS: the mock decides it), so they are taken as given.
-                map_iteration_failures: r
-                    .pointer("/stateConfiguration/mapIterationFailureCount")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
+                map_iteration_failures: configured_count(r, "mapIterationFailureCount")?,
                 variables: match optional(r, "variables") {
                     None => None,
                     Some(t) => match serde_json::from_str::<Value>(t) {

@@ -121,6 +121,10 @@ impl Host {
             let child = stop.clone();
             tokio::task::spawn_local(async move {
                 parent.wait().await;
+                // A parent that fails because its machine was deleted does not stop them.
+                if parent.failure().is_some() {
+                    return;
+                }
                 let (e, c) = parent.reason();
                 child.raise_with(e, c);
             });
@@ -237,6 +241,16 @@ impl Host {
         let source = match self.resources.config.machine(machine_ref) {
             Some((name, m)) => Source::File(name.to_string(), m.clone()),
             None => match self.stored_machine(machine_ref) {
+                // StartExecution's refusal, as the API gives it (no child starts).
+                Some(m) if m.deleting => {
+                    return Err(Failure::from_task(
+                        "StepFunctions.StateMachineDeletingException",
+                        format!(
+                            "State Machine is being deleted: '{}' (Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDeleting)",
+                            m.arn
+                        ),
+                    ))
+                }
                 Some(m) => Source::Stored(m),
                 None => {
                     let arn = if machine_ref.starts_with("arn:") {
@@ -364,6 +378,7 @@ impl Host {
                 owner_pid: Some(std::process::id()),
                 owner_start: asl::history::store::process_identity(std::process::id()),
                 options: json!({}),
+                machine: Default::default(),
             })
             .map_err(store_err)?;
         // Definitions are cheap to share; the job owns its copy of the parsed one.
@@ -426,6 +441,7 @@ impl Host {
                     owner_pid: Some(std::process::id()),
                     owner_start: asl::history::store::process_identity(std::process::id()),
                     options: json!({"mapRunArn": child.map_run_arn, "mapRunIndex": child.index}),
+                    machine: Default::default(),
                 })
                 .map_err(runtime)?;
         }

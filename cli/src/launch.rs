@@ -311,6 +311,7 @@ pub fn new_record(
         owner_pid: Some(std::process::id()),
         owner_start: asl::history::store::process_identity(std::process::id()),
         options: options.to_json(),
+        machine: Default::default(),
     }
 }
 

@@ -174,7 +174,40 @@ fn context_of(text: &str, state: &Value) -> Result<Value, Refused> {
             }
         }
     }
+    let mut v = v;
+    // ARNs given without a region or account get this one's, as AWS fills in its own.
+    for (object, field) in [
+        ("Execution", "Id"),
+        ("Execution", "RoleArn"),
+        ("StateMachine", "Id"),
+    ] {
+        if let Some(Value::String(arn)) = v.get_mut(object).and_then(|o| o.get_mut(field)) {
+            *arn = with_account(arn);
+        }
+    }
     Ok(v)
+}
+
+/// `arn:aws:SERVICE:::REST` with this region (a regional service) and account put in.
+fn with_account(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [a, partition, service, region, account, rest] = parts[..] else {
+        return arn.to_string();
+    };
+    if a != "arn" {
+        return arn.to_string();
+    }
+    let region = match (region, service) {
+        ("", "iam") => "",
+        ("", _) => asl::exec::REGION,
+        (r, _) => r,
+    };
+    let account = if account.is_empty() {
+        asl::exec::ACCOUNT
+    } else {
+        account
+    };
+    format!("arn:{partition}:{service}:{region}:{account}:{rest}")
 }
 
 /// The state named `name` in `states`, or in the Map processors and Parallel branches within

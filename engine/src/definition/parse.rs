@@ -476,7 +476,6 @@ fn parse_machine(m: &Map<String, Value>, ptr: &str, d: &mut Diags) -> Option<Sta
     })
 }
 
-/// ` (did you mean "X"?)` when a state name is one or two edits away.
 /// A state name's length limit, in characters.
 const MAX_NAME_CHARS: usize = 80;
 
@@ -486,7 +485,7 @@ const MAX_NAME_CHARS: usize = 80;
 const MAX_SUGGESTIONS_AFTER: usize = 50;
 
 impl Diags {
-    /// " (did you mean "X"?)" for a state name within two edits of `name`, or nothing.
+    /// ` (did you mean "X"?)` when a state name is one or two edits from `name`, or nothing.
     fn suggest(&self, name: &str, names: &HashMap<String, usize>) -> String {
         let len = name.chars().count();
         // A name longer than a state name may be is not a misspelt one.
@@ -1109,7 +1108,6 @@ fn template_field(m: &Map<String, Value>, key: &str, ptr: &str, d: &mut Diags) -
     }
 }
 
-/// `Key` or `KeyPath` (exactly one), for positive numbers.
 /// A count given literally must be a whole number (`1.5` is no count).
 fn whole(n: Option<Number>, key: &str, ptr: &str, d: &mut Diags) -> Option<Number> {
     if let Some(Number::Literal(v)) = &n {
@@ -1124,6 +1122,7 @@ fn whole(n: Option<Number>, key: &str, ptr: &str, d: &mut Diags) -> Option<Numbe
     n
 }
 
+/// `Key` or `KeyPath` (exactly one), for positive numbers.
 fn number_field(
     m: &Map<String, Value>,
     key: &str,

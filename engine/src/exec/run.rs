@@ -54,6 +54,9 @@ pub(super) struct Run<'a> {
     /// While a Map or Parallel drops the work still in flight because an iteration or branch
     /// failed: the id of that failure's last event, which the aborted events point back to.
     cutting: std::cell::Cell<Option<u64>>,
+    /// The last event of the chain that made the transition a deleted machine's execution
+    /// fails at: its ExecutionFailed follows it, in whatever branch or iteration it was.
+    doomed_at: std::cell::Cell<Option<u64>>,
     /// An EXPRESS execution, which runs five minutes at most.
     express: bool,
     /// The variables it starts with (TestState's `variables`; none for an execution).
@@ -138,6 +141,7 @@ impl<'a> Run<'a> {
             memo,
             variables: req.variables.unwrap_or_default(),
             cutting: std::cell::Cell::new(None),
+            doomed_at: std::cell::Cell::new(None),
             express,
         }
     }
@@ -344,7 +348,7 @@ impl<'a> Run<'a> {
             }
         };
         // Events of a timed-out run chain from the last one recorded.
-        let mut last = prev;
+        let mut last = self.doomed_at.get().unwrap_or(prev);
         let (status, output, error, cause) = match result {
             Ok(Some(output)) => {
                 self.emit(
@@ -498,6 +502,7 @@ impl<'a> Run<'a> {
                         if let Some(stop) = self.services.stop.as_ref().filter(|s| s.is_doomed()) {
                             // The machine was deleted: the execution ends here, whatever
                             // branch or iteration this is (see `execute`).
+                            self.doomed_at.set(Some(*prev));
                             stop.fail_now();
                             std::future::pending::<()>().await;
                         }
@@ -1534,6 +1539,9 @@ impl<'a> Run<'a> {
             };
             total = Some(items.as_array().ok_or_else(not_array)?.len());
             self.inspect("afterItemsPath", &items);
+        } else if map.item_reader.is_none() {
+            // A JSONata Map's input here is its items, already resolved.
+            total = env.input.as_array().map(Vec::len);
         }
         let limits = states::map::Limits::resolve(map, env)?;
         self.inspect("maxConcurrency", &json!(limits.max_concurrency));

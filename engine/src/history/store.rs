@@ -278,6 +278,18 @@ pub struct ExecutionRecord {
     pub owner_start: Option<String>,
     /// How the run was started (mock config, test case, wait scale), as JSON.
     pub options: Value,
+    /// Its state machine, as the store has it now (RedriveExecution needs it there).
+    pub machine: MachineState,
+}
+
+/// An execution's state machine: there, being deleted (DeleteStateMachine while executions
+/// ran), or gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MachineState {
+    #[default]
+    Active,
+    Deleting,
+    Gone,
 }
 
 /// How long after it stopped an execution may be redriven (RedriveExecution: 14 days).
@@ -298,6 +310,25 @@ impl ExecutionRecord {
         // A child of a DISTRIBUTED Map is redriven with its Map Run, by redriving the parent.
         if self.options.get("mapRunArn").is_some() {
             return ("REDRIVABLE_BY_MAP_RUN", None);
+        }
+        // A deleted machine's executions stay where they ended (AWS gives this reason).
+        match self.machine {
+            MachineState::Active => {}
+            MachineState::Deleting => {
+                return (
+                    "NOT_REDRIVABLE",
+                    Some("State machine is in DELETING status.".into()),
+                )
+            }
+            MachineState::Gone => {
+                return (
+                    "NOT_REDRIVABLE",
+                    Some(format!(
+                        "State machine {} does not exist.",
+                        self.state_machine_arn
+                    )),
+                )
+            }
         }
         if self
             .stop
@@ -1101,7 +1132,8 @@ fn definition_hash(text: &str) -> String {
 const SELECT_EXECUTION: &str = "SELECT arn, name, state_machine_arn, state_machine_name,
     COALESCE((SELECT text FROM definitions WHERE hash = executions.definition_hash), definition), status,
     input, output, error, cause, start_ms, stop_ms, parent_arn, redrive_count, redrive_ms, owner_pid, options,
-    owner_start
+    owner_start,
+    COALESCE((SELECT deleting FROM state_machines WHERE arn = executions.state_machine_arn), 2)
     FROM executions";
 
 fn row_to_record(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRecord> {
@@ -1124,6 +1156,11 @@ fn row_to_record(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRecord> {
         owner_pid: r.get(15)?,
         options: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or(Value::Null),
         owner_start: r.get(17)?,
+        machine: match r.get::<_, i64>(18)? {
+            0 => MachineState::Active,
+            1 => MachineState::Deleting,
+            _ => MachineState::Gone,
+        },
     })
 }
 
@@ -1494,7 +1531,9 @@ fn poll_stops(conn: &Connection, watched: &mut Vec<Watched>) {
         }
         // DeleteStateMachine: "On the next state transition, the state machine's executions
         // are terminated" (STANDARD ones; EXPRESS executions run on).
-        if deleting == Some(true) && !*doomed && !arn.contains(":express:") {
+        // An EXPRESS execution's ARN is `arn:aws:states:REGION:ACCOUNT:express:...`.
+        let express = arn.split(':').nth(5) == Some("express");
+        if deleting == Some(true) && !*doomed && !express {
             *doomed = true;
             hook(
                 StopWhen::AtNextTransition,
@@ -1800,6 +1839,7 @@ mod tests {
                 owner_pid: None,
                 owner_start: None,
                 options: json!({}),
+                machine: Default::default(),
             })
             .unwrap();
         let writer = store.writer().unwrap();
