@@ -798,6 +798,10 @@ fn map_run_children(env: &Env, parent: &str) -> Vec<Value> {
         "100000",
         "--json",
     ]);
+    // A Map Run that is not there is an error, not an empty listing.
+    let o = env.asl(&["executions", "--map-run", &format!("{run}x")]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no Map Run has this ARN"));
     list["executions"].as_array().unwrap().clone()
 }
 

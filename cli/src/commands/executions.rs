@@ -34,6 +34,13 @@ pub fn run(a: ExecutionsArgs, store: &Store) -> anyhow::Result<i32> {
             anyhow::bail!("InvalidToken: the execution --next-token names is gone (pruned?): start the listing again");
         }
     }
+    // A Map Run that is not stored is an error, not an empty listing (ListExecutions'
+    // ResourceNotFound).
+    if let Some(run) = &a.map_run {
+        if store.map_run(run)?.is_none() {
+            anyhow::bail!("--map-run {run:?}: no Map Run has this ARN");
+        }
+    }
     let mut list = store.list_executions(&ExecutionFilter {
         status: a.status.clone(),
         state_machine: a.state_machine.clone(),
