@@ -625,3 +625,107 @@ fn a_resume_after_a_redrive_counts_only_the_redrive_s_retries() {
     assert_eq!(json_of(&o)["status"], "FAILED");
     assert_eq!(tries(), "0\n1\n2\n0\n1\n1\n2\n");
 }
+
+#[test]
+fn a_resumed_execution_keeps_its_time_limit_from_its_start() {
+    // TimeoutSeconds 3 over two 2 s Waits: an uninterrupted run times out during the second.
+    // Killed as the second Wait begins and resumed, the execution has what is left of its 3 s,
+    // not 3 s afresh (in which the Wait run again would end, and the execution succeed).
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = dir.path().join("limit.asl.json");
+    std::fs::write(
+        &wf,
+        json!({"TimeoutSeconds": 3, "StartAt": "W1", "States": {
+            "W1": {"Type": "Wait", "Seconds": 2, "Next": "W2"},
+            "W2": {"Type": "Wait", "Seconds": 2, "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let mut guard = spawn(
+        &db,
+        &["run", wf.to_str().unwrap(), "--name", "limit"],
+        Stdio::null(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let waits_begun = || {
+        let o = asl(&db, &["history", "limit", "--json"]);
+        match o.status.code() {
+            Some(0) => count(
+                json_of(&o)["events"].as_array().unwrap(),
+                "WaitStateEntered",
+            ),
+            _ => 0, // not stored yet
+        }
+    };
+    while waits_begun() < 2 {
+        assert!(Instant::now() < deadline, "the second Wait never began");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    let o = asl(&db, &["resume", "limit", "--json"]);
+    let v = json_of(&o);
+    assert_eq!(v["status"], "TIMED_OUT", "{v}");
+    let all = events(&db, "limit");
+    let at = |ty: &str| {
+        let e = all.iter().find(|e| e["type"] == ty).unwrap();
+        chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap()
+    };
+    let lasted = at("ExecutionTimedOut") - at("ExecutionStarted");
+    assert!(
+        (2900..3900).contains(&lasted.num_milliseconds()),
+        "timed out {lasted} after its start"
+    );
+}
+
+#[test]
+fn a_resumed_wait_waits_what_is_left_of_it() {
+    // A 4 s Wait killed 2 s in: the resumed run waits the 2 s left, not 4 s afresh, and
+    // `$$.State.EnteredTime` stays when the Wait was first entered.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("asl.db");
+    let wf = dir.path().join("wait.asl.json");
+    std::fs::write(
+        &wf,
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 4, "Next": "P"},
+            "P": {"Type": "Pass", "Parameters": {"waited.$": "$$.Execution.StartTime"}, "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let mut guard = spawn(
+        &db,
+        &["run", wf.to_str().unwrap(), "--name", "nap"],
+        Stdio::null(),
+    );
+    let time_of =
+        |e: &Value| chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap();
+    // Until the Wait has gone on for 2 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let entered = loop {
+        let o = asl(&db, &["history", "nap", "--json"]);
+        let found = (o.status.code() == Some(0))
+            .then(|| json_of(&o)["events"].as_array().unwrap().clone())
+            .and_then(|all| all.into_iter().find(|e| e["type"] == "WaitStateEntered"));
+        if let Some(e) = found {
+            break time_of(&e);
+        }
+        assert!(Instant::now() < deadline, "the Wait never began");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    while chrono::Utc::now().fixed_offset() - entered < chrono::TimeDelta::milliseconds(2000) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    guard.0.kill().unwrap();
+    guard.0.wait().unwrap();
+    let o = asl(&db, &["resume", "nap", "--json"]);
+    assert_eq!(json_of(&o)["status"], "SUCCEEDED", "{o:?}");
+    let all = events(&db, "nap");
+    let exited = all.iter().find(|e| e["type"] == "WaitStateExited").unwrap();
+    let waited = time_of(exited) - entered;
+    assert!(
+        (3900..4900).contains(&waited.num_milliseconds()),
+        "the Wait ended {waited} after it was first entered"
+    );
+}

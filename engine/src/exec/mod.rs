@@ -5,7 +5,7 @@ pub mod clock;
 pub mod context;
 mod nested;
 mod run;
-pub(crate) use run::{json_type, FAILURE_MARK};
+pub(crate) use run::{json_type, ENTERED_MARK, FAILURE_MARK};
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use context::ExecutionContext;

@@ -330,6 +330,20 @@ impl<'a> Run<'a> {
             let vars: Vars = std::rc::Rc::new(std::cell::RefCell::new(self.variables.clone()));
             let timeout = async {
                 match self.time_limit() {
+                    Some(secs) if self.resume.is_some() => {
+                        // A resumed execution has what is left of its time since it started
+                        // (or was last redriven), as an uninterrupted one would.
+                        let full = Duration::from_secs(secs);
+                        let clock = &self.services.clock;
+                        let scaled = clock.scaled(full);
+                        // A limit keeps its real length when sleeps take no time (see `limit`).
+                        let wall = if scaled.is_zero() { full } else { scaled };
+                        let since = self.ctx.redrive_time.unwrap_or(self.ctx.start_time);
+                        let elapsed = (self.now() - since).to_std().unwrap_or_default();
+                        clock
+                            .sleep_as_now_counts(wall.saturating_sub(elapsed))
+                            .await
+                    }
                     Some(secs) => self.services.clock.limit(Duration::from_secs(secs)).await,
                     None => std::future::pending().await,
                 }
@@ -564,8 +578,8 @@ impl<'a> Run<'a> {
         let state_type = st.kind.type_name();
         let before_entered = *prev;
         // One reading of the clock: the Entered event's time is the state's `EnteredTime`.
-        let entered_time = self.now();
-        let entered_id = self.emit_at(prev, entered_time, || EventKind::StateEntered {
+        let now = self.now();
+        let entered = || EventKind::StateEntered {
             state_type,
             name: Cow::Borrowed(&st.name),
             // A durable history stores a state's input once, as the previous state's output.
@@ -574,7 +588,33 @@ impl<'a> Run<'a> {
             } else {
                 Some(Cow::Borrowed(&raw))
             },
-        });
+        };
+        let (entered_id, entered_time) = match key {
+            // A Wait keeps when it was first entered (under a mark on its Entered event): a
+            // resumed one waits what is left, as an uninterrupted one would.
+            Some(k) if self.durable && matches!(st.kind, Kind::Wait(_)) => {
+                let mark = entered_mark(self.ctx.redrive_count, k);
+                let first = self
+                    .memo
+                    .get(&mark)
+                    .and_then(|(what, ..)| what["atMs"].as_i64())
+                    .and_then(DateTime::from_timestamp_millis)
+                    .unwrap_or(now);
+                let what = json!({"atMs": first.timestamp_millis()});
+                let memo = MemoEntry {
+                    key: &mark,
+                    next: None,
+                    output: Some(&what),
+                };
+                let id = self
+                    .services
+                    .history
+                    .record_with_memo(*prev, now, entered(), memo);
+                *prev = id;
+                (id, first)
+            }
+            _ => (self.emit_at(prev, now, entered), now),
+        };
         let mut retries_used = vec![0u32; st.retry.len()];
         let (mut retry_count, back_off_left) = self.replayed_retries(st, key, &mut retries_used);
         // Interrupted during a retry's back-off: what is left of it, then the next attempt.
@@ -905,9 +945,8 @@ impl<'a> Run<'a> {
                 }
             }
             Kind::Wait(w) => {
-                let delay = states::wait::delay(w, env, self.now())?;
-                self.services.history.sync();
-                self.services.clock.sleep(delay).await;
+                self.wait(states::wait::delay(w, env, ctx.entered_time)?, ctx)
+                    .await;
                 Ok(Outcome1::Output(effective.clone(), None))
             }
             Kind::Task(task) => {
@@ -1038,9 +1077,8 @@ impl<'a> Run<'a> {
                 return Err(Failure::new(e, c));
             }
             Kind::Wait(w) => {
-                let delay = states::wait::delay(w, &env, self.now())?;
-                self.services.history.sync();
-                self.services.clock.sleep(delay).await;
+                self.wait(states::wait::delay(w, &env, ctx.entered_time)?, ctx)
+                    .await;
                 (None, None)
             }
             Kind::Choice { choices, default } => {
@@ -1497,6 +1535,17 @@ impl<'a> Run<'a> {
         Ok(Value::Array(results))
     }
 
+    /// A Wait state's wait, `delay` from when it was entered: what is left of it (all of it,
+    /// but for a Wait entered before an interruption).
+    async fn wait(&self, delay: Duration, ctx: &StateContext<'_>) {
+        self.services.history.sync();
+        let clock = &self.services.clock;
+        let since = (self.now() - ctx.entered_time).to_std().unwrap_or_default();
+        clock
+            .sleep_as_now_counts(clock.scaled(delay).saturating_sub(since))
+            .await;
+    }
+
     /// TestState's mock of the Map or Parallel state `name`, if it has one.
     fn stand_in(&self, name: &str) -> Option<&super::StandIn> {
         let hooks = self.services.test_state.as_deref()?;
@@ -1842,6 +1891,15 @@ pub(crate) fn failure_mark(redrive: u32, key: &str, attempt: u32) -> String {
 
 /// What failure marks start with (instance keys start with `/`).
 pub(crate) const FAILURE_MARK: &str = "fail:";
+
+/// The memo key under which a Wait state instance's first entry is recorded, in the
+/// execution's `redrive`-th run.
+fn entered_mark(redrive: u32, key: &str) -> String {
+    format!("{ENTERED_MARK}{redrive}:{key}")
+}
+
+/// What entry marks start with.
+pub(crate) const ENTERED_MARK: &str = "entered:";
 
 fn instance_key(scope: &str, state: &str, visit: u32) -> String {
     let mut n = itoa::Buffer::new();

@@ -3,7 +3,8 @@
 //!
 //! `[id, previousEventId, timestamp µs, type, ...]`, then by kind:
 //! - `*StateEntered`: `name`, and `input` — left out when it is the output of the event before
-//!   it (the previous state's exit), which is what a state's input almost always is;
+//!   it (the previous state's exit), which is what a state's input almost always is; with a
+//!   resume memo (a Wait's first entry), `[input]` or `[]`, then the memo key, next and output;
 //! - `*StateExited`: `name`, `output`, the resume memo's key and next state when present (nulls
 //!   when absent and variables follow), then the variables assigned, when any;
 //! - others: the details key and object (or nulls), then the memo key, next and output.
@@ -48,9 +49,25 @@ pub fn encode_parts(
             out.extend_from_slice(state_type.as_bytes());
             out.extend_from_slice(b"StateEntered\",");
             push_str(out, name);
-            if let Some(input) = input {
-                out.push(b',');
-                push(out, input);
+            match memo {
+                None => {
+                    if let Some(input) = input {
+                        out.push(b',');
+                        push(out, input);
+                    }
+                }
+                // With a memo (a Wait's first entry), the input goes in an array of none or
+                // one, so that the memo's fields come at fixed places after it.
+                Some(m) => {
+                    out.extend_from_slice(b",[");
+                    if let Some(input) = input {
+                        push(out, input);
+                    }
+                    out.push(b']');
+                    push_memo_key_next(out, m);
+                    out.push(b',');
+                    push(out, m.output.unwrap_or(&Value::Null));
+                }
             }
         }
         EventKind::StateExited {
@@ -346,10 +363,20 @@ pub fn decode<'a>(lines: impl Iterator<Item = &'a str>) -> Decoded {
         m.insert("previousEventId".into(), json!(prev));
         let arg = |i: usize| r.get(i).cloned().unwrap_or(Value::Null);
         if ty.ends_with("StateEntered") {
-            let input = match r.get(5) {
+            // `[.., name, [input?], key, next, memo]` when it carries a memo.
+            let with_memo = r.len() >= 9;
+            let given = match r.get(5) {
+                Some(Value::Array(a)) if with_memo => a.first(),
+                v => v,
+            };
+            let input = match given {
                 Some(v) => json_text(v),
                 None => outputs.get(&prev).cloned().unwrap_or_else(|| "null".into()),
             };
+            if let (true, Some(Value::String(key))) = (with_memo, r.get(6)) {
+                let next = r.get(7).and_then(|n| n.as_str()).map(String::from);
+                out.memo.insert(key.clone(), (arg(8), next, None));
+            }
             m.insert(
                 "stateEnteredEventDetails".into(),
                 json!({"name": arg(4), "input": input, "inputDetails": {"truncated": false}}),

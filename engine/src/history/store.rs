@@ -877,7 +877,9 @@ impl Store {
     /// what happened inside it is forgotten.
     pub fn redrive_memo(mut memo: Memo) -> Memo {
         // A redriven state starts its retries afresh: the failures a resume would count go.
-        memo.retain(|k, _| !k.starts_with(crate::exec::FAILURE_MARK));
+        memo.retain(|k, _| {
+            !k.starts_with(crate::exec::FAILURE_MARK) && !k.starts_with(crate::exec::ENTERED_MARK)
+        });
         // Branches that reached their end: some state in them exited with no next state.
         let ended: std::collections::HashSet<String> = memo
             .iter()
@@ -1047,23 +1049,26 @@ impl Store {
 
     /// Deletes executions (and their events) that stopped before `before`. Returns how many.
     pub fn prune(&self, before: DateTime<Utc>) -> Result<usize> {
+        // Those that ended before the cut, and whose parents (if any) go too: the children of
+        // a running or recent execution stay, since its resume or redrive goes on from them.
+        const PRUNABLE: &str = "WITH RECURSIVE kept(arn) AS (
+                SELECT arn FROM executions
+                    WHERE status = 'RUNNING' OR stop_ms IS NULL OR stop_ms >= ?1
+                UNION
+                SELECT e.arn FROM executions e JOIN kept k ON e.parent_arn = k.arn)
+            SELECT arn FROM executions WHERE arn NOT IN kept";
         self.with(|c| {
             let tx = c.unchecked_transaction().map_err(sql)?;
-            tx.execute(
-                "DELETE FROM event_chunks WHERE execution_arn IN
-                    (SELECT arn FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1)",
-                [ms(before)],
-            )
-            .map_err(sql)?;
-            tx.execute(
-                "DELETE FROM map_runs WHERE execution_arn IN
-                    (SELECT arn FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1)",
-                [ms(before)],
-            )
-            .map_err(sql)?;
+            for table in ["event_chunks", "map_runs"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE execution_arn IN ({PRUNABLE})"),
+                    [ms(before)],
+                )
+                .map_err(sql)?;
+            }
             let n = tx
                 .execute(
-                    "DELETE FROM executions WHERE status != 'RUNNING' AND stop_ms < ?1",
+                    &format!("DELETE FROM executions WHERE arn IN ({PRUNABLE})"),
                     [ms(before)],
                 )
                 .map_err(sql)?;
@@ -1808,6 +1813,68 @@ mod tests {
 
     use super::*;
     use crate::history::{DurableHistory, EventKind, HistorySink};
+
+    /// Prune takes what ended before the cut, but not the children of an execution that runs
+    /// (or ended after the cut): its resume or redrive goes on from them.
+    #[test]
+    fn prune_keeps_the_children_of_what_it_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let put = |name: &str, parent: Option<&str>, ended: bool| {
+            let arn = format!("arn:aws:states:us-east-1:123456789012:execution:m:{name}");
+            store
+                .insert_execution(&ExecutionRecord {
+                    arn: arn.clone(),
+                    name: name.into(),
+                    state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+                        .into(),
+                    state_machine_name: "m".into(),
+                    definition: "{}".into(),
+                    status: "RUNNING".into(),
+                    input: "{}".into(),
+                    output: None,
+                    error: None,
+                    cause: None,
+                    start: Utc::now(),
+                    stop: None,
+                    parent_arn: parent
+                        .map(|p| format!("arn:aws:states:us-east-1:123456789012:execution:m:{p}")),
+                    redrive_count: 0,
+                    redrive: None,
+                    owner_pid: None,
+                    owner_start: None,
+                    options: json!({}),
+                    machine: Default::default(),
+                })
+                .unwrap();
+            if ended {
+                store
+                    .with(|c| {
+                        c.execute(
+                            "UPDATE executions SET status = 'SUCCEEDED', stop_ms = 1 WHERE arn = ?1",
+                            [&arn],
+                        )
+                        .map_err(sql)
+                    })
+                    .unwrap();
+            }
+        };
+        put("running", None, false);
+        put("child", Some("running"), true);
+        put("grandchild", Some("child"), true);
+        put("old", None, true);
+        put("old-child", Some("old"), true);
+        assert_eq!(store.prune(Utc::now()).unwrap(), 2);
+        let left: Vec<String> = store
+            .list_executions(&ExecutionFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        let mut left = left;
+        left.sort();
+        assert_eq!(left, ["child", "grandchild", "running"]);
+    }
 
     /// A commit that fails (another process holds the write lock past the busy timeout) drops
     /// nothing: the flush reports the error, and once the lock is gone every event is stored,
