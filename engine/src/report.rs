@@ -20,8 +20,12 @@ pub struct Row {
     /// `state` or `http`.
     pub kind: String,
     pub name: String,
+    /// Requests answered (their latency is measured).
     pub requests: u64,
     pub failures: u64,
+    /// Requests in flight when a failure elsewhere or a stop cut their task short: sent (or
+    /// about to be), never answered, not among `requests` (the API may not have seen them).
+    pub aborted: u64,
     pub requests_per_second: f64,
     pub failures_per_second: f64,
     pub avg_ms: f64,
@@ -83,9 +87,17 @@ struct Call {
 /// Parallel was cut short: its request was sent, its answer never recorded.
 pub const UNFINISHED: &str = "(aborted: no answer recorded)";
 
+impl Call {
+    /// Cut short with no answer recorded: counted apart from the answered requests.
+    fn aborted(&self) -> bool {
+        self.error.as_deref() == Some(UNFINISHED)
+    }
+}
+
 struct Acc {
     hist: Histogram<u64>,
     failures: u64,
+    aborted: u64,
     errors: BTreeMap<String, u64>,
 }
 
@@ -95,11 +107,16 @@ impl Acc {
             // Microseconds, up to an hour, 3 significant digits: 0.001 ms resolution below 1 s.
             hist: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             failures: 0,
+            aborted: 0,
             errors: BTreeMap::new(),
         }
     }
 
     fn add(&mut self, c: &Call) {
+        if c.aborted() {
+            self.aborted += 1;
+            return;
+        }
         let _ = self.hist.record((c.end_us - c.start_us).max(1) as u64);
         if let Some(e) = &c.error {
             self.failures += 1;
@@ -116,6 +133,7 @@ impl Acc {
             name: name.to_string(),
             requests: n,
             failures: self.failures,
+            aborted: self.aborted,
             requests_per_second: n as f64 / secs,
             failures_per_second: self.failures as f64 / secs,
             avg_ms: if n == 0 {
@@ -193,7 +211,10 @@ pub fn build(root_arn: &str, executions: &[Vec<RawEvent>]) -> Report {
         states: rows(states, "state"),
         endpoints: rows(endpoints, "http"),
         timeline: timeline(
-            &calls.iter().filter(|c| !c.nested).collect::<Vec<_>>(),
+            &calls
+                .iter()
+                .filter(|c| !c.nested && !c.aborted())
+                .collect::<Vec<_>>(),
             &running,
             first_us,
             last_us,
@@ -273,8 +294,9 @@ fn task_calls(events: &[RawEvent]) -> Vec<Call> {
         state_of.insert(e.id, state);
     }
     // Tasks started and never answered by the time their execution ended: cut short by a
-    // failure elsewhere or a stop. Their requests went out (the API counted them), so they are
-    // counted too. (An execution still running has requests in flight: not counted yet.)
+    // failure elsewhere or a stop. Their requests may or may not have reached the API (which
+    // counts what it answered), so they are counted apart, as aborted. (An execution still
+    // running has requests in flight: not counted yet.)
     let ended = events.last().is_some_and(|e| {
         matches!(
             e.event_type.as_str(),
@@ -394,6 +416,32 @@ mod tests {
             name: name.map(String::from),
             details,
         }
+    }
+
+    /// A task cut short (its execution ended before its answer) is counted as aborted, apart
+    /// from the answered requests, their failures and their latency.
+    #[test]
+    fn a_task_cut_short_is_aborted_not_a_failed_request() {
+        let sched = json!({"resourceType": "http", "resource": "invoke",
+            "parameters": json!({"ApiEndpoint": "http://h/a", "Method": "GET"}).to_string()});
+        let events = vec![
+            ev(1, 0, 0, "ExecutionStarted", None, json!({})),
+            ev(2, 1, 0, "TaskStateEntered", Some("A"), json!(null)),
+            ev(3, 2, 0, "TaskScheduled", None, sched.clone()),
+            ev(4, 3, 0, "TaskStarted", None, json!({})),
+            ev(5, 4, 10, "TaskSucceeded", None, json!({})),
+            ev(6, 5, 10, "TaskStateEntered", Some("B"), json!(null)),
+            ev(7, 6, 10, "TaskScheduled", None, sched),
+            ev(8, 7, 10, "TaskStarted", None, json!({})),
+            ev(9, 0, 50, "ExecutionAborted", None, json!({})),
+        ];
+        let r = build("arn", &[events]);
+        assert_eq!(
+            (r.total.requests, r.total.failures, r.total.aborted),
+            (1, 0, 1)
+        );
+        assert!(r.total.max_ms < 10.1, "{}", r.total.max_ms);
+        assert_eq!(r.timeline.iter().map(|s| s.requests).sum::<u64>(), 1);
     }
 
     #[test]

@@ -129,6 +129,12 @@ pub fn text(r: &Report) -> String {
     }
     out.push_str("Response time percentiles (ms)\n");
     out.push_str(&format!("{p}\n"));
+    if r.total.aborted > 0 {
+        out.push_str(&format!(
+            "Aborted: {} request(s) cut short without an answer (in flight when a failure elsewhere or a stop ended their task), not counted above\n",
+            r.total.aborted
+        ));
+    }
     let errors: Vec<String> = r
         .total
         .errors
