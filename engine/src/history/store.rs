@@ -1814,6 +1814,31 @@ mod tests {
     use super::*;
     use crate::history::{DurableHistory, EventKind, HistorySink};
 
+    /// A RUNNING execution `name` of machine `m`, as a test stores it.
+    fn running_record(name: &str) -> ExecutionRecord {
+        ExecutionRecord {
+            arn: format!("arn:aws:states:us-east-1:123456789012:execution:m:{name}"),
+            name: name.into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            definition: "{}".into(),
+            status: "RUNNING".into(),
+            input: "{}".into(),
+            output: None,
+            error: None,
+            cause: None,
+            start: Utc::now(),
+            stop: None,
+            parent_arn: None,
+            redrive_count: 0,
+            redrive: None,
+            owner_pid: None,
+            owner_start: None,
+            options: json!({}),
+            machine: Default::default(),
+        }
+    }
+
     /// Prune takes what ended before the cut, but not the children of an execution that runs
     /// (or ended after the cut): its resume or redrive goes on from them.
     #[test]
@@ -1821,32 +1846,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).unwrap();
         let put = |name: &str, parent: Option<&str>, ended: bool| {
-            let arn = format!("arn:aws:states:us-east-1:123456789012:execution:m:{name}");
-            store
-                .insert_execution(&ExecutionRecord {
-                    arn: arn.clone(),
-                    name: name.into(),
-                    state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m"
-                        .into(),
-                    state_machine_name: "m".into(),
-                    definition: "{}".into(),
-                    status: "RUNNING".into(),
-                    input: "{}".into(),
-                    output: None,
-                    error: None,
-                    cause: None,
-                    start: Utc::now(),
-                    stop: None,
-                    parent_arn: parent
-                        .map(|p| format!("arn:aws:states:us-east-1:123456789012:execution:m:{p}")),
-                    redrive_count: 0,
-                    redrive: None,
-                    owner_pid: None,
-                    owner_start: None,
-                    options: json!({}),
-                    machine: Default::default(),
-                })
-                .unwrap();
+            let mut r = running_record(name);
+            r.parent_arn =
+                parent.map(|p| format!("arn:aws:states:us-east-1:123456789012:execution:m:{p}"));
+            let arn = r.arn.clone();
+            store.insert_execution(&r).unwrap();
             if ended {
                 store
                     .with(|c| {
@@ -1865,13 +1869,12 @@ mod tests {
         put("old", None, true);
         put("old-child", Some("old"), true);
         assert_eq!(store.prune(Utc::now()).unwrap(), 2);
-        let left: Vec<String> = store
+        let mut left: Vec<String> = store
             .list_executions(&ExecutionFilter::default())
             .unwrap()
             .into_iter()
             .map(|e| e.name)
             .collect();
-        let mut left = left;
         left.sort();
         assert_eq!(left, ["child", "grandchild", "running"]);
     }
@@ -1886,29 +1889,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let store = Store::open(&path).unwrap();
         let arn = "arn:aws:states:us-east-1:123456789012:execution:m:e";
-        store
-            .insert_execution(&ExecutionRecord {
-                arn: arn.into(),
-                name: "e".into(),
-                state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-                state_machine_name: "m".into(),
-                definition: "{}".into(),
-                status: "RUNNING".into(),
-                input: "{}".into(),
-                output: None,
-                error: None,
-                cause: None,
-                start: Utc::now(),
-                stop: None,
-                parent_arn: None,
-                redrive_count: 0,
-                redrive: None,
-                owner_pid: None,
-                owner_start: None,
-                options: json!({}),
-                machine: Default::default(),
-            })
-            .unwrap();
+        store.insert_execution(&running_record("e")).unwrap();
         let writer = store.writer().unwrap();
         let h = DurableHistory::new(arn, writer.clone(), 0);
         let now = Utc::now();
