@@ -1616,3 +1616,40 @@ fn a_machine_started_by_name_is_warned_about_once() {
     assert_eq!(json_of(&o)["status"], "SUCCEEDED");
     assert!(!String::from_utf8_lossy(&o.stderr).contains("by name"));
 }
+
+/// An answer accepted for a token whose process dies before it takes the answer (stopped,
+/// then killed) is not lost: the resumed run's same attempt gets it, and ends as it would have.
+#[test]
+fn an_accepted_answer_survives_its_owner_dying_before_taking_it() {
+    let env = Env::new();
+    let (mut g, token) = start_waiting(&env, "cb-kill", callback_def(None), "1");
+    let pid = g.0.id().to_string();
+    let signal = |s: &str| {
+        let ok = Command::new("kill")
+            .args([s, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {s} {pid}");
+    };
+    // Frozen, the owner cannot take the answer; the database accepts it all the same.
+    signal("-STOP");
+    let o = env.asl(&["task", "success", &token, "--output", r#"{"kept": 1}"#]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    signal("-KILL");
+    g.0.wait().unwrap();
+    let resumed = env.spawn(&["resume", "cb-kill", "--json"]);
+    let out = env.wait_for("the resumed run to end", || {
+        let d = env.describe("cb-kill");
+        (d["status"] != "RUNNING").then_some(d)
+    });
+    drop(resumed);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"kept": 1}));
+}

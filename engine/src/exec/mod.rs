@@ -158,11 +158,14 @@ pub enum TokenEvent {
 /// Task tokens: registered before the task is sent, completed by someone else
 /// (`asl task success|failure|heartbeat`, from any process).
 pub trait Callbacks {
+    /// Records `token` for the task attempt `instance` (durable runs name it), and reports
+    /// what happens to it.
     fn register(
         &self,
         token: &str,
         execution_arn: &str,
         state_name: &str,
+        instance: Option<&str>,
     ) -> Result<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, crate::Failure>;
 
     /// The task no longer waits on `token` (it ended one way or another).

@@ -33,7 +33,8 @@ pub(super) async fn invoke(
     services: &Services,
     call: &TaskCall<'_>,
     execution_arn: &str,
-    token: Option<&str>,
+    // The task token, and the task attempt it belongs to (durable runs).
+    token: Option<(&str, Option<&str>)>,
     heartbeat: Option<u64>,
     submitted: &Submitted,
 ) -> Result<Value, Failure> {
@@ -54,7 +55,7 @@ pub(super) async fn invoke(
         };
     };
     // A callback: register the token, send the task (when asl can), then wait for the token.
-    let Some(token) = token else {
+    let Some((token, attempt)) = token else {
         return Err(Failure::runtime("a callback task has no task token"));
     };
     let callbacks = services.callbacks.as_ref().ok_or_else(|| {
@@ -63,7 +64,7 @@ pub(super) async fn invoke(
             "callback tasks need the execution database (run without --no-store)",
         )
     })?;
-    let mut events = callbacks.register(token, execution_arn, call.state_name)?;
+    let mut events = callbacks.register(token, execution_arn, call.state_name, attempt)?;
     // However this task ends (an answer, a time-out, an abort that drops it), the token is
     // closed, so that a late `asl task success` is refused instead of going nowhere.
     let _closing = CloseOnDrop(&**callbacks, token);

@@ -1358,11 +1358,14 @@ impl<'a> Run<'a> {
         };
 
         let submitted = super::nested::Submitted::default();
+        // The attempt, for a callback's token: an answer its process did not live to take is
+        // given to the same attempt run again after a resume.
+        let attempt = mark.map(|(key, n)| format!("{}:{key}:{n}", self.ctx.redrive_count));
         let invoke = super::nested::invoke(
             self.services,
             &call,
             &self.ctx.execution_arn,
-            token.as_deref(),
+            token.as_deref().map(|t| (t, attempt.as_deref())),
             heartbeat,
             &submitted,
         );

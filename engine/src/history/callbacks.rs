@@ -38,9 +38,10 @@ impl Callbacks for StoreCallbacks {
         token: &str,
         execution_arn: &str,
         state_name: &str,
+        instance: Option<&str>,
     ) -> Result<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, Failure> {
         self.store
-            .register_token(token, execution_arn, state_name)
+            .register_token(token, execution_arn, state_name, instance)
             .map_err(|e| {
                 Failure::new(
                     names::TASK_FAILED,

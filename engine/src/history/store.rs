@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema this build writes. Migrations below bring older files up to it.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -123,6 +123,11 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         PRIMARY KEY (resource_arn, key)
      ) WITHOUT ROWID;",
+    // 10: the task attempt a callback token belongs to (redrive, state instance, attempt), so
+    // that an answer its process died before taking is given to the resumed attempt.
+    "ALTER TABLE task_tokens ADD COLUMN instance TEXT;
+     CREATE INDEX task_tokens_by_instance ON task_tokens(execution_arn, instance)
+        WHERE instance IS NOT NULL;",
 ];
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -927,12 +932,29 @@ impl Store {
     }
 
     /// Records a task token that a callback task waits on.
-    pub fn register_token(&self, token: &str, arn: &str, state: &str) -> Result<()> {
+    /// `instance` names the task attempt: when an earlier token of the same attempt was
+    /// answered and its process died before it took the answer (the attempt runs again after a
+    /// resume), the new token starts with that answer, as it was accepted.
+    pub fn register_token(
+        &self,
+        token: &str,
+        arn: &str,
+        state: &str,
+        instance: Option<&str>,
+    ) -> Result<()> {
         self.with(|c| {
             c.execute(
-                "INSERT INTO task_tokens (token, execution_arn, state_name, status, created_ms)
-                 VALUES (?1, ?2, ?3, 'WAITING', ?4)",
-                params![token, arn, state, ms(Utc::now())],
+                "INSERT INTO task_tokens
+                    (token, execution_arn, state_name, status, output, error, cause, created_ms,
+                     completed_ms, instance)
+                 SELECT ?1, ?2, ?3, COALESCE(a.status, 'WAITING'), a.output, a.error, a.cause, ?4,
+                     a.completed_ms, ?5
+                 FROM (SELECT 1) LEFT JOIN (
+                     SELECT status, output, error, cause, completed_ms FROM task_tokens
+                     WHERE execution_arn = ?2 AND instance = ?5
+                         AND status IN ('SUCCEEDED', 'FAILED')
+                     ORDER BY created_ms DESC LIMIT 1) a",
+                params![token, arn, state, ms(Utc::now()), instance],
             )
             .map_err(sql)?;
             Ok(())
