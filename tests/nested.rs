@@ -1619,37 +1619,46 @@ fn a_machine_started_by_name_is_warned_about_once() {
 
 /// An answer accepted for a token whose process dies before it takes the answer (stopped,
 /// then killed) is not lost: the resumed run's same attempt gets it, and ends as it would have.
+/// For a callback's token and for an activity task's.
 #[test]
 fn an_accepted_answer_survives_its_owner_dying_before_taking_it() {
     let env = Env::new();
-    let (mut g, token) = start_waiting(&env, "cb-kill", callback_def(None), "1");
-    let pid = g.0.id().to_string();
-    let signal = |s: &str| {
-        let ok = Command::new("kill")
-            .args([s, &pid])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {s} {pid}");
-    };
-    // Frozen, the owner cannot take the answer; the database accepts it all the same.
-    signal("-STOP");
-    let o = env.asl(&["task", "success", &token, "--output", r#"{"kept": 1}"#]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    signal("-KILL");
-    g.0.wait().unwrap();
-    let resumed = env.spawn(&["resume", "cb-kill", "--json"]);
-    let out = env.wait_for("the resumed run to end", || {
-        let d = env.describe("cb-kill");
-        (d["status"] != "RUNNING").then_some(d)
-    });
-    drop(resumed);
-    assert_eq!(out["status"], "SUCCEEDED", "{out}");
-    let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
-    assert_eq!(output, json!({"kept": 1}));
+    env.asl(&["activity", "create", "Approve"]);
+    let (callback, token) = start_waiting(&env, "cb-kill", callback_def(None), "1");
+    let (activity, act_token, _) =
+        take_activity_task(&env, "act-kill", activity_def(json!({})), json!({}), None);
+    for (mut g, token, name) in [
+        (callback, token, "cb-kill"),
+        (activity, act_token, "act-kill"),
+    ] {
+        let pid = g.0.id().to_string();
+        let signal = |s: &str| {
+            let ok = Command::new("kill")
+                .args([s, &pid])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "kill {s} {pid}");
+        };
+        // Frozen, the owner cannot take the answer; the database accepts it all the same.
+        signal("-STOP");
+        let o = env.asl(&["task", "success", &token, "--output", r#"{"kept": 1}"#]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        signal("-KILL");
+        g.0.wait().unwrap();
+        let resumed = env.spawn(&["resume", name, "--json"]);
+        let out = env.wait_for("the resumed run to end", || {
+            let d = env.describe(name);
+            (d["status"] != "RUNNING").then_some(d)
+        });
+        drop(resumed);
+        assert_eq!(out["status"], "SUCCEEDED", "{name}: {out}");
+        let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
+        assert_eq!(output, json!({"kept": 1}), "{name}");
+    }
 }

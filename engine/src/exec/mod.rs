@@ -178,6 +178,7 @@ pub trait Callbacks {
         token: &str,
         execution_arn: &str,
         state_name: &str,
+        instance: Option<&str>,
         activity_arn: &str,
         input: &str,
     ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>>, crate::Failure>;

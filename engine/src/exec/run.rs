@@ -1358,9 +1358,7 @@ impl<'a> Run<'a> {
         };
 
         let submitted = super::nested::Submitted::default();
-        // The attempt, for a callback's token: an answer its process did not live to take is
-        // given to the same attempt run again after a resume.
-        let attempt = mark.map(|(key, n)| format!("{}:{key}:{n}", self.ctx.redrive_count));
+        let attempt = self.attempt_name(mark);
         let invoke = super::nested::invoke(
             self.services,
             &call,
@@ -1536,6 +1534,13 @@ impl<'a> Run<'a> {
             EventKind::other("ParallelStateSucceeded")
         });
         Ok(Value::Array(results))
+    }
+
+    /// The task attempt under `mark` (redrive, state instance, attempt), for its task token:
+    /// an answer its process did not live to take goes to the same attempt run again after a
+    /// resume.
+    pub(super) fn attempt_name(&self, mark: Option<(&str, u32)>) -> Option<String> {
+        mark.map(|(key, n)| format!("{}:{key}:{n}", self.ctx.redrive_count))
     }
 
     /// A Wait state's wait, `delay` from when it was entered: what is left of it (all of it,

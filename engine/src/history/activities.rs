@@ -142,6 +142,7 @@ impl Store {
         token: &str,
         execution_arn: &str,
         state: &str,
+        instance: Option<&str>,
         activity_arn: &str,
         input: &str,
     ) -> Result<bool> {
@@ -162,20 +163,14 @@ impl Store {
             if !exists {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO task_tokens
-                    (token, execution_arn, state_name, status, created_ms, activity_arn, input)
-                 VALUES (?1, ?2, ?3, 'WAITING', ?4, ?5, ?6)",
-                params![
-                    token,
-                    execution_arn,
-                    state,
-                    ms(Utc::now()),
-                    activity_arn,
-                    input
-                ],
-            )
-            .map_err(sql)?;
+            super::store::insert_token(
+                &tx,
+                token,
+                execution_arn,
+                state,
+                instance,
+                Some((activity_arn, input)),
+            )?;
             tx.commit().map_err(sql)?;
             Ok(true)
         })

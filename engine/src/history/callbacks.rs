@@ -56,12 +56,20 @@ impl Callbacks for StoreCallbacks {
         token: &str,
         execution_arn: &str,
         state_name: &str,
+        instance: Option<&str>,
         activity_arn: &str,
         input: &str,
     ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>>, Failure> {
         let queued = self
             .store
-            .queue_activity_task(token, execution_arn, state_name, activity_arn, input)
+            .queue_activity_task(
+                token,
+                execution_arn,
+                state_name,
+                instance,
+                activity_arn,
+                input,
+            )
             .map_err(|e| {
                 Failure::new(
                     names::TASK_FAILED,

@@ -130,6 +130,42 @@ const MIGRATIONS: &[&str] = &[
         WHERE instance IS NOT NULL;",
 ];
 
+/// Records a task token, WAITING, for a callback or (`activity`: its ARN and the task's input)
+/// an activity task. `instance` names the task attempt: when an earlier token of the same
+/// attempt was answered and its process died before it took the answer (the attempt runs again
+/// after a resume), the new token starts with that answer, as it was accepted.
+pub(super) fn insert_token(
+    c: &Connection,
+    token: &str,
+    arn: &str,
+    state: &str,
+    instance: Option<&str>,
+    activity: Option<(&str, &str)>,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO task_tokens
+            (token, execution_arn, state_name, status, output, error, cause, created_ms,
+             completed_ms, instance, activity_arn, input)
+         SELECT ?1, ?2, ?3, COALESCE(a.status, 'WAITING'), a.output, a.error, a.cause, ?4,
+             a.completed_ms, ?5, ?6, ?7
+         FROM (SELECT 1) LEFT JOIN (
+             SELECT status, output, error, cause, completed_ms FROM task_tokens
+             WHERE execution_arn = ?2 AND instance = ?5 AND status IN ('SUCCEEDED', 'FAILED')
+             ORDER BY created_ms DESC LIMIT 1) a",
+        params![
+            token,
+            arn,
+            state,
+            ms(Utc::now()),
+            instance,
+            activity.map(|a| a.0),
+            activity.map(|a| a.1)
+        ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
 /// process given the same id is not taken for it. `None` where /proc does not say.
 pub fn process_identity(pid: u32) -> Option<String> {
@@ -932,9 +968,7 @@ impl Store {
     }
 
     /// Records a task token that a callback task waits on.
-    /// `instance` names the task attempt: when an earlier token of the same attempt was
-    /// answered and its process died before it took the answer (the attempt runs again after a
-    /// resume), the new token starts with that answer, as it was accepted.
+    /// `instance` names the task attempt (see [`insert_token`]).
     pub fn register_token(
         &self,
         token: &str,
@@ -942,23 +976,7 @@ impl Store {
         state: &str,
         instance: Option<&str>,
     ) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO task_tokens
-                    (token, execution_arn, state_name, status, output, error, cause, created_ms,
-                     completed_ms, instance)
-                 SELECT ?1, ?2, ?3, COALESCE(a.status, 'WAITING'), a.output, a.error, a.cause, ?4,
-                     a.completed_ms, ?5
-                 FROM (SELECT 1) LEFT JOIN (
-                     SELECT status, output, error, cause, completed_ms FROM task_tokens
-                     WHERE execution_arn = ?2 AND instance = ?5
-                         AND status IN ('SUCCEEDED', 'FAILED')
-                     ORDER BY created_ms DESC LIMIT 1) a",
-                params![token, arn, state, ms(Utc::now()), instance],
-            )
-            .map_err(sql)?;
-            Ok(())
-        })
+        self.with(|c| insert_token(c, token, arn, state, instance, None))
     }
 
     /// Completes a waiting task token (`SendTaskSuccess`/`SendTaskFailure`), or records a

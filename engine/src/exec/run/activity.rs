@@ -43,10 +43,12 @@ impl Run<'_> {
                     "activity tasks need the execution database (run without --no-store)",
                 )
             })?;
+            let attempt = self.attempt_name(mark);
             match callbacks.queue_activity(
                 &token,
                 &self.ctx.execution_arn,
                 &st.name,
+                attempt.as_deref(),
                 &task.resource,
                 &input,
             )? {
