@@ -1662,3 +1662,52 @@ fn an_accepted_answer_survives_its_owner_dying_before_taking_it() {
         assert_eq!(output, json!({"kept": 1}), "{name}");
     }
 }
+
+/// An answer the owner took is never given to a later attempt: a Parallel retried after a
+/// branch failed queues its activity task afresh for a worker, rather than reusing the answer
+/// of the first attempt.
+#[test]
+fn a_retried_parallel_asks_its_activity_afresh() {
+    let env = Env::new();
+    env.asl(&["activity", "create", "Approve"]);
+    let def = json!({"StartAt": "Both", "States": {"Both": {"Type": "Parallel",
+        "Retry": [{"ErrorEquals": ["Late"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+        "Branches": [
+            {"StartAt": "Ask", "States": {"Ask": {"Type": "Task", "Resource": APPROVE, "End": true}}},
+            {"StartAt": "Nap", "States": {
+                "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Late"},
+                "Late": {"Type": "Fail", "Error": "Late"}}}],
+        "End": true}}});
+    let wf = env.file("retried.asl.json", &def.to_string());
+    let _run = env.spawn(&["run", wf.to_str().unwrap(), "--name", "retried", "--json"]);
+    let take = || {
+        env.wait_for("an activity task to be queued", || {
+            let v = json_of(&env.asl(&["activity", "get-task", "Approve", "--wait-seconds", "0"]));
+            v["taskToken"].as_str().map(String::from)
+        })
+    };
+    let first = take();
+    let o = env.asl(&["task", "success", &first, "--output", r#"{"n": 1}"#]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    // The retry's task is a new one, for a worker to take (not answered already).
+    let second = take();
+    assert_ne!(first, second);
+    let o = env.asl(&["task", "success", &second, "--output", r#"{"n": 2}"#]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let d = env.wait_for("the run to end", || {
+        let d = env.describe("retried");
+        (d["status"] != "RUNNING").then_some(d)
+    });
+    assert_eq!(
+        (&d["status"], &d["error"]),
+        (&json!("FAILED"), &json!("Late"))
+    );
+    let events = activity_events(&env, "retried");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["type"] == "ActivityStarted")
+            .count(),
+        2
+    );
+}

@@ -1325,10 +1325,11 @@ fn a_database_from_the_previous_version_is_upgraded_and_reads_as_before() {
     let hello = sb.write("hello.asl.json", HELLO);
     ok(sb.asl(&["run", &hello, "--input", r#"{"who": "a"}"#, "--name", "old"]));
     let conn = rusqlite::Connection::open(&sb.db).unwrap();
-    // As version 3 left it: without what versions 5, 7, 8, 9 and 10 added (the definition in
+    // As version 3 left it: without what versions 5, 7, 8, 9, 10 and 11 added (the definition in
     // the row, no activities).
     conn.execute_batch(
-        "DROP INDEX task_tokens_by_instance;
+        "ALTER TABLE task_tokens DROP COLUMN taken;
+         DROP INDEX task_tokens_by_instance;
          ALTER TABLE task_tokens DROP COLUMN instance;
          ALTER TABLE state_machines DROP COLUMN type;
          ALTER TABLE state_machines DROP COLUMN role_arn;

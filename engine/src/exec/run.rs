@@ -1358,7 +1358,8 @@ impl<'a> Run<'a> {
         };
 
         let submitted = super::nested::Submitted::default();
-        let attempt = self.attempt_name(mark);
+        // Only a callback's token needs it.
+        let attempt = token.as_ref().and_then(|_| self.attempt_name(mark));
         let invoke = super::nested::invoke(
             self.services,
             &call,
@@ -1549,9 +1550,11 @@ impl<'a> Run<'a> {
         self.services.history.sync();
         let clock = &self.services.clock;
         let since = (self.now() - ctx.entered_time).to_std().unwrap_or_default();
-        clock
-            .sleep_as_now_counts(clock.scaled(delay).saturating_sub(since))
-            .await;
+        let left = clock.scaled(delay).saturating_sub(since);
+        // Nothing left (a Wait of 0, or sleeps that take no time): no timer at all.
+        if !left.is_zero() {
+            clock.sleep_as_now_counts(left).await;
+        }
     }
 
     /// TestState's mock of the Map or Parallel state `name`, if it has one.

@@ -128,12 +128,15 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE task_tokens ADD COLUMN instance TEXT;
      CREATE INDEX task_tokens_by_instance ON task_tokens(execution_arn, instance)
         WHERE instance IS NOT NULL;",
+    // 11: whether the owner took a token's answer: only an answer never taken is given to the
+    // attempt run again after a resume (a retry of an enclosing Parallel or Map asks afresh).
+    "ALTER TABLE task_tokens ADD COLUMN taken INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Records a task token, WAITING, for a callback or (`activity`: its ARN and the task's input)
 /// an activity task. `instance` names the task attempt: when an earlier token of the same
 /// attempt was answered and its process died before it took the answer (the attempt runs again
-/// after a resume), the new token starts with that answer, as it was accepted.
+/// after a resume; `taken` tells), the new token starts with that answer, as it was accepted.
 pub(super) fn insert_token(
     c: &Connection,
     token: &str,
@@ -151,7 +154,8 @@ pub(super) fn insert_token(
          FROM (SELECT 1) LEFT JOIN (
              SELECT status, output, error, cause, completed_ms FROM task_tokens
              WHERE execution_arn = ?2 AND instance = ?5 AND status IN ('SUCCEEDED', 'FAILED')
-             ORDER BY created_ms DESC LIMIT 1) a",
+                 AND taken = 0
+             ORDER BY rowid DESC LIMIT 1) a",
         params![
             token,
             arn,
@@ -1099,7 +1103,7 @@ impl Store {
             SELECT arn FROM executions WHERE arn NOT IN kept";
         self.with(|c| {
             let tx = c.unchecked_transaction().map_err(sql)?;
-            for table in ["event_chunks", "map_runs"] {
+            for table in ["event_chunks", "map_runs", "task_tokens"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE execution_arn IN ({PRUNABLE})"),
                     [ms(before)],
@@ -1540,8 +1544,12 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
                 rusqlite::TransactionBehavior::Deferred,
             );
             poll_stops(&conn, &mut watched);
-            poll_tokens(&conn, &mut tokens);
+            let taken = poll_tokens(&conn, &mut tokens);
             drop(snapshot);
+            // The answers told to their tasks: not to be given to a later attempt.
+            for token in taken {
+                let _ = conn.execute("UPDATE task_tokens SET taken = 1 WHERE token = ?1", [token]);
+            }
             last_poll = std::time::Instant::now();
         }
     }
@@ -1613,7 +1621,9 @@ struct WatchedToken {
     started: bool,
 }
 
-fn poll_tokens(conn: &Connection, tokens: &mut Vec<WatchedToken>) {
+/// Tells the watched tokens' tasks what happened to them; the tokens whose answer was told.
+fn poll_tokens(conn: &Connection, tokens: &mut Vec<WatchedToken>) -> Vec<String> {
+    let mut taken = Vec::new();
     tokens.retain_mut(|w| {
         let row: Option<TokenRow> = conn
             .query_row(
@@ -1652,15 +1662,18 @@ fn poll_tokens(conn: &Connection, tokens: &mut Vec<WatchedToken>) {
                     .and_then(|o| serde_json::from_str(&o).ok())
                     .unwrap_or(Value::Null);
                 (w.hook)(crate::exec::TokenEvent::Success(v));
+                taken.push(w.token.clone());
                 false
             }
             "FAILED" => {
                 (w.hook)(crate::exec::TokenEvent::Failure { error, cause });
+                taken.push(w.token.clone());
                 false
             }
             _ => true,
         }
     });
+    taken
 }
 
 /// Commits what the messages and the registered executions hold. When the commit fails
