@@ -130,15 +130,12 @@ fn context_of(text: &str, state: &Value) -> Result<Value, Refused> {
             format!("Invalid Context object provided: {m}"),
         )
     };
-    let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("{e}")))?;
+    let mut v: Value = serde_json::from_str(text).map_err(|e| bad(format!("{e}")))?;
     let Some(fields) = v.as_object() else {
         return Err(bad("the context is a JSON object".into()));
     };
-    let resource = state["Resource"].as_str().unwrap_or("");
-    let has_token = state["Type"] == "Task"
-        && [".sync", ".sync:2", ".waitForTaskToken"]
-            .iter()
-            .any(|p| resource.ends_with(p));
+    let has_token =
+        state["Type"] == "Task" && waits_on_more(state["Resource"].as_str().unwrap_or(""));
     for (key, value) in fields {
         // Each object's fields: (name, whether it is text).
         let allowed: &[(&str, bool)] = match key.as_str() {
@@ -174,7 +171,6 @@ fn context_of(text: &str, state: &Value) -> Result<Value, Refused> {
             }
         }
     }
-    let mut v = v;
     // ARNs given without a region or account get this one's, as AWS fills in its own.
     for (object, field) in [
         ("Execution", "Id"),
@@ -186,6 +182,13 @@ fn context_of(text: &str, state: &Value) -> Result<Value, Refused> {
         }
     }
     Ok(v)
+}
+
+/// A `.sync` or `.waitForTaskToken` resource: its task has a token and waits beyond the state.
+fn waits_on_more(resource: &str) -> bool {
+    [".sync", ".sync:2", ".waitForTaskToken"]
+        .iter()
+        .any(|p| resource.ends_with(p))
 }
 
 /// `arn:aws:SERVICE:::REST` with this region (a regional service) and account put in.
@@ -326,9 +329,7 @@ pub fn test_state(
         // A state on its own has no execution to start children from or wait in for a token.
         Some("Task") if r.mock.is_none() => {
             let resource = state["Resource"].as_str().unwrap_or("");
-            if resource.ends_with(".sync")
-                || resource.ends_with(".sync:2")
-                || resource.ends_with(".waitForTaskToken")
+            if waits_on_more(resource)
                 || asl::history::activities::activity_name(resource).is_some()
             {
                 return Err(refused(
@@ -485,7 +486,7 @@ pub fn test_state(
         _ => None,
     });
     // The failures tasks reported (their error, and whether it was a heartbeat's time-out).
-    let reported: Vec<(String, Option<String>)> = events
+    let mut reported: Vec<(String, Option<String>)> = events
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Other {
@@ -506,7 +507,6 @@ pub fn test_state(
         .collect();
     let steps = steps.lock().map(|s| s.clone()).unwrap_or_default();
     // A mocked Map's or Parallel's failure, as the engine told it.
-    let mut reported = reported;
     for (_, text) in steps.iter().filter(|(step, _)| *step == "failure") {
         let f: Value = serde_json::from_str(text).unwrap_or_default();
         let field = |k: &str| f.get(k).and_then(Value::as_str).map(String::from);
