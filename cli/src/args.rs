@@ -424,7 +424,8 @@ pub struct RunArgs {
     /// A local directory standing for an S3 bucket (DISTRIBUTED Map's ItemReader, ResultWriter)
     #[arg(long = "bucket", value_name = "NAME=DIR")]
     pub buckets: Vec<String>,
-    /// Report engine time on stderr as `@@bench {"exec_s": S, "flush_s": F}` (for benchmarks)
+    /// Report engine time on stderr as `@@bench {"exec_s": S, "flush_s": F, "engine_cpu_s": C}`
+    /// (for benchmarks; C is the engine thread's own CPU time)
     #[arg(long, hide = true)]
     pub timing: bool,
 }

@@ -218,6 +218,7 @@ fn launch_here(l: Launch) -> Result<Outcome> {
         .context("cannot start the runtime")?;
     let local = tokio::task::LocalSet::new();
     let started = Instant::now();
+    let cpu_before = thread_cpu();
     // How long the last flush of the history took, when there is one (for --timing).
     let mut flush_s = None;
     let outcome = match l.store {
@@ -274,10 +275,22 @@ fn launch_here(l: Launch) -> Result<Outcome> {
     if l.timing {
         eprintln!(
             "@@bench {}",
-            json!({"exec_s": started.elapsed().as_secs_f64(), "flush_s": flush_s})
+            json!({
+                "exec_s": started.elapsed().as_secs_f64(),
+                "flush_s": flush_s,
+                "engine_cpu_s": thread_cpu().zip(cpu_before).map(|(a, b)| a - b),
+            })
         );
     }
     Ok(outcome)
+}
+
+/// The CPU time this thread has run, in seconds, from the scheduler's own count (Linux's
+/// `/proc/thread-self/schedstat`, nanoseconds); `None` where there is none.
+fn thread_cpu() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
 }
 
 /// A new RUNNING execution record for `run`.

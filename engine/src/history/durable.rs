@@ -91,16 +91,18 @@ impl DurableHistory {
         kind: &EventKind<'_>,
         memo: Option<&MemoEntry<'_>>,
     ) -> u64 {
-        let id = self.last_id.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(p) = &self.progress {
             p.count(kind);
         }
-        let big = {
+        let (id, big) = {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            // Numbered under the lock, so that ids are appended in order: the chunk that
+            // starts last holds the last event (`Store::event_count` relies on it).
+            let id = self.last_id.fetch_add(1, Ordering::Relaxed) + 1;
             p.append(id, |out| {
                 codec::encode_parts(id, previous_event_id, timestamp, kind, memo, out)
             });
-            p.wake_at(HAND_OVER_BYTES)
+            (id, p.wake_at(HAND_OVER_BYTES))
         };
         if big {
             self.writer.wake();
