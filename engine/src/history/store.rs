@@ -1100,25 +1100,35 @@ impl Store {
     pub fn prune(&self, before: DateTime<Utc>) -> Result<usize> {
         // Those that ended before the cut, and whose parents (if any) go too: the children of
         // a running or recent execution stay, since its resume or redrive goes on from them.
-        const PRUNABLE: &str = "WITH RECURSIVE kept(arn) AS (
+        // Worked out once, into a table of this connection's own, for the four deletes.
+        const PRUNABLE: &str = "INSERT INTO temp.pruned (arn)
+            WITH RECURSIVE kept(arn) AS (
                 SELECT arn FROM executions
                     WHERE status = 'RUNNING' OR stop_ms IS NULL OR stop_ms >= ?1
                 UNION
                 SELECT e.arn FROM executions e JOIN kept k ON e.parent_arn = k.arn)
             SELECT arn FROM executions WHERE arn NOT IN kept";
         self.with(|c| {
+            c.execute_batch(
+                "DROP TABLE IF EXISTS temp.pruned;
+                 CREATE TEMP TABLE pruned (arn TEXT PRIMARY KEY) WITHOUT ROWID;",
+            )
+            .map_err(sql)?;
             let tx = c.unchecked_transaction().map_err(sql)?;
+            tx.execute(PRUNABLE, [ms(before)]).map_err(sql)?;
             for table in ["event_chunks", "map_runs", "task_tokens"] {
                 tx.execute(
-                    &format!("DELETE FROM {table} WHERE execution_arn IN ({PRUNABLE})"),
-                    [ms(before)],
+                    &format!(
+                        "DELETE FROM {table} WHERE execution_arn IN (SELECT arn FROM temp.pruned)"
+                    ),
+                    [],
                 )
                 .map_err(sql)?;
             }
             let n = tx
                 .execute(
-                    &format!("DELETE FROM executions WHERE arn IN ({PRUNABLE})"),
-                    [ms(before)],
+                    "DELETE FROM executions WHERE arn IN (SELECT arn FROM temp.pruned)",
+                    [],
                 )
                 .map_err(sql)?;
             tx.execute(
@@ -1128,6 +1138,7 @@ impl Store {
             )
             .map_err(sql)?;
             tx.commit().map_err(sql)?;
+            let _ = c.execute_batch("DROP TABLE IF EXISTS temp.pruned");
             Ok(n)
         })
     }
