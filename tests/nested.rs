@@ -1661,6 +1661,76 @@ fn an_accepted_answer_survives_its_owner_dying_before_taking_it() {
         let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
         assert_eq!(output, json!({"kept": 1}), "{name}");
     }
+    // The resumed activity task was taken by the worker of the first run: it started, then
+    // succeeded, as recorded before.
+    let events = activity_events(&env, "act-kill");
+    let kinds = types(&events);
+    let last = kinds
+        .iter()
+        .rposition(|k| *k == "ActivitySucceeded")
+        .expect("an ActivitySucceeded");
+    assert_eq!(
+        kinds[last - 2..=last],
+        ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"],
+        "{kinds:?}"
+    );
+}
+
+/// A callback task whose request was sent, and whose answer was accepted while its process
+/// was frozen, is not sent again when the resumed run takes the answer: the function runs
+/// once.
+#[test]
+fn a_callback_answered_before_a_resume_is_not_sent_again() {
+    let env = Env::new();
+    let sends = env.dir.path().join("sends.txt");
+    let script = env.file(
+        "note.py",
+        "import json, sys\n\
+         e = json.load(sys.stdin)\n\
+         open(e['file'], 'a').write(e['token'] + '\\n')\n\
+         print('{}')\n",
+    );
+    env.file(
+        "asl-resources.json",
+        &json!({"functions": {"note": {"command": ["python3", script.to_str().unwrap()]}}})
+            .to_string(),
+    );
+    let def = json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "note",
+            "Payload": {"token.$": "$$.Task.Token", "file": sends.to_str().unwrap()}},
+        "End": true}}});
+    let wf = env.file("note.asl.json", &def.to_string());
+    let mut g = env.spawn(&["run", wf.to_str().unwrap(), "--name", "sent-once", "--json"]);
+    let token = env.wait_for("the function to be sent the token", || {
+        let text = std::fs::read_to_string(&sends).ok()?;
+        text.lines().next().map(String::from)
+    });
+    let pid = g.0.id().to_string();
+    let signal = |s: &str| {
+        let ok = Command::new("kill")
+            .args([s, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {s} {pid}");
+    };
+    signal("-STOP");
+    let o = env.asl(&["task", "success", &token, "--output", r#"{"ok": 1}"#]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    signal("-KILL");
+    g.0.wait().unwrap();
+    let resumed = env.spawn(&["resume", "sent-once", "--json"]);
+    let out = env.wait_for("the resumed run to end", || {
+        let d = env.describe("sent-once");
+        (d["status"] != "RUNNING").then_some(d)
+    });
+    drop(resumed);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, json!({"ok": 1}));
+    let text = std::fs::read_to_string(&sends).unwrap();
+    assert_eq!(text.lines().count(), 1, "sent again: {text}");
 }
 
 /// An answer the owner took is never given to a later attempt: a Parallel retried after a

@@ -159,14 +159,16 @@ pub enum TokenEvent {
 /// (`asl task success|failure|heartbeat`, from any process).
 pub trait Callbacks {
     /// Records `token` for the task attempt `instance` (durable runs name it), and reports
-    /// what happens to it.
+    /// what happens to it; with true when the token starts with the answer that an earlier
+    /// run of the same attempt (before a resume) was given, so that the task was sent then.
+    #[allow(clippy::type_complexity)]
     fn register(
         &self,
         token: &str,
         execution_arn: &str,
         state_name: &str,
         instance: Option<&str>,
-    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, crate::Failure>;
+    ) -> Result<(tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, bool), crate::Failure>;
 
     /// The task no longer waits on `token` (it ended one way or another).
     fn close(&self, token: &str);

@@ -64,11 +64,16 @@ pub(super) async fn invoke(
             "callback tasks need the execution database (run without --no-store)",
         )
     })?;
-    let mut events = callbacks.register(token, execution_arn, call.state_name, attempt)?;
+    let (mut events, answered) =
+        callbacks.register(token, execution_arn, call.state_name, attempt)?;
     // However this task ends (an answer, a time-out, an abort that drops it), the token is
     // closed, so that a late `asl task success` is refused instead of going nowhere.
     let _closing = CloseOnDrop(&**callbacks, token);
-    let sent = if base == START_EXECUTION {
+    let sent = if answered {
+        // Sent by this attempt's run before a resume, and answered since: not sent again
+        // (a function would run twice, a child execution start twice).
+        None
+    } else if base == START_EXECUTION {
         Some(start_execution(services, call, execution_arn, "", submitted).await?)
     } else if knows(base) {
         Some(services.resources.invoke(call).await?)

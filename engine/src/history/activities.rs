@@ -163,6 +163,8 @@ impl Store {
             if !exists {
                 return Ok(false);
             }
+            // An answer carried over from the attempt's earlier run is told to the task
+            // like any other; there is nothing to send.
             super::store::insert_token(
                 &tx,
                 token,

@@ -39,8 +39,9 @@ impl Callbacks for StoreCallbacks {
         execution_arn: &str,
         state_name: &str,
         instance: Option<&str>,
-    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, Failure> {
-        self.store
+    ) -> Result<(tokio::sync::mpsc::UnboundedReceiver<TokenEvent>, bool), Failure> {
+        let answered = self
+            .store
             .register_token(token, execution_arn, state_name, instance)
             .map_err(|e| {
                 Failure::new(
@@ -48,7 +49,7 @@ impl Callbacks for StoreCallbacks {
                     format!("cannot record the task token: {e}"),
                 )
             })?;
-        Ok(self.watch(token))
+        Ok((self.watch(token), answered))
     }
 
     fn queue_activity(

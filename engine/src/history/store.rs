@@ -136,7 +136,9 @@ const MIGRATIONS: &[&str] = &[
 /// Records a task token, WAITING, for a callback or (`activity`: its ARN and the task's input)
 /// an activity task. `instance` names the task attempt: when an earlier token of the same
 /// attempt was answered and its process died before it took the answer (the attempt runs again
-/// after a resume; `taken` tells), the new token starts with that answer, as it was accepted.
+/// after a resume; `taken` tells), the new token starts with that answer, as it was accepted,
+/// and, for an activity task, with the worker that took it (so that its ActivityStarted comes
+/// before its ActivitySucceeded). Returns whether it did (the task was sent before, and is answered already).
 pub(super) fn insert_token(
     c: &Connection,
     token: &str,
@@ -144,30 +146,34 @@ pub(super) fn insert_token(
     state: &str,
     instance: Option<&str>,
     activity: Option<(&str, &str)>,
-) -> Result<()> {
-    c.execute(
-        "INSERT INTO task_tokens
+) -> Result<bool> {
+    let status: String = c
+        .query_row(
+            "INSERT INTO task_tokens
             (token, execution_arn, state_name, status, output, error, cause, created_ms,
-             completed_ms, instance, activity_arn, input)
+             completed_ms, instance, activity_arn, input, started_ms, worker_name)
          SELECT ?1, ?2, ?3, COALESCE(a.status, 'WAITING'), a.output, a.error, a.cause, ?4,
-             a.completed_ms, ?5, ?6, ?7
+             a.completed_ms, ?5, ?6, ?7, a.started_ms, a.worker_name
          FROM (SELECT 1) LEFT JOIN (
-             SELECT status, output, error, cause, completed_ms FROM task_tokens
+             SELECT status, output, error, cause, completed_ms, started_ms, worker_name
+             FROM task_tokens
              WHERE execution_arn = ?2 AND instance = ?5 AND status IN ('SUCCEEDED', 'FAILED')
                  AND taken = 0
-             ORDER BY rowid DESC LIMIT 1) a",
-        params![
-            token,
-            arn,
-            state,
-            ms(Utc::now()),
-            instance,
-            activity.map(|a| a.0),
-            activity.map(|a| a.1)
-        ],
-    )
-    .map_err(sql)?;
-    Ok(())
+             ORDER BY rowid DESC LIMIT 1) a
+         RETURNING status",
+            params![
+                token,
+                arn,
+                state,
+                ms(Utc::now()),
+                instance,
+                activity.map(|a| a.0),
+                activity.map(|a| a.1)
+            ],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    Ok(status != "WAITING")
 }
 
 /// Who a process is, beyond its id: `BOOT_ID:START_TICKS` from /proc (Linux), so that a later
@@ -977,14 +983,15 @@ impl Store {
     }
 
     /// Records a task token that a callback task waits on.
-    /// `instance` names the task attempt (see [`insert_token`]).
+    /// `instance` names the task attempt (see [`insert_token`]); true when the token starts
+    /// with the answer an earlier run of the attempt was given.
     pub fn register_token(
         &self,
         token: &str,
         arn: &str,
         state: &str,
         instance: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         self.with(|c| insert_token(c, token, arn, state, instance, None))
     }
 
