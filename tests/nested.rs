@@ -1733,6 +1733,85 @@ fn a_callback_answered_before_a_resume_is_not_sent_again() {
     assert_eq!(text.lines().count(), 1, "sent again: {text}");
 }
 
+/// A stop asked of an execution whose process was frozen, and then killed before it could
+/// carry the stop out, stands: `asl resume` ends the execution ABORTED with the stop's error
+/// and cause instead of running it on.
+#[test]
+fn a_stop_its_process_never_carried_out_is_not_forgotten_by_resume() {
+    let env = Env::new();
+    let wf = env.dir.path().join("sleeper.asl.json");
+    let mut g = env.spawn(&["run", wf.to_str().unwrap(), "--name", "stop-frozen"]);
+    env.wait_for("the Wait state to be entered", || {
+        let o = env.asl(&[
+            "history",
+            "stop-frozen",
+            "--json",
+            "--type",
+            "WaitStateEntered",
+        ]);
+        let h: Value = serde_json::from_slice(&o.stdout).ok()?;
+        (!h["events"].as_array()?.is_empty()).then_some(())
+    });
+    let pid = g.0.id().to_string();
+    let signal = |s: &str| {
+        let ok = Command::new("kill")
+            .args([s, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {s} {pid}");
+    };
+    signal("-STOP");
+    // The stop is recorded for the frozen process (which cannot act on it); `asl stop` would
+    // wait for it, and is not waited for here.
+    let stop = env.spawn(&[
+        "stop",
+        "stop-frozen",
+        "--error",
+        "Halt",
+        "--cause",
+        "asked to stop",
+    ]);
+    let db = rusqlite::Connection::open(env.dir.path().join("asl.db")).unwrap();
+    env.wait_for("the stop to be recorded", || {
+        let n: i64 = db
+            .query_row(
+                "SELECT stop_requested FROM executions WHERE name = 'stop-frozen'",
+                [],
+                |r| r.get(0),
+            )
+            .ok()?;
+        (n == 1).then_some(())
+    });
+    drop(stop);
+    signal("-KILL");
+    g.0.wait().unwrap();
+    let o = env.asl(&["resume", "stop-frozen", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("was asked to stop before its process ended"),
+        "{o:?}"
+    );
+    let d = json_of(&o);
+    assert_eq!(
+        (&d["status"], &d["error"], &d["cause"]),
+        (&json!("ABORTED"), &json!("Halt"), &json!("asked to stop"))
+    );
+    let h = json_of(&env.asl(&["history", "stop-frozen", "--json"]));
+    let events = h["events"].as_array().unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "ExecutionAborted", "{h}");
+    assert_eq!(last["executionAbortedEventDetails"]["error"], "Halt");
+    // Nothing ran after the stop: no second Wait entry.
+    assert_eq!(
+        types(events)
+            .iter()
+            .filter(|t| **t == "WaitStateEntered")
+            .count(),
+        1
+    );
+}
+
 /// An answer the owner took is never given to a later attempt: a Parallel retried after a
 /// branch failed queues its activity task afresh for a worker, rather than reusing the answer
 /// of the first attempt.

@@ -2,7 +2,7 @@
 //! TIMED_OUT or ABORTED one): run it again from its stored history, replaying what completed.
 
 use crate::args::ResumeArgs;
-use crate::commands::stop::owned;
+use crate::commands::stop::{abort_gone, owned};
 use crate::launch::{self, Launch, Options};
 use crate::load;
 use anyhow::{bail, Context};
@@ -62,6 +62,25 @@ pub fn run(a: ResumeArgs, store: std::sync::Arc<Store>, redrive: bool) -> anyhow
         }
         if let Some(pid) = r.owner_pid.filter(|_| owned(&r)) {
             bail!("{} is still running in process {pid}", r.arn);
+        }
+        // `asl stop` asked its process to stop it, and the process ended (or was frozen and
+        // then killed) before it did: the stop stands, as StopExecution's would.
+        if let Some((error, cause)) = store.pending_stop(&r.arn)? {
+            abort_gone(&store, &r, error.as_deref(), cause.as_deref())?;
+            let now = store.get_execution(&r.arn)?;
+            eprintln!(
+                "asl: {} was asked to stop before its process ended: it is {} now, not resumed",
+                r.arn, now.status
+            );
+            if a.json {
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::render::describe(&now))?
+                );
+            } else {
+                outln!("{}  {}", now.status, r.arn);
+            }
+            return Ok(1);
         }
     }
     if r.definition.is_empty() {

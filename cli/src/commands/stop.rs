@@ -22,17 +22,7 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
         bail!("{} is not running (it is {})", r.arn, r.status);
     }
     if !owned(&r) {
-        // Its process is gone, and so are the children it ran: they end with it.
-        for e in store.family(&r.arn)? {
-            if e.status == "RUNNING" && !owned(&e) {
-                let own = e.arn == r.arn;
-                store.abort_orphan(
-                    &e.arn,
-                    a.error.as_deref().filter(|_| own),
-                    a.cause.as_deref().filter(|_| own),
-                )?;
-            }
-        }
+        abort_gone(store, &r, a.error.as_deref(), a.cause.as_deref())?;
         outln!("ABORTED  {}", r.arn);
         return Ok(0);
     }
@@ -53,6 +43,23 @@ pub fn run(a: StopArgs, store: &Store) -> anyhow::Result<i32> {
         r.owner_pid.unwrap_or(0),
         r.arn
     )
+}
+
+/// Aborts an execution whose process is gone, with the stop's error and cause; the children
+/// it ran are gone with it and end too.
+pub fn abort_gone(
+    store: &Store,
+    r: &asl::history::store::ExecutionRecord,
+    error: Option<&str>,
+    cause: Option<&str>,
+) -> anyhow::Result<()> {
+    for e in store.family(&r.arn)? {
+        if e.status == "RUNNING" && !owned(&e) {
+            let own = e.arn == r.arn;
+            store.abort_orphan(&e.arn, error.filter(|_| own), cause.filter(|_| own))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether the process that runs an execution is still there: its id, and (for executions

@@ -982,6 +982,25 @@ impl Store {
         })
     }
 
+    /// The stop asked of a RUNNING execution that its process has not carried out (it was
+    /// frozen, or ended first): its error and cause, each `None` when not given.
+    #[allow(clippy::type_complexity)]
+    pub fn pending_stop(&self, arn: &str) -> Result<Option<(Option<String>, Option<String>)>> {
+        self.with(|c| {
+            let row: Option<(Option<String>, Option<String>)> = c
+                .query_row(
+                    "SELECT stop_error, stop_cause FROM executions
+                     WHERE arn = ?1 AND status = 'RUNNING' AND stop_requested = 1",
+                    [arn],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(sql)?;
+            let given = |v: Option<String>| v.filter(|s| !s.is_empty());
+            Ok(row.map(|(e, c)| (given(e), given(c))))
+        })
+    }
+
     /// Records a task token that a callback task waits on.
     /// `instance` names the task attempt (see [`insert_token`]); true when the token starts
     /// with the answer an earlier run of the attempt was given.
