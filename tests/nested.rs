@@ -1617,6 +1617,25 @@ fn a_machine_started_by_name_is_warned_about_once() {
     assert!(!String::from_utf8_lossy(&o.stderr).contains("by name"));
 }
 
+/// Sends signal `s` (`-STOP`, `-KILL`) to process `pid`.
+fn kill(s: &str, pid: &str) {
+    let ok = Command::new("kill")
+        .args([s, pid])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {s} {pid}");
+}
+
+/// Resumes execution `name` in a process of its own and gives its record once it has ended.
+fn resume_to_end(env: &Env, name: &str) -> Value {
+    let _resumed = env.spawn(&["resume", name, "--json"]);
+    env.wait_for("the resumed run to end", || {
+        let d = env.describe(name);
+        (d["status"] != "RUNNING").then_some(d)
+    })
+}
+
 /// An answer accepted for a token whose process dies before it takes the answer (stopped,
 /// then killed) is not lost: the resumed run's same attempt gets it, and ends as it would have.
 /// For a callback's token and for an activity task's.
@@ -1632,14 +1651,7 @@ fn an_accepted_answer_survives_its_owner_dying_before_taking_it() {
         (activity, act_token, "act-kill"),
     ] {
         let pid = g.0.id().to_string();
-        let signal = |s: &str| {
-            let ok = Command::new("kill")
-                .args([s, &pid])
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "kill {s} {pid}");
-        };
+        let signal = |s: &str| kill(s, &pid);
         // Frozen, the owner cannot take the answer; the database accepts it all the same.
         signal("-STOP");
         let o = env.asl(&["task", "success", &token, "--output", r#"{"kept": 1}"#]);
@@ -1651,12 +1663,7 @@ fn an_accepted_answer_survives_its_owner_dying_before_taking_it() {
         );
         signal("-KILL");
         g.0.wait().unwrap();
-        let resumed = env.spawn(&["resume", name, "--json"]);
-        let out = env.wait_for("the resumed run to end", || {
-            let d = env.describe(name);
-            (d["status"] != "RUNNING").then_some(d)
-        });
-        drop(resumed);
+        let out = resume_to_end(&env, name);
         assert_eq!(out["status"], "SUCCEEDED", "{name}: {out}");
         let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
         assert_eq!(output, json!({"kept": 1}), "{name}");
@@ -1707,25 +1714,13 @@ fn a_callback_answered_before_a_resume_is_not_sent_again() {
         text.lines().next().map(String::from)
     });
     let pid = g.0.id().to_string();
-    let signal = |s: &str| {
-        let ok = Command::new("kill")
-            .args([s, &pid])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {s} {pid}");
-    };
+    let signal = |s: &str| kill(s, &pid);
     signal("-STOP");
     let o = env.asl(&["task", "success", &token, "--output", r#"{"ok": 1}"#]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     signal("-KILL");
     g.0.wait().unwrap();
-    let resumed = env.spawn(&["resume", "sent-once", "--json"]);
-    let out = env.wait_for("the resumed run to end", || {
-        let d = env.describe("sent-once");
-        (d["status"] != "RUNNING").then_some(d)
-    });
-    drop(resumed);
+    let out = resume_to_end(&env, "sent-once");
     assert_eq!(out["status"], "SUCCEEDED", "{out}");
     let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
     assert_eq!(output, json!({"ok": 1}));
@@ -1753,14 +1748,7 @@ fn a_stop_its_process_never_carried_out_is_not_forgotten_by_resume() {
         (!h["events"].as_array()?.is_empty()).then_some(())
     });
     let pid = g.0.id().to_string();
-    let signal = |s: &str| {
-        let ok = Command::new("kill")
-            .args([s, &pid])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {s} {pid}");
-    };
+    let signal = |s: &str| kill(s, &pid);
     signal("-STOP");
     // The stop is recorded for the frozen process (which cannot act on it); `asl stop` would
     // wait for it, and is not waited for here.
