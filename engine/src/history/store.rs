@@ -138,7 +138,8 @@ const MIGRATIONS: &[&str] = &[
 /// attempt was answered and its process died before it took the answer (the attempt runs again
 /// after a resume; `taken` tells), the new token starts with that answer, as it was accepted,
 /// and, for an activity task, with the worker that took it (so that its ActivityStarted comes
-/// before its ActivitySucceeded). Returns whether it did (the task was sent before, and is answered already).
+/// before its ActivitySucceeded). Returns whether it did (the task was sent before, and is
+/// answered already).
 pub(super) fn insert_token(
     c: &Connection,
     token: &str,
