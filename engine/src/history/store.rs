@@ -707,7 +707,8 @@ impl Store {
                         output = NULL, error = NULL, cause = NULL, stop_ms = NULL,
                         redrive_count = redrive_count + ?3, redrive_ms = COALESCE(?4, redrive_ms),
                         owner_start = ?8
-                     WHERE arn = ?1 AND status = ?5 AND owner_pid IS ?6 AND redrive_count = ?7",
+                     WHERE arn = ?1 AND status = ?5 AND owner_pid IS ?6 AND redrive_count = ?7
+                        AND (?9 OR stop_requested = 0)",
                     params![
                         seen.arn,
                         std::process::id(),
@@ -716,7 +717,9 @@ impl Store {
                         seen.status,
                         seen.owner_pid,
                         seen.redrive_count,
-                        process_identity(std::process::id())
+                        process_identity(std::process::id()),
+                        // A resume does not take over an execution asked to stop meanwhile.
+                        redrive.is_some()
                     ],
                 )
                 .map_err(sql)?;
@@ -1073,47 +1076,35 @@ impl Store {
     /// Ends a RUNNING execution that no process runs any more.
     /// `error` and `cause`, when given, go in the event and the record (as StopExecution's).
     pub fn abort_orphan(&self, arn: &str, error: Option<&str>, cause: Option<&str>) -> Result<()> {
-        let (_, last) = self.replay_state(arn)?;
         let now = Utc::now();
-        let mut line = Vec::new();
-        codec::encode(
-            &Event {
-                id: last + 1,
-                // As recorded against AWS: a stopped execution's ExecutionAborted points back
-                // to 0.
-                previous_event_id: 0,
-                timestamp: now,
-                kind: EventKind::with_details(
-                    "ExecutionAborted",
-                    "executionAbortedEventDetails",
-                    {
-                        let mut d = serde_json::Map::new();
-                        if let Some(e) = error {
-                            d.insert("error".into(), json!(e));
-                        }
-                        if let Some(c) = cause {
-                            d.insert("cause".into(), json!(c));
-                        }
-                        Value::Object(d)
-                    },
-                ),
-            },
-            None,
-            &mut line,
-        );
-        let event = String::from_utf8(line).unwrap_or_default();
         self.with(|c| {
-            let tx = c.unchecked_transaction().map_err(sql)?;
+            // Under the write lock: of two processes aborting it at once, one records it.
+            let tx = retry_busy(|| {
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+            })
+            .map_err(sql)?;
+            let changed = tx
+                .execute(
+                    "UPDATE executions SET status = 'ABORTED', error = ?2, cause = ?3, stop_ms = ?4,
+                        owner_pid = NULL, owner_start = NULL
+                     WHERE arn = ?1 AND status = 'RUNNING'",
+                    params![arn, error, cause, ms(now)],
+                )
+                .map_err(sql)?;
+            if changed == 0 {
+                return Ok(());
+            }
+            let last: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(last_id), 0) FROM event_chunks WHERE execution_arn = ?1",
+                    [arn],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            let last = last.max(0) as u64;
             tx.execute(
                 "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?2, ?3)",
-                params![arn, last + 1, event],
-            )
-            .map_err(sql)?;
-            tx.execute(
-                "UPDATE executions SET status = 'ABORTED', error = ?2, cause = ?3, stop_ms = ?4, owner_pid = NULL,
-                    owner_start = NULL
-                 WHERE arn = ?1 AND status = 'RUNNING'",
-                params![arn, error, cause, ms(now)],
+                params![arn, last + 1, aborted_line(last + 1, now, error, cause)],
             )
             .map_err(sql)?;
             tx.execute(CLOSE_TOKENS_OF_EXECUTION, params![arn, ms(now)])
@@ -1141,7 +1132,12 @@ impl Store {
                  CREATE TEMP TABLE pruned (arn TEXT PRIMARY KEY) WITHOUT ROWID;",
             )
             .map_err(sql)?;
-            let tx = c.unchecked_transaction().map_err(sql)?;
+            // The write lock from the start: the first statement writes only the temporary
+            // table, and a read snapshot could not be upgraded once another process commits.
+            let tx = retry_busy(|| {
+                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+            })
+            .map_err(sql)?;
             tx.execute(PRUNABLE, [ms(before)]).map_err(sql)?;
             for table in ["event_chunks", "map_runs", "task_tokens"] {
                 tx.execute(
@@ -1208,6 +1204,34 @@ impl Store {
                 .map_err(sql)
         })
     }
+}
+
+/// The stored line of an ExecutionAborted event `id` with the stop's error and cause.
+fn aborted_line(id: u64, now: DateTime<Utc>, error: Option<&str>, cause: Option<&str>) -> String {
+    let mut d = serde_json::Map::new();
+    if let Some(e) = error {
+        d.insert("error".into(), json!(e));
+    }
+    if let Some(c) = cause {
+        d.insert("cause".into(), json!(c));
+    }
+    let mut line = Vec::new();
+    codec::encode(
+        &Event {
+            id,
+            // As recorded against AWS: a stopped execution's ExecutionAborted points back to 0.
+            previous_event_id: 0,
+            timestamp: now,
+            kind: EventKind::with_details(
+                "ExecutionAborted",
+                "executionAbortedEventDetails",
+                Value::Object(d),
+            ),
+        },
+        None,
+        &mut line,
+    );
+    String::from_utf8(line).unwrap_or_default()
 }
 
 /// The key a definition is stored under: its SHA-256, in hex.
@@ -1540,6 +1564,10 @@ fn writer_loop(conn: Connection, rx: Receiver<Msg>) {
                 Msg::CloseToken(token) => {
                     tokens.retain(|w| w.token != token);
                     let _ = conn.execute(CLOSE_TOKEN, params![token, ms(Utc::now())]);
+                    // Its task is gone from a live process (answered, or dropped with an
+                    // answer not yet told): no later attempt is to be given that answer.
+                    let _ =
+                        conn.execute("UPDATE task_tokens SET taken = 1 WHERE token = ?1", [token]);
                 }
                 m => batch.push(m),
             }
