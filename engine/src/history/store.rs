@@ -1990,6 +1990,27 @@ mod tests {
 
     /// Prune takes what ended before the cut, but not the children of an execution that runs
     /// (or ended after the cut): its resume or redrive goes on from them.
+    /// Aborting an execution whose process is gone records one ExecutionAborted, however
+    /// many times (processes) abort it.
+    #[test]
+    fn an_orphan_is_aborted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let r = running_record("orphan");
+        store.insert_execution(&r).unwrap();
+        store.abort_orphan(&r.arn, Some("Halt"), None).unwrap();
+        store.abort_orphan(&r.arn, Some("Again"), None).unwrap();
+        let events = store.events(&r.arn).unwrap();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["type"], "ExecutionAborted");
+        assert_eq!(events[0]["executionAbortedEventDetails"]["error"], "Halt");
+        let e = store.get_execution(&r.arn).unwrap();
+        assert_eq!(
+            (e.status.as_str(), e.error.as_deref()),
+            ("ABORTED", Some("Halt"))
+        );
+    }
+
     #[test]
     fn prune_keeps_the_children_of_what_it_keeps() {
         let dir = tempfile::tempdir().unwrap();
