@@ -48,6 +48,16 @@ impl Env {
         env
     }
 
+    /// A resources file whose one function, `name`, is the Python program `source`.
+    fn python_function(&self, name: &str, source: &str) {
+        let script = self.file(&format!("{name}.py"), source);
+        self.file(
+            "asl-resources.json",
+            &json!({"functions": {name: {"command": ["python3", script.to_str().unwrap()]}}})
+                .to_string(),
+        );
+    }
+
     fn file(&self, name: &str, text: &str) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -669,17 +679,12 @@ fn callbacks_are_completed_from_another_process() {
 fn a_callback_task_records_what_its_service_answered_as_task_submitted() {
     let env = Env::new();
     // The function itself completes the token from another process, then answers.
-    let script = env.file(
-        "approve.py",
+    env.python_function(
+        "approve",
         "import json, subprocess, sys\n\
          e = json.load(sys.stdin)\n\
          subprocess.run([e['asl'], 'task', 'success', e['token'], '--output', '{\"approved\": true}'], check=True)\n\
          print(json.dumps({'sent': True}))\n",
-    );
-    env.file(
-        "asl-resources.json",
-        &json!({"functions": {"approve": {"command": ["python3", script.to_str().unwrap()]}}})
-            .to_string(),
     );
     let def = json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
@@ -1690,17 +1695,12 @@ fn an_accepted_answer_survives_its_owner_dying_before_taking_it() {
 fn a_callback_answered_before_a_resume_is_not_sent_again() {
     let env = Env::new();
     let sends = env.dir.path().join("sends.txt");
-    let script = env.file(
-        "note.py",
+    env.python_function(
+        "note",
         "import json, sys\n\
          e = json.load(sys.stdin)\n\
          open(e['file'], 'a').write(e['token'] + '\\n')\n\
          print('{}')\n",
-    );
-    env.file(
-        "asl-resources.json",
-        &json!({"functions": {"note": {"command": ["python3", script.to_str().unwrap()]}}})
-            .to_string(),
     );
     let def = json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",

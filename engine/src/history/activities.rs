@@ -3,7 +3,7 @@
 //! which a worker takes with GetActivityTask (`asl activity get-task`, from any process) and
 //! completes with SendTaskSuccess/Failure/Heartbeat (`asl task ...`).
 
-use super::store::{ms, retry_busy, sql, Result, Store, StoreError};
+use super::store::{ms, sql, write_tx, Result, Store, StoreError};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
@@ -147,10 +147,7 @@ impl Store {
         input: &str,
     ) -> Result<bool> {
         self.with(|c| {
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             let exists = tx
                 .query_row(
                     "SELECT 1 FROM activities WHERE arn = ?1",
@@ -202,10 +199,7 @@ impl Store {
             if queued.is_none() {
                 return Ok(None);
             }
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             type Row = (String, Option<String>, Option<u32>, Option<String>);
             let queued: Vec<Row> = {
                 let mut q = tx

@@ -2,7 +2,7 @@
 //! UpdateStateMachine and DeleteStateMachine keep them (`asl serve`). `asl run` records the
 //! machines it runs in the same table (as STANDARD ones).
 
-use super::store::{ms, retry_busy, sql, Result, Store, StoreError};
+use super::store::{ms, sql, write_tx, Result, Store, StoreError};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, OptionalExtension};
 
@@ -105,10 +105,7 @@ impl Store {
         tags: &[(String, String)],
     ) -> Result<(StateMachine, bool)> {
         self.with(|c| {
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             end_deletions(&tx)?;
             let existing = tx
                 .query_row(
@@ -291,10 +288,7 @@ impl Store {
     /// TagResource: adds or replaces tags of a state machine or an activity.
     pub fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
         self.with(|c| {
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             taggable(&tx, arn)?;
             put_tags(&tx, arn, tags)?;
             tx.commit().map_err(sql)?;

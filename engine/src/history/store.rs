@@ -498,6 +498,13 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A transaction that holds the write lock from its start (waiting for it up to the busy
+/// timeout): what it reads stays true until it commits.
+pub(super) fn write_tx(c: &Connection) -> Result<rusqlite::Transaction<'_>> {
+    retry_busy(|| rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate))
+        .map_err(sql)
+}
+
 /// Runs `f` again while SQLite answers "busy", for up to the busy timeout.
 pub(super) fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
     let deadline = std::time::Instant::now() + busy_timeout();
@@ -546,10 +553,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         return Ok(());
     }
     let conn: &Connection = conn;
-    let tx = retry_busy(|| {
-        rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
-    })
-    .map_err(sql)?;
+    let tx = write_tx(conn)?;
     // Re-read inside the write lock: another process may have migrated meanwhile.
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -604,10 +608,7 @@ impl Store {
         self.with(|c| {
             let now = ms(Utc::now());
             // Read and write under one write lock: two first runs may race.
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             let existing: Option<(String, u32, bool)> = tx
                 .query_row(
                     "SELECT definition, revision, type IS NOT NULL FROM state_machines WHERE arn = ?1",
@@ -697,10 +698,7 @@ impl Store {
         redrive: Option<DateTime<Utc>>,
     ) -> Result<()> {
         self.with(|c| {
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             let changed = tx
                 .execute(
                     "UPDATE executions SET status = 'RUNNING', owner_pid = ?2, stop_requested = 0,
@@ -841,17 +839,7 @@ impl Store {
     /// read every chunk's row: after a 50,000-task run, 3 MB of pages, which `asl run` read
     /// on the way out.)
     pub fn event_count(&self, arn: &str) -> Result<u64> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT last_id FROM event_chunks WHERE execution_arn = ?1
-                 ORDER BY first_id DESC LIMIT 1",
-                [arn],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map(|n| n.unwrap_or(0).max(0) as u64)
-            .map_err(sql)
-        })
+        self.with(|c| last_event_id(c, arn))
     }
 
     /// Every stored event of an execution, in id order, as AWS shapes them.
@@ -1029,10 +1017,7 @@ impl Store {
         alive: impl Fn(u32, Option<&str>) -> bool,
     ) -> Result<()> {
         self.with(|c| {
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             type Row = (String, String, Option<String>, Option<u32>, Option<String>);
             let row: Option<Row> = tx
                 .query_row(
@@ -1079,10 +1064,7 @@ impl Store {
         let now = Utc::now();
         self.with(|c| {
             // Under the write lock: of two processes aborting it at once, one records it.
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             let changed = tx
                 .execute(
                     "UPDATE executions SET status = 'ABORTED', error = ?2, cause = ?3, stop_ms = ?4,
@@ -1094,14 +1076,7 @@ impl Store {
             if changed == 0 {
                 return Ok(());
             }
-            let last: i64 = tx
-                .query_row(
-                    "SELECT COALESCE(MAX(last_id), 0) FROM event_chunks WHERE execution_arn = ?1",
-                    [arn],
-                    |r| r.get(0),
-                )
-                .map_err(sql)?;
-            let last = last.max(0) as u64;
+            let last = last_event_id(&tx, arn)?;
             tx.execute(
                 "INSERT INTO event_chunks (execution_arn, first_id, last_id, body) VALUES (?1, ?2, ?2, ?3)",
                 params![arn, last + 1, aborted_line(last + 1, now, error, cause)],
@@ -1134,10 +1109,7 @@ impl Store {
             .map_err(sql)?;
             // The write lock from the start: the first statement writes only the temporary
             // table, and a read snapshot could not be upgraded once another process commits.
-            let tx = retry_busy(|| {
-                rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
-            })
-            .map_err(sql)?;
+            let tx = write_tx(c)?;
             tx.execute(PRUNABLE, [ms(before)]).map_err(sql)?;
             for table in ["event_chunks", "map_runs", "task_tokens"] {
                 tx.execute(
@@ -1204,6 +1176,20 @@ impl Store {
                 .map_err(sql)
         })
     }
+}
+
+/// The id of an execution's last stored event (0 for none): the last id of the chunk that
+/// starts last, found through the index, since ids are appended in order.
+fn last_event_id(c: &Connection, arn: &str) -> Result<u64> {
+    c.query_row(
+        "SELECT last_id FROM event_chunks WHERE execution_arn = ?1
+         ORDER BY first_id DESC LIMIT 1",
+        [arn],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()
+    .map(|n| n.unwrap_or(0).max(0) as u64)
+    .map_err(sql)
 }
 
 /// The stored line of an ExecutionAborted event `id` with the stop's error and cause.
